@@ -1,0 +1,209 @@
+"""The extension points of nbsched, each an abstract class whose docstring is its contract.
+
+Plugins register under the entry-point groups ``nbsched.triggers``, ``nbsched.executors`` and
+``nbsched.jobstores``; the alias is the entry point's name (``add_job(f, "interval", seconds=2)``).
+Optional hooks are concrete no-ops or generic defaults that a subclass may override.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from nbsched.exceptions import JobLookupError
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from nbsched.job import Job
+    from nbsched.schedulers.base import BaseScheduler
+
+__all__ = ["Clock", "Executor", "JobStore", "Trigger"]
+
+
+class Clock(ABC):
+    """Where a scheduler reads the time and learns how long to wait.
+
+    - :meth:`now` returns an aware datetime; successive calls never go backwards.
+    - :meth:`wait_timeout` turns a wait measured on this clock into a real-time timeout for
+      ``threading.Event.wait``/``asyncio.wait_for``; ``None`` means "until woken".
+    - A clock that jumps (a manual clock) calls every observer after each jump, so waiters wake and re-read it.
+    """
+
+    @abstractmethod
+    def now(self) -> datetime:
+        """The current instant, timezone-aware."""
+
+    def wait_timeout(self, seconds: float | None) -> float | None:
+        """Real seconds to wait for ``seconds`` of this clock's time (``None``: until woken)."""
+        return seconds
+
+    def add_observer(self, callback: Callable[[], Any]) -> None:
+        """Call ``callback`` whenever the clock jumps. The real clock never jumps: no-op."""
+
+    def remove_observer(self, callback: Callable[[], Any]) -> None:
+        """Stop calling ``callback``. No-op where :meth:`add_observer` is one."""
+
+
+class Trigger(ABC):
+    """Decides when a job fires.
+
+    Contract:
+
+    - :meth:`get_next_fire_time` is pure: it never reads the clock and depends only on its arguments and the
+      trigger's own fields (``jitter`` adds random delay, as in APScheduler 3). It returns an aware datetime
+      strictly after ``previous_fire_time`` (when given), or ``None`` when the trigger will never fire again.
+    - Searches are bounded: when no fire time can be found within the trigger's search horizon it returns
+      ``None`` or raises :class:`~nbsched.exceptions.TriggerSearchError`, never loops forever.
+    - Invalid arguments raise :class:`~nbsched.exceptions.TriggerArgumentError` from the constructor, naming
+      the class, the field and the value.
+    - :meth:`to_dict` returns JSON-safe state with ``"type"`` (the plugin alias) and ``"version"``;
+      ``cls.from_dict(trigger.to_dict())`` equals the trigger.
+    - ``str(trigger)`` is APScheduler 3's form (``cron[hour='9']``); ``repr`` shows only the fields that were
+      set; :meth:`describe` is for people (``every weekday at 09:00 (Europe/Berlin)``).
+    """
+
+    #: the plugin alias under ``nbsched.triggers`` and the ``"type"`` in :meth:`to_dict`
+    alias: ClassVar[str] = ""
+
+    @abstractmethod
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None:
+        """The next fire time after ``previous_fire_time``, or the first one at/after ``now`` when that is None.
+
+        :param previous_fire_time: the previous fire time, or ``None`` when the job has not fired yet
+        :param now: the current instant (aware)
+        """
+
+    def skip_to(self, now: datetime) -> datetime | None:
+        """The first fire time at or after ``now``, as if every earlier one had been used.
+
+        Used to catch up after a long stop without walking every missed fire time (cost independent of how
+        many were missed). The default asks :meth:`get_next_fire_time` with no previous fire time, which is
+        right for triggers whose fire times lie on a fixed grid (cron, interval). Others override it.
+        """
+        return self.get_next_fire_time(None, now)
+
+    def describe(self) -> str:
+        """A short text for people: ``every 5 minutes``, ``at 09:00 on weekdays (Europe/Berlin)``."""
+        return str(self)
+
+    @abstractmethod
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe state with ``"type"`` and ``"version"`` keys."""
+
+    @classmethod
+    @abstractmethod
+    def from_dict(cls, state: dict[str, Any]) -> Self:
+        """Rebuild a trigger from :meth:`to_dict` output.
+
+        :raises SerializationError: for state of an unknown (newer) version
+        """
+
+
+class JobStore(ABC):
+    """Keeps jobs and hands the scheduler the due ones.
+
+    Contract:
+
+    - Jobs come back from every method as :class:`~nbsched.job.Job` objects bound to the store's scheduler,
+      ordered by ``next_run_time`` ascending with paused jobs (``next_run_time is None``) last.
+    - :meth:`add_job` raises :class:`~nbsched.exceptions.ConflictingIdError` for an existing id;
+      :meth:`update_job` and :meth:`remove_job` raise :class:`~nbsched.exceptions.JobLookupError` for a
+      missing one.
+    - :meth:`claim_job` is the exactly-once primitive: it stores ``job`` only if the stored job's
+      ``next_run_time`` still equals ``expected_next_run_time`` and says whether it did. A store shared by
+      several schedulers must make this one atomic conditional write.
+    - A stored job that cannot be loaded is kept and reported (logged, listed), never deleted.
+    """
+
+    _scheduler: BaseScheduler | None = None
+    _alias: str | None = None
+
+    def start(self, scheduler: BaseScheduler, alias: str) -> None:
+        """Called by the scheduler when it starts or when the store is added to a running scheduler."""
+        self._scheduler = scheduler
+        self._alias = alias
+
+    def shutdown(self) -> None:
+        """Free resources. Called when the scheduler shuts down or the store is removed."""
+
+    @abstractmethod
+    def lookup_job(self, job_id: str) -> Job | None:
+        """The job with this id, or ``None``."""
+
+    @abstractmethod
+    def get_due_jobs(self, now: datetime) -> list[Job]:
+        """Jobs whose ``next_run_time`` is at or before ``now``, earliest first."""
+
+    @abstractmethod
+    def get_next_run_time(self) -> datetime | None:
+        """The earliest ``next_run_time`` of any job, or ``None``."""
+
+    @abstractmethod
+    def get_all_jobs(self) -> list[Job]:
+        """Every job, earliest first, paused ones last."""
+
+    @abstractmethod
+    def add_job(self, job: Job) -> None:
+        """Store a new job."""
+
+    @abstractmethod
+    def update_job(self, job: Job) -> None:
+        """Replace the stored job with the same id."""
+
+    @abstractmethod
+    def remove_job(self, job_id: str) -> None:
+        """Delete the job with this id."""
+
+    @abstractmethod
+    def remove_all_jobs(self) -> None:
+        """Delete every job."""
+
+    def claim_job(self, job: Job, expected_next_run_time: datetime | None) -> bool:
+        """Store ``job`` iff the stored copy's ``next_run_time`` is still ``expected_next_run_time``.
+
+        The default is correct for a store used by one scheduler (reads then writes under the scheduler's
+        lock); shared stores override it with one conditional write.
+        """
+        current = self.lookup_job(job.id)
+        if current is None or current.next_run_time != expected_next_run_time:
+            return False
+        try:
+            self.update_job(job)
+        except JobLookupError:
+            return False
+        return True
+
+    def wait_for_change(self) -> None:
+        """Hook for stores shared between processes; the memory store never changes behind our back."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
+
+
+class Executor(ABC):
+    """Runs due jobs.
+
+    Contract:
+
+    - :meth:`submit_job` returns quickly (it hands the work to a pool, loop or cluster) or raises
+      :class:`~nbsched.exceptions.MaxInstancesReachedError` when ``job.max_instances`` runs of the job are
+      already under way.
+    - Every run ends in exactly one of ``EVENT_JOB_EXECUTED``, ``EVENT_JOB_ERROR`` or ``EVENT_JOB_MISSED``
+      (per scheduled run time) dispatched through the scheduler; a failing job never raises out of the
+      executor.
+    """
+
+    @abstractmethod
+    def start(self, scheduler: BaseScheduler, alias: str) -> None:
+        """Called when the scheduler starts or when the executor is added to a running scheduler."""
+
+    @abstractmethod
+    def shutdown(self, wait: bool = True) -> None:
+        """Stop accepting work; with ``wait`` return only when running jobs have finished."""
+
+    @abstractmethod
+    def submit_job(self, job: Job, run_times: list[datetime]) -> None:
+        """Run ``job`` for ``run_times`` (one entry when coalesced)."""

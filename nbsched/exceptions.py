@@ -1,0 +1,179 @@
+"""The one error tree of nbsched.
+
+Every error nbsched raises on purpose derives from :class:`NbschedError`. Leaves also derive from the builtin
+they resemble, so code written for APScheduler 3 (which raises ``ValueError``, ``TypeError``, ``KeyError`` and
+``LookupError``) keeps catching them::
+
+    NbschedError
+    ├── InvalidArgumentError (ValueError, TypeError)    "<Owner>: <field> <value!r> <problem>"
+    │   ├── TriggerArgumentError                        bad trigger argument
+    │   ├── JobArgumentError                            bad add_job / modify_job argument
+    │   ├── ConfigurationError                          bad configure() key or value
+    │   ├── UnreferenceableError                        a callable that cannot be stored by reference
+    │   └── SerializationError                          arguments or state that are not JSON
+    ├── TriggerSearchError (ValueError)                 a trigger's bounded search found no fire time
+    ├── JobLookupError (KeyError)                       no job by that id
+    ├── ConflictingIdError (KeyError)                   a job by that id exists already
+    ├── TransientJobError (ValueError)                  job cannot go to a persistent store
+    ├── PluginLookupError (KeyError)                    no trigger/executor/job store by that alias
+    ├── SchedulerAlreadyRunningError
+    ├── SchedulerNotRunningError
+    └── MaxInstancesReachedError
+
+Messages name the class, the field and the value: ``CronTrigger: day_of_week 'mnday' is not a weekday name``.
+The constructor takes the pieces and builds the message, so every such error reads the same.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "ConfigurationError",
+    "ConflictingIdError",
+    "InvalidArgumentError",
+    "JobArgumentError",
+    "JobLookupError",
+    "MaxInstancesReachedError",
+    "NbschedError",
+    "PluginLookupError",
+    "SchedulerAlreadyRunningError",
+    "SchedulerNotRunningError",
+    "SerializationError",
+    "TransientJobError",
+    "TriggerArgumentError",
+    "TriggerSearchError",
+    "UnreferenceableError",
+]
+
+
+class NbschedError(Exception):
+    """Root of every error nbsched raises on purpose."""
+
+
+class InvalidArgumentError(NbschedError, ValueError, TypeError):
+    """An argument was rejected.
+
+    :param owner: the class or function that rejected it (``"CronTrigger"``, ``"add_job"``)
+    :param field: the argument's name
+    :param value: the rejected value
+    :param problem: what is wrong with it, as the end of a sentence (``"is not a weekday name"``)
+    """
+
+    def __init__(self, owner: str, field: str, value: Any, problem: str) -> None:
+        self.owner = owner
+        self.field = field
+        self.value = value
+        self.problem = problem
+        super().__init__(f"{owner}: {field} {_short_repr(value)} {problem}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Errors that cross process boundaries must pickle (process pool executor).
+        return (type(self), (self.owner, self.field, self.value, self.problem))
+
+
+class TriggerArgumentError(InvalidArgumentError):
+    """A trigger argument (field, expression, date, time zone, jitter) was rejected."""
+
+
+class JobArgumentError(InvalidArgumentError):
+    """An ``add_job``/``modify_job`` argument was rejected."""
+
+
+class ConfigurationError(InvalidArgumentError):
+    """A ``configure()`` key or value was rejected (unknown keys included, unlike APScheduler)."""
+
+
+class UnreferenceableError(InvalidArgumentError):
+    """A callable cannot be stored as a ``module:qualname`` reference (lambda, closure, ``__main__``)."""
+
+
+class SerializationError(InvalidArgumentError):
+    """A value that must be stored as JSON (job arguments, trigger state) is not JSON-serialisable."""
+
+
+class TriggerSearchError(NbschedError, ValueError):
+    """A trigger's bounded search for the next fire time ended without finding one."""
+
+
+class JobLookupError(NbschedError, KeyError):
+    """No job by the given id exists."""
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        super().__init__(f"No job by the id of {job_id} was found")
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.job_id,))
+
+
+class ConflictingIdError(NbschedError, KeyError):
+    """A job with the same id already exists in the job store."""
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        super().__init__(f"Job identifier ({job_id}) conflicts with an existing job")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.job_id,))
+
+
+class TransientJobError(NbschedError, ValueError):
+    """A job whose callable has no textual reference was sent to a store that persists jobs."""
+
+    def __init__(self, job_id: str, reason: str = "") -> None:
+        self.job_id = job_id
+        message = (
+            f"Job ({job_id}) cannot be added to this job store because a reference to the callable "
+            "could not be determined."
+        )
+        super().__init__(f"{message} {reason}".strip())
+
+
+class PluginLookupError(NbschedError, KeyError):
+    """No trigger, executor or job store is known by that alias."""
+
+    def __init__(self, kind: str, alias: str, known: list[str] | None = None) -> None:
+        self.kind = kind
+        self.alias = alias
+        hint = f" (known: {', '.join(sorted(known))})" if known else ""
+        super().__init__(f'No {kind} by the name "{alias}" was found{hint}')
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class SchedulerAlreadyRunningError(NbschedError):
+    """Raised when attempting to start or configure the scheduler when it's already running."""
+
+    def __str__(self) -> str:
+        return "Scheduler is already running"
+
+
+class SchedulerNotRunningError(NbschedError):
+    """Raised when attempting to shut down the scheduler when it's not running."""
+
+    def __str__(self) -> str:
+        return "Scheduler is not running"
+
+
+class MaxInstancesReachedError(NbschedError):
+    """A job was due while ``max_instances`` of it were already running."""
+
+    def __init__(self, job: Any) -> None:
+        self.job_id = getattr(job, "id", job)
+        self.max_instances = getattr(job, "max_instances", None)
+        super().__init__(
+            f'Job "{self.job_id}" has already reached its maximum number of instances ({self.max_instances})'
+        )
+
+
+def _short_repr(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

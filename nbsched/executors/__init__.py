@@ -1,0 +1,1 @@
+"""Executors: where due jobs run (threads, processes, asyncio, inline)."""

@@ -1,0 +1,99 @@
+"""The asyncio executor: coroutine functions run as tasks on the scheduler's loop, others in its thread pool."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import sys
+import traceback
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from nbsched.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
+from nbsched.executors.base import BaseExecutor, run_job
+
+if TYPE_CHECKING:
+    from nbsched.job import Job
+    from nbsched.schedulers.base import BaseScheduler
+
+__all__ = ["AsyncIOExecutor", "run_coroutine_job"]
+
+
+async def run_coroutine_job(
+    job: Job, jobstore_alias: str | None, run_times: list[datetime], logger_name: str, now: Any = None
+) -> list[JobExecutionEvent]:
+    """The coroutine counterpart of :func:`~nbsched.executors.base.run_job`."""
+    events: list[JobExecutionEvent] = []
+    logger = logging.getLogger(logger_name)
+    assert job.func is not None
+    for run_time in run_times:
+        if job.misfire_grace_time is not None and now is not None:
+            late = now() - run_time
+            if late > timedelta(seconds=job.misfire_grace_time):
+                events.append(JobExecutionEvent(EVENT_JOB_MISSED, job.id, jobstore_alias, run_time))
+                logger.warning('Run time of job "%s" was missed by %s', job, late)
+                continue
+        logger.info('Running job "%s" (scheduled at %s)', job, run_time)
+        try:
+            retval = await job.func(*job.args, **job.kwargs)
+        except BaseException:
+            exc, tb = sys.exc_info()[1:]
+            formatted = "".join(traceback.format_tb(tb))
+            events.append(
+                JobExecutionEvent(EVENT_JOB_ERROR, job.id, jobstore_alias, run_time, exception=exc, traceback=formatted)
+            )
+            logger.exception('Job "%s" raised an exception', job)
+        else:
+            events.append(JobExecutionEvent(EVENT_JOB_EXECUTED, job.id, jobstore_alias, run_time, retval=retval))
+            logger.info('Job "%s" executed successfully', job)
+    return events
+
+
+class AsyncIOExecutor(BaseExecutor):
+    """Runs coroutine functions on the scheduler's event loop and plain functions in the loop's executor.
+
+    Needs a scheduler with an event loop (:class:`~nbsched.schedulers.asyncio.AsyncIOScheduler`).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pending: set[asyncio.Future[Any]] = set()
+
+    def start(self, scheduler: BaseScheduler, alias: str) -> None:
+        super().start(scheduler, alias)
+        loop = getattr(scheduler, "_eventloop", None)
+        if loop is None:
+            raise TypeError("AsyncIOExecutor needs a scheduler with an event loop (use AsyncIOScheduler)")
+        self._eventloop: asyncio.AbstractEventLoop = loop
+
+    def shutdown(self, wait: bool = True) -> None:
+        # Like APScheduler: running coroutines are cancelled, waiting is not possible from the loop itself.
+        for fut in self._pending:
+            fut.cancel()
+        self._pending.clear()
+
+    def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
+        now = self._clock_now()
+        if inspect.iscoroutinefunction(job.func):
+            coro = run_coroutine_job(job, job._jobstore_alias, run_times, self._logger.name, now)
+            # The scheduler processes jobs on its loop's thread, so the task can be created directly.
+            fut: asyncio.Future[Any] = self._eventloop.create_task(coro)
+        else:
+            fut = self._eventloop.run_in_executor(
+                None, run_job, job, job._jobstore_alias, run_times, self._logger.name, now
+            )
+
+        def done(f: asyncio.Future[Any]) -> None:
+            self._pending.discard(f)
+            if f.cancelled():
+                self._release(job.id)
+                return
+            exc = f.exception()
+            if exc is not None:
+                self._run_job_error(job.id, exc)
+            else:
+                self._run_job_success(job.id, f.result())
+
+        self._pending.add(fut)
+        fut.add_done_callback(done)

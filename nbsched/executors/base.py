@@ -1,0 +1,137 @@
+"""Shared executor machinery: ``max_instances`` bookkeeping, running a job, reporting its outcome.
+
+APScheduler 3's names are kept (``BaseExecutor``, ``run_job``, ``MaxInstancesReachedError``) so custom
+executors written against it keep working.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import traceback
+from abc import abstractmethod
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from nbsched.abc import Executor
+from nbsched.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MISSED,
+    JobExecutionEvent,
+)
+from nbsched.exceptions import MaxInstancesReachedError
+
+if TYPE_CHECKING:
+    from nbsched.job import Job
+    from nbsched.schedulers.base import BaseScheduler
+
+__all__ = ["BaseExecutor", "MaxInstancesReachedError", "run_job"]
+
+
+class BaseExecutor(Executor):
+    """Counts running instances per job and turns outcomes into events.
+
+    Subclasses implement :meth:`_do_submit_job` and report back through :meth:`_run_job_success` /
+    :meth:`_run_job_error`.
+    """
+
+    _scheduler: BaseScheduler | None = None
+    _lock: threading.Lock
+    _logger: logging.Logger
+
+    def __init__(self) -> None:
+        self._instances: defaultdict[str, int] = defaultdict(int)
+        self._lock = threading.Lock()
+        self._logger = logging.getLogger("nbsched.executors.default")
+
+    def start(self, scheduler: BaseScheduler, alias: str) -> None:
+        self._scheduler = scheduler
+        self._logger = logging.getLogger(f"nbsched.executors.{alias}")
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Nothing to release in the base class."""
+
+    def submit_job(self, job: Job, run_times: list[datetime]) -> None:
+        with self._lock:
+            if self._instances[job.id] >= job.max_instances:
+                raise MaxInstancesReachedError(job)
+            self._instances[job.id] += 1
+        try:
+            self._do_submit_job(job, run_times)
+        except BaseException:
+            self._release(job.id)
+            raise
+
+    @abstractmethod
+    def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
+        """Start running ``job`` for ``run_times``; the instance is already counted (not under the lock)."""
+
+    def _clock_now(self) -> Callable[[], datetime] | None:
+        return self._scheduler._clock.now if self._scheduler is not None else None
+
+    def _release(self, job_id: str) -> None:
+        with self._lock:
+            self._instances[job_id] -= 1
+            if self._instances[job_id] <= 0:
+                del self._instances[job_id]
+
+    def _run_job_success(self, job_id: str, events: list[JobExecutionEvent]) -> None:
+        """Called when a run ended (successfully or with the job's own error inside ``events``)."""
+        self._release(job_id)
+        if self._scheduler is not None:
+            for event in events:
+                self._scheduler._dispatch_event(event)
+
+    def _run_job_error(self, job_id: str, exc: BaseException, tb: Any = None) -> None:
+        """Called when running the job failed outside the job itself (pool broken, not picklable...)."""
+        self._release(job_id)
+        self._logger.error("Error running job %s", job_id, exc_info=(type(exc), exc, tb or exc.__traceback__))
+
+
+def run_job(
+    job: Job,
+    jobstore_alias: str | None,
+    run_times: list[datetime],
+    logger_name: str,
+    now: Callable[[], datetime] | None = None,
+) -> list[JobExecutionEvent]:
+    """Run ``job`` once per entry of ``run_times`` and return one event per entry.
+
+    A run time later than ``job.misfire_grace_time`` (measured with ``now``) is reported as missed. The
+    job's own exceptions (``BaseException`` included, as in APScheduler) are caught and reported.
+    """
+    events: list[JobExecutionEvent] = []
+    logger = logging.getLogger(logger_name)
+    grace = job.misfire_grace_time
+    func = job.func
+    assert func is not None
+    for run_time in run_times:
+        if grace is not None and now is not None:
+            late = now() - run_time
+            if late > timedelta(seconds=grace):
+                events.append(JobExecutionEvent(EVENT_JOB_MISSED, job.id, jobstore_alias, run_time))
+                logger.warning('Run time of job "%s" was missed by %s', job, late)
+                continue
+        if logger.isEnabledFor(logging.INFO):
+            logger.info('Running job "%s" (scheduled at %s)', job, run_time)
+        try:
+            retval = func(*job.args, **job.kwargs)
+        except BaseException:
+            exc, tb = sys.exc_info()[1:]
+            assert exc is not None
+            formatted = "".join(traceback.format_tb(tb))
+            events.append(
+                JobExecutionEvent(EVENT_JOB_ERROR, job.id, jobstore_alias, run_time, exception=exc, traceback=formatted)
+            )
+            logger.exception('Job "%s" raised an exception', job)
+            traceback.clear_frames(tb)
+            del tb
+        else:
+            events.append(JobExecutionEvent(EVENT_JOB_EXECUTED, job.id, jobstore_alias, run_time, retval=retval))
+            if logger.isEnabledFor(logging.INFO):
+                logger.info('Job "%s" executed successfully', job)
+    return events

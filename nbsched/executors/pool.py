@@ -1,0 +1,144 @@
+"""Thread and process pool executors (APScheduler 3's ``ThreadPoolExecutor`` and ``ProcessPoolExecutor``)."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import traceback
+from concurrent.futures.process import BrokenProcessPool
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from nbsched.clock import SystemClock
+from nbsched.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
+from nbsched.exceptions import ConfigurationError
+from nbsched.executors.base import BaseExecutor, run_job
+from nbsched.refs import ref_to_obj
+
+if TYPE_CHECKING:
+    from nbsched.job import Job
+
+__all__ = ["ProcessPoolExecutor", "ThreadPoolExecutor"]
+
+
+def _workers(owner: str, value: Any) -> int:
+    # Config files give numbers as text ("apscheduler.executors.default.max_workers": "20").
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigurationError(owner, "max_workers", value, "must be a positive integer")
+    return value
+
+
+class ThreadPoolExecutor(BaseExecutor):
+    """Runs jobs in a pool of threads.
+
+    :param max_workers: the maximum number of spawned threads
+    :param pool_kwargs: extra arguments for :class:`concurrent.futures.ThreadPoolExecutor`
+    """
+
+    def __init__(self, max_workers: int = 10, pool_kwargs: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self._max_workers = _workers("ThreadPoolExecutor", max_workers)
+        self._pool_kwargs = dict(pool_kwargs or {})
+        self._pool = concurrent.futures.ThreadPoolExecutor(self._max_workers, **self._pool_kwargs)
+
+    def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
+        self._pool.submit(self._run, job, run_times)
+
+    def _run(self, job: Job, run_times: list[datetime]) -> None:
+        # Runs in a worker thread: run the job and dispatch its events from here (no future callbacks).
+        try:
+            events = run_job(job, job._jobstore_alias, run_times, self._logger.name, self._clock_now())
+        except BaseException as exc:
+            self._run_job_error(job.id, exc)
+        else:
+            self._run_job_success(job.id, events)
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._pool.shutdown(wait)
+
+
+def _run_in_process(
+    func: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    run_times: list[datetime],
+    grace: float | None,
+    logger_name: str,
+) -> list[tuple[int, datetime, Any, BaseException | None, str | None]]:
+    """Worker-process side of :class:`ProcessPoolExecutor`: outcomes as plain tuples."""
+    logger = logging.getLogger(logger_name)
+    if isinstance(func, str):
+        func = ref_to_obj(func)
+    outcomes: list[tuple[int, datetime, Any, BaseException | None, str | None]] = []
+    for run_time in run_times:
+        if grace is not None and datetime.now(UTC) - run_time > timedelta(seconds=grace):
+            outcomes.append((EVENT_JOB_MISSED, run_time, None, None, None))
+            continue
+        try:
+            retval = func(*args, **kwargs)
+        except BaseException as exc:
+            logger.exception("Job %s raised an exception", getattr(func, "__qualname__", func))
+            outcomes.append((EVENT_JOB_ERROR, run_time, None, exc, "".join(traceback.format_tb(exc.__traceback__))))
+        else:
+            outcomes.append((EVENT_JOB_EXECUTED, run_time, retval, None, None))
+    return outcomes
+
+
+class ProcessPoolExecutor(BaseExecutor):
+    """Runs jobs in a pool of worker processes.
+
+    The callable travels by its ``module:qualname`` reference when it has one, so functions defined in
+    importable modules work whatever the start method. A pool broken by a crashed worker is replaced.
+
+    :param max_workers: the maximum number of worker processes
+    :param pool_kwargs: extra arguments for :class:`concurrent.futures.ProcessPoolExecutor`
+    """
+
+    def __init__(self, max_workers: int = 10, pool_kwargs: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self._max_workers = _workers("ProcessPoolExecutor", max_workers)
+        self._pool_kwargs = dict(pool_kwargs or {})
+        self._pool = concurrent.futures.ProcessPoolExecutor(self._max_workers, **self._pool_kwargs)
+
+    def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
+        clock = self._scheduler._clock if self._scheduler is not None else None
+        # Worker processes read the wall clock; with a manual clock the scheduler's own check is the only one.
+        grace = job.misfire_grace_time if isinstance(clock, SystemClock) else None
+        func = job.func_ref or job.func
+        jobstore = job._jobstore_alias
+        try:
+            future = self._pool.submit(
+                _run_in_process, func, job.args, job.kwargs, run_times, grace, self._logger.name
+            )
+        except BrokenProcessPool:
+            self._logger.warning("Process pool is broken; replacing it and retrying")
+            self._pool = concurrent.futures.ProcessPoolExecutor(self._max_workers, **self._pool_kwargs)
+            future = self._pool.submit(
+                _run_in_process, func, job.args, job.kwargs, run_times, grace, self._logger.name
+            )
+
+        def done(fut: concurrent.futures.Future[Any]) -> None:
+            exc = fut.exception()
+            if exc is not None:
+                # The worker died or the call could not cross the process boundary: report it per run time.
+                events = [
+                    JobExecutionEvent(
+                        EVENT_JOB_ERROR, job.id, jobstore, run_time, exception=exc,
+                        traceback="".join(traceback.format_exception(exc)),
+                    )
+                    for run_time in run_times
+                ]
+                self._logger.error("Job %s could not run in a worker process: %r", job.id, exc)
+            else:
+                events = [
+                    JobExecutionEvent(code, job.id, jobstore, run_time, retval=retval, exception=error, traceback=tb)
+                    for code, run_time, retval, error, tb in fut.result()
+                ]
+            self._run_job_success(job.id, events)
+
+        future.add_done_callback(done)
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._pool.shutdown(wait)

@@ -1,0 +1,380 @@
+"""The :class:`Job`: what to run, when, and how.
+
+Jobs are created by the scheduler's ``add_job``/``scheduled_job`` and come back from ``get_job``/``get_jobs``.
+The attributes and methods of APScheduler 3's ``Job`` are all here (``modify``, ``reschedule``, ``pause``,
+``resume``, ``remove``, ``pending``, ``next_run_time``); :meth:`Job.to_dict` is the versioned, pickle-free
+JSON state that stores and ``export_jobs`` keep.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from uuid import uuid4
+
+import attrs
+
+from nbsched import jsonstate
+from nbsched.abc import Trigger
+from nbsched.datetimes import convert_to_datetime, datetime_repr
+from nbsched.exceptions import (
+    InvalidArgumentError,
+    JobArgumentError,
+    SerializationError,
+    TransientJobError,
+    UnreferenceableError,
+)
+from nbsched.refs import callable_name, check_callable_args, obj_to_ref, ref_to_obj, reference_problem
+
+if TYPE_CHECKING:
+    from nbsched.schedulers.base import BaseScheduler
+
+__all__ = ["Job"]
+
+#: version of the JSON state written by :meth:`Job.to_dict`
+STATE_VERSION = 1
+
+_MODIFIABLE = frozenset(
+    {
+        "func",
+        "args",
+        "kwargs",
+        "name",
+        "trigger",
+        "executor",
+        "misfire_grace_time",
+        "coalesce",
+        "max_instances",
+        "next_run_time",
+        "max_runs",
+        "tags",
+        "id",
+    }
+)
+
+
+@attrs.define(kw_only=True, eq=False, repr=False)
+class Job:
+    """A scheduled job.
+
+    :ivar id: the unique identifier of this job
+    :ivar name: the description of this job
+    :ivar func: the callable to execute
+    :ivar func_ref: its ``module:qualname`` reference, or ``None`` when it has none (memory store only)
+    :ivar tuple args: positional arguments to the callable
+    :ivar dict kwargs: keyword arguments to the callable
+    :ivar trigger: the trigger object that controls the schedule of this job
+    :ivar executor: the name of the executor that will run this job
+    :ivar misfire_grace_time: seconds after the designated run time that the job is still allowed to run
+        (``None``: no matter how late)
+    :ivar coalesce: whether to run only once when several run times are due at once
+    :ivar max_instances: the maximum number of concurrently executing instances allowed for this job
+    :ivar next_run_time: the next scheduled run time of this job (``None``: paused)
+    :ivar max_runs: remove the job after this many runs (``None``: no limit)
+    :ivar run_count: how many times the job has been fired
+    :ivar tags: free-form labels
+    """
+
+    id: str
+    func: Callable[..., Any] | None
+    func_ref: str | None
+    trigger: Trigger
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = attrs.field(factory=dict)
+    name: str = ""
+    executor: str = "default"
+    misfire_grace_time: float | None = None
+    coalesce: bool = True
+    max_instances: int = 1
+    next_run_time: datetime | None = None
+    max_runs: int | None = None
+    run_count: int = 0
+    tags: frozenset[str] = frozenset()
+    _scheduler: BaseScheduler | None = attrs.field(default=None, alias="scheduler")
+    _jobstore_alias: str | None = attrs.field(default=None, alias="jobstore_alias")
+    _pending: bool = attrs.field(default=True, alias="pending")
+    #: options given explicitly to add_job (the scheduler's job defaults do not override them)
+    _explicit: frozenset[str] = attrs.field(factory=frozenset, alias="explicit")
+
+    # ----------------------------------------------------------------------------------------------- creation
+    @classmethod
+    def create(
+        cls,
+        scheduler: BaseScheduler | None,
+        func: Any,
+        trigger: Trigger,
+        *,
+        args: Any = None,
+        kwargs: Any = None,
+        id: Any = None,
+        name: Any = None,
+        owner: str = "add_job",
+        **options: Any,
+    ) -> Job:
+        """Build a job from ``add_job``-style arguments, checking every one of them.
+
+        :raises JobArgumentError: naming the first bad argument and its value
+        """
+        job = cls(id="", func=None, func_ref=None, trigger=trigger, scheduler=scheduler)
+        changes: dict[str, Any] = {
+            "id": uuid4().hex if id is None else id,
+            "func": func,
+            "args": () if args is None else args,
+            "kwargs": {} if kwargs is None else kwargs,
+            "trigger": trigger,
+        }
+        if name is not None:
+            changes["name"] = name
+        changes.update(options)
+        job._modify(owner=owner, **changes)
+        job._explicit = frozenset(options)
+        return job
+
+    # ----------------------------------------------------------------------------------- APScheduler 3 API
+    @property
+    def pending(self) -> bool:
+        """``True`` until the job has been added to a job store (the scheduler has not started yet)."""
+        return self._pending
+
+    def modify(self, **changes: Any) -> Job:
+        """Change attributes of this job and save it in its job store.
+
+        :return: this job
+        """
+        assert self._scheduler is not None
+        self._scheduler.modify_job(self.id, self._jobstore_alias, **changes)
+        return self
+
+    def reschedule(self, trigger: Any, **trigger_args: Any) -> Job:
+        """Give this job a new trigger (an instance or an alias with its arguments)."""
+        assert self._scheduler is not None
+        self._scheduler.reschedule_job(self.id, self._jobstore_alias, trigger, **trigger_args)
+        return self
+
+    def pause(self) -> Job:
+        """Stop this job from running until :meth:`resume` is called."""
+        assert self._scheduler is not None
+        self._scheduler.pause_job(self.id, self._jobstore_alias)
+        return self
+
+    def resume(self) -> Job:
+        """Resume a paused job (or remove it when its trigger will not fire again)."""
+        assert self._scheduler is not None
+        self._scheduler.resume_job(self.id, self._jobstore_alias)
+        return self
+
+    def remove(self) -> None:
+        """Remove this job from its job store."""
+        assert self._scheduler is not None
+        self._scheduler.remove_job(self.id, self._jobstore_alias)
+
+    def _get_run_times(self, now: datetime) -> list[datetime]:
+        """Every run time due by ``now`` (APScheduler 3's helper; bounded to 1,000 entries here)."""
+        run_times: list[datetime] = []
+        next_run_time = self.next_run_time
+        while next_run_time is not None and next_run_time <= now and len(run_times) < 1000:
+            run_times.append(next_run_time)
+            next_run_time = self.trigger.get_next_fire_time(next_run_time, now)
+        return run_times
+
+    # ------------------------------------------------------------------------------------------ validation
+    def _modify(self, owner: str = "modify_job", **changes: Any) -> None:
+        """Check and apply ``changes``; nothing is applied when one of them is bad."""
+        unknown = sorted(set(changes) - _MODIFIABLE)
+        if unknown:
+            raise JobArgumentError(owner, unknown[0], changes[unknown[0]], "is not a modifiable attribute of Job")
+        new: dict[str, Any] = {}
+        if "id" in changes:
+            value = changes["id"]
+            if self.id and value != self.id:
+                raise JobArgumentError(owner, "id", value, "cannot be changed once the job has one")
+            if not isinstance(value, str) or not value:
+                raise JobArgumentError(owner, "id", value, "must be a non-empty string")
+            new["id"] = value
+        if "func" in changes:
+            func, func_ref = _resolve_func(owner, changes["func"])
+            new["func"], new["func_ref"] = func, func_ref
+            if "name" not in changes and (not self.name or self.func is not None):
+                new["name"] = callable_name(func)
+        if "args" in changes:
+            value = changes["args"]
+            if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+                raise JobArgumentError(owner, "args", value, "must be a list or tuple of positional arguments")
+            new["args"] = tuple(value)
+        if "kwargs" in changes:
+            value = changes["kwargs"]
+            if not isinstance(value, Mapping):
+                raise JobArgumentError(owner, "kwargs", value, "must be a dict of keyword arguments")
+            new["kwargs"] = dict(value)
+        if "name" in changes:
+            value = changes["name"]
+            if not isinstance(value, str) or not value:
+                raise JobArgumentError(owner, "name", value, "must be a non-empty string")
+            new["name"] = value
+        if "trigger" in changes:
+            if not isinstance(changes["trigger"], Trigger):
+                raise JobArgumentError(owner, "trigger", changes["trigger"], "must be a trigger instance")
+            new["trigger"] = changes["trigger"]
+        if "executor" in changes:
+            if not isinstance(changes["executor"], str) or not changes["executor"]:
+                raise JobArgumentError(owner, "executor", changes["executor"], "must be an executor alias (str)")
+            new["executor"] = changes["executor"]
+        if "misfire_grace_time" in changes:
+            new["misfire_grace_time"] = _positive_number(owner, "misfire_grace_time", changes["misfire_grace_time"])
+        if "coalesce" in changes:
+            if not isinstance(changes["coalesce"], bool):
+                raise JobArgumentError(owner, "coalesce", changes["coalesce"], "must be True or False")
+            new["coalesce"] = changes["coalesce"]
+        if "max_instances" in changes:
+            new["max_instances"] = _positive_int(owner, "max_instances", changes["max_instances"], optional=False)
+        if "max_runs" in changes:
+            new["max_runs"] = _positive_int(owner, "max_runs", changes["max_runs"], optional=True)
+        if "tags" in changes:
+            value = changes["tags"]
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, Iterable) or not all(isinstance(tag, str) for tag in value):
+                raise JobArgumentError(owner, "tags", changes["tags"], "must be a list of strings")
+            new["tags"] = frozenset(value)
+        if "next_run_time" in changes:
+            trigger = new.get("trigger", self.trigger)
+            tz = getattr(trigger, "timezone", None)
+            try:
+                new["next_run_time"] = convert_to_datetime(changes["next_run_time"], tz, owner, "next_run_time")
+            except InvalidArgumentError as exc:
+                raise JobArgumentError(owner, "next_run_time", changes["next_run_time"], exc.problem) from None
+
+        func = new.get("func", self.func)
+        if func is not None and ("args" in new or "kwargs" in new or "func" in new):
+            check_callable_args(func, new.get("args", self.args), new.get("kwargs", self.kwargs), owner)
+        for key, value in new.items():
+            setattr(self, key, value)
+
+    # ---------------------------------------------------------------------------------------- persistence
+    def to_dict(self) -> dict[str, Any]:
+        """The job's versioned JSON state (no pickle).
+
+        :raises TransientJobError: when the callable has no ``module:qualname`` reference
+        :raises SerializationError: when an argument is not JSON-serialisable
+        """
+        if self.func_ref is None:
+            raise TransientJobError(self.id, reference_problem(self.func) or "")
+        owner = f"Job {self.id!r}"
+        return {
+            "version": STATE_VERSION,
+            "id": self.id,
+            "name": self.name,
+            "func": self.func_ref,
+            "args": jsonstate.encode(list(self.args), owner, "args"),
+            "kwargs": jsonstate.encode(self.kwargs, owner, "kwargs"),
+            "trigger": self.trigger.to_dict(),
+            "executor": self.executor,
+            "misfire_grace_time": self.misfire_grace_time,
+            "coalesce": self.coalesce,
+            "max_instances": self.max_instances,
+            "next_run_time": self.next_run_time.isoformat() if self.next_run_time else None,
+            "max_runs": self.max_runs,
+            "run_count": self.run_count,
+            "tags": sorted(self.tags),
+        }
+
+    @classmethod
+    def from_dict(cls, state: Mapping[str, Any], scheduler: BaseScheduler | None = None) -> Job:
+        """Rebuild a job from :meth:`to_dict` output.
+
+        :raises SerializationError: for state of a newer version or that does not parse
+        :raises LookupError: when the callable's module or attribute no longer exists
+        """
+        from nbsched.triggers.base import trigger_from_dict
+
+        version = state.get("version")
+        if not isinstance(version, int) or version > STATE_VERSION:
+            raise SerializationError(
+                "Job", "version", version, f"is not supported (this nbsched reads up to {STATE_VERSION})"
+            )
+        func_ref = state["func"]
+        func = ref_to_obj(func_ref)
+        next_run_time = state.get("next_run_time")
+        return cls(
+            id=state["id"],
+            name=state["name"],
+            func=func,
+            func_ref=func_ref,
+            args=tuple(jsonstate.decode(state.get("args", []))),
+            kwargs=jsonstate.decode(state.get("kwargs", {})),
+            trigger=trigger_from_dict(state["trigger"]),
+            executor=state.get("executor", "default"),
+            misfire_grace_time=state.get("misfire_grace_time"),
+            coalesce=state.get("coalesce", True),
+            max_instances=state.get("max_instances", 1),
+            next_run_time=datetime.fromisoformat(next_run_time) if next_run_time else None,
+            max_runs=state.get("max_runs"),
+            run_count=state.get("run_count", 0),
+            tags=frozenset(state.get("tags", ())),
+            scheduler=scheduler,
+        )
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickling a job (to send it to another process) uses its JSON state, never the scheduler."""
+        return self.to_dict()
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        job = Job.from_dict(state)
+        for field in attrs.fields(Job):
+            object.__setattr__(self, field.name, getattr(job, field.name))
+        self._pending = False
+
+    # ---------------------------------------------------------------------------------------------- text
+    def __str__(self) -> str:
+        if self._pending:
+            status = "pending"
+        elif self.next_run_time is not None:
+            status = "next run at: " + datetime_repr(self.next_run_time)
+        else:
+            status = "paused"
+        return f"{self.name} (trigger: {self.trigger}, {status})"
+
+    def __repr__(self) -> str:
+        return f"<Job (id={self.id} name={self.name})>"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Job):
+            return self.id == other.id
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+
+def _resolve_func(owner: str, value: Any) -> tuple[Callable[..., Any], str | None]:
+    if isinstance(value, str):
+        try:
+            func = ref_to_obj(value)
+        except (InvalidArgumentError, LookupError) as exc:
+            raise JobArgumentError(owner, "func", value, f"cannot be resolved: {exc}") from None
+        if not callable(func):
+            raise JobArgumentError(owner, "func", value, "does not name a callable")
+        return func, value
+    if not callable(value):
+        raise JobArgumentError(owner, "func", value, "must be a callable or a 'package.module:function' reference")
+    try:
+        return value, obj_to_ref(value)
+    except UnreferenceableError:
+        return value, None  # fine for the memory store; persistent stores refuse it with the reason
+
+
+def _positive_number(owner: str, field: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise JobArgumentError(owner, field, value, "must be a positive number of seconds or None")
+    return value
+
+
+def _positive_int(owner: str, field: str, value: Any, *, optional: bool) -> int | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise JobArgumentError(owner, field, value, "must be a positive integer" + (" or None" if optional else ""))
+    return value

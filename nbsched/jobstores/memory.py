@@ -1,0 +1,98 @@
+"""The in-memory job store: APScheduler's default, nothing persists."""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left, bisect_right, insort
+from datetime import datetime
+
+from nbsched.abc import JobStore
+from nbsched.exceptions import ConflictingIdError, JobLookupError
+from nbsched.job import Job
+
+__all__ = ["MemoryJobStore"]
+
+# Sort key of a job: (next run time as a timestamp, or +inf when paused; insertion sequence as tie-breaker).
+_Key = tuple[float, int]
+
+
+class MemoryJobStore(JobStore):
+    """Keeps jobs in a list sorted by next run time, plus an index by id.
+
+    Jobs are kept as the objects themselves (callables need no textual reference here), so lambdas and
+    ``__main__`` functions work, as in APScheduler.
+    """
+
+    def __init__(self) -> None:
+        self._keys: list[_Key] = []
+        self._jobs: list[Job] = []
+        self._index: dict[str, tuple[Job, _Key, datetime | None]] = {}
+        self._seq = 0
+
+    def _key(self, job: Job) -> _Key:
+        self._seq += 1
+        stamp = job.next_run_time.timestamp() if job.next_run_time is not None else math.inf
+        return (stamp, self._seq)
+
+    def lookup_job(self, job_id: str) -> Job | None:
+        entry = self._index.get(job_id)
+        return entry[0] if entry else None
+
+    def get_due_jobs(self, now: datetime) -> list[Job]:
+        end = bisect_right(self._keys, (now.timestamp(), math.inf))
+        return self._jobs[:end]
+
+    def get_next_run_time(self) -> datetime | None:
+        if not self._jobs:
+            return None
+        return self._jobs[0].next_run_time
+
+    def get_all_jobs(self) -> list[Job]:
+        return list(self._jobs)
+
+    def add_job(self, job: Job) -> None:
+        if job.id in self._index:
+            raise ConflictingIdError(job.id)
+        key = self._key(job)
+        position = bisect_left(self._keys, key)
+        self._keys.insert(position, key)
+        self._jobs.insert(position, job)
+        self._index[job.id] = (job, key, job.next_run_time)
+
+    def update_job(self, job: Job) -> None:
+        entry = self._index.get(job.id)
+        if entry is None:
+            raise JobLookupError(job.id)
+        self._remove_at(entry[1])
+        key = self._key(job)
+        position = bisect_left(self._keys, key)
+        self._keys.insert(position, key)
+        self._jobs.insert(position, job)
+        self._index[job.id] = (job, key, job.next_run_time)
+
+    def claim_job(self, job: Job, expected_next_run_time: datetime | None) -> bool:
+        # The job objects are shared with the caller, so compare with the run time recorded at the last write.
+        entry = self._index.get(job.id)
+        if entry is None or entry[2] != expected_next_run_time:
+            return False
+        self.update_job(job)
+        return True
+
+    def remove_job(self, job_id: str) -> None:
+        entry = self._index.pop(job_id, None)
+        if entry is None:
+            raise JobLookupError(job_id)
+        self._remove_at(entry[1])
+
+    def remove_all_jobs(self) -> None:
+        self._keys.clear()
+        self._jobs.clear()
+        self._index.clear()
+
+    def _remove_at(self, key: _Key) -> None:
+        position = bisect_left(self._keys, key)
+        del self._keys[position]
+        del self._jobs[position]
+
+    def __repr__(self) -> str:
+        return f"<MemoryJobStore ({len(self._jobs)} jobs)>"

@@ -1,0 +1,68 @@
+"""Plugin aliases: ``"interval"`` -> ``IntervalTrigger`` and the like.
+
+Built-in aliases resolve without package metadata (a source checkout works); other aliases come from the
+``nbsched.triggers``, ``nbsched.executors`` and ``nbsched.jobstores`` entry-point groups.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import import_module
+from importlib.metadata import entry_points
+from typing import Any
+
+from nbsched.exceptions import PluginLookupError
+
+__all__ = ["known_aliases", "load_plugin"]
+
+_BUILTIN: dict[str, dict[str, str]] = {
+    "trigger": {
+        "date": "nbsched.triggers.date:DateTrigger",
+        "interval": "nbsched.triggers.interval:IntervalTrigger",
+        "cron": "nbsched.triggers.cron:CronTrigger",
+        "calendarinterval": "nbsched.triggers.calendarinterval:CalendarIntervalTrigger",
+        "and": "nbsched.triggers.combining:AndTrigger",
+        "or": "nbsched.triggers.combining:OrTrigger",
+    },
+    "executor": {
+        "debug": "nbsched.executors.debug:DebugExecutor",
+        "threadpool": "nbsched.executors.pool:ThreadPoolExecutor",
+        "processpool": "nbsched.executors.pool:ProcessPoolExecutor",
+        "asyncio": "nbsched.executors.asyncio:AsyncIOExecutor",
+    },
+    "jobstore": {
+        "memory": "nbsched.jobstores.memory:MemoryJobStore",
+    },
+}
+
+_GROUPS = {"trigger": "nbsched.triggers", "executor": "nbsched.executors", "jobstore": "nbsched.jobstores"}
+_KIND_NAMES = {"trigger": "trigger", "executor": "executor", "jobstore": "job store"}
+
+
+@lru_cache(maxsize=None)
+def _entry_points(kind: str) -> dict[str, Any]:
+    return {ep.name: ep for ep in entry_points(group=_GROUPS[kind])}
+
+
+def known_aliases(kind: str) -> list[str]:
+    """Every alias of this kind (``"trigger"``, ``"executor"`` or ``"jobstore"``)."""
+    return sorted(set(_BUILTIN[kind]) | set(_entry_points(kind)))
+
+
+@lru_cache(maxsize=None)
+def load_plugin(kind: str, alias: str) -> type[Any]:
+    """The class registered under ``alias``.
+
+    :raises PluginLookupError: when no plugin of that kind has that alias
+    """
+    target = _BUILTIN[kind].get(alias)
+    if target is not None:
+        module_name, _, qualname = target.partition(":")
+        obj: Any = import_module(module_name)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+        return obj  # type: ignore[no-any-return]
+    ep = _entry_points(kind).get(alias)
+    if ep is None:
+        raise PluginLookupError(_KIND_NAMES[kind], alias, known_aliases(kind))
+    return ep.load()  # type: ignore[no-any-return]

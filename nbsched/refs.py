@@ -1,0 +1,122 @@
+"""Textual references to callables: ``"package.module:qualified.name"``.
+
+Stores keep callables only as references, never pickled. :func:`obj_to_ref` explains, with the fix, why a
+callable has none (lambda, closure, ``__main__``, bound method of an instance).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
+from importlib import import_module
+from typing import Any
+
+from nbsched.exceptions import InvalidArgumentError, UnreferenceableError
+
+__all__ = ["callable_name", "check_callable_args", "maybe_ref", "obj_to_ref", "ref_to_obj", "reference_problem"]
+
+
+def callable_name(func: Callable[..., Any]) -> str:
+    """The best-effort display name of a callable (its qualified name)."""
+    if isinstance(func, partial):
+        return callable_name(func.func)
+    name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None)
+    if name is None:
+        return type(func).__qualname__
+    self_obj = getattr(func, "__self__", None)
+    if inspect.isclass(self_obj):
+        return f"{self_obj.__qualname__}.{func.__name__}"
+    return str(name)
+
+
+def reference_problem(obj: Any) -> str | None:
+    """Why ``obj`` has no importable ``module:qualname`` reference, with the fix; ``None`` when it has one."""
+    if isinstance(obj, partial):
+        return "it is a functools.partial; schedule the function itself and pass the arguments with args/kwargs"
+    module = getattr(obj, "__module__", None)
+    qualname = getattr(obj, "__qualname__", None)
+    if inspect.ismethod(obj) and not inspect.isclass(obj.__self__):
+        return (
+            "it is a method bound to an instance; schedule a module-level function (or a classmethod/staticmethod)"
+            " and pass the instance's data as arguments"
+        )
+    if module is None or qualname is None:
+        return "it has no __module__/__qualname__; schedule a module-level function"
+    if qualname == "<lambda>" or qualname.endswith(".<lambda>"):
+        return "it is a lambda; define it with `def` at the top level of an importable module"
+    if "<locals>" in qualname:
+        return "it is defined inside another function (a closure); move it to the top level of an importable module"
+    if module == "__main__":
+        return (
+            "it is defined in __main__ (a script or a notebook), which another process cannot import; move it to"
+            " an importable module, or schedule the cell's source with nbsched.Cell"
+        )
+    return None
+
+
+def obj_to_ref(obj: Any) -> str:
+    """The ``module:qualname`` reference of a callable.
+
+    :raises UnreferenceableError: when it has none or it does not resolve back to the same object
+    """
+    problem = reference_problem(obj)
+    if problem is not None:
+        raise UnreferenceableError("obj_to_ref", "func", obj, f"cannot be stored by reference: {problem}")
+    ref = f"{obj.__module__}:{obj.__qualname__}"
+    try:
+        found = ref_to_obj(ref)
+    except (InvalidArgumentError, LookupError):
+        found = None
+    if found != obj:
+        raise UnreferenceableError(
+            "obj_to_ref", "func", obj, f"cannot be stored by reference: {ref!r} does not resolve back to it"
+        )
+    return ref
+
+
+def ref_to_obj(ref: str) -> Any:
+    """Import the object a ``module:qualname`` reference names.
+
+    :raises InvalidArgumentError: for a reference without ``:``
+    :raises LookupError: when the module or the attribute cannot be found
+    """
+    if not isinstance(ref, str):
+        raise InvalidArgumentError("ref_to_obj", "ref", ref, "must be a string")
+    if ":" not in ref:
+        raise InvalidArgumentError("ref_to_obj", "ref", ref, "is not a 'package.module:name' reference")
+    modulename, _, rest = ref.partition(":")
+    try:
+        obj: Any = import_module(modulename)
+    except ImportError as exc:
+        raise LookupError(f"Error resolving reference {ref}: could not import module ({exc})") from None
+    try:
+        for name in rest.split("."):
+            obj = getattr(obj, name)
+    except AttributeError:
+        raise LookupError(f"Error resolving reference {ref}: error looking up object") from None
+    return obj
+
+
+def maybe_ref(ref: Any) -> Any:
+    """Resolve ``ref`` if it is a string reference, else return it unchanged."""
+    return ref_to_obj(ref) if isinstance(ref, str) else ref
+
+
+def check_callable_args(
+    func: Callable[..., Any], args: Sequence[Any], kwargs: Mapping[str, Any], owner: str = "add_job"
+) -> None:
+    """Check that ``func(*args, **kwargs)`` binds, so a mistake shows when the job is added, not when it runs.
+
+    :raises JobArgumentError: naming the first problem
+    """
+    from nbsched.exceptions import JobArgumentError
+
+    try:
+        sig = inspect.signature(func)
+    except (ValueError, TypeError):
+        return  # builtins without a signature cannot be checked
+    try:
+        sig.bind(*args, **kwargs)
+    except TypeError as exc:
+        raise JobArgumentError(owner, "args/kwargs", (tuple(args), dict(kwargs)), f"do not fit {callable_name(func)}{sig}: {exc}") from None

@@ -1,0 +1,107 @@
+"""Which fire times of a due job run now, which were missed, and when it fires next: pure functions.
+
+A job that was due while nothing was running may have missed any number of fire times. Walking all of them
+(as APScheduler 3 does, its issue #526) costs time and memory in proportion to the outage. Here the walk is
+bounded: at most :data:`WALK_LIMIT` fire times are materialised; beyond that the trigger's
+:meth:`~nbsched.abc.Trigger.skip_to` jumps over the rest, and the latest missed fire time is found by an
+exponential search backwards from ``now``. A job that missed a million per-second fires costs about as much as
+one that missed a hundred.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import attrs
+
+from nbsched.abc import Trigger
+
+__all__ = ["WALK_LIMIT", "FirePlan", "plan_fires"]
+
+#: the most missed fire times materialised for one job in one pass
+WALK_LIMIT = 100
+_TICK = timedelta(microseconds=1)
+
+
+@attrs.frozen(kw_only=True)
+class FirePlan:
+    """The outcome of :func:`plan_fires`.
+
+    :ivar run_times: fire times to run now, oldest first (one when coalescing)
+    :ivar missed: fire times too late for the misfire grace time, to report as missed
+    :ivar skipped: ``True`` when more fire times were missed than could be listed (not coalescing)
+    :ivar next_run_time: the first fire time after ``now``, or ``None`` when the trigger is done
+    """
+
+    run_times: list[datetime]
+    missed: list[datetime]
+    skipped: bool
+    next_run_time: datetime | None
+
+
+def plan_fires(
+    trigger: Trigger,
+    next_run_time: datetime,
+    now: datetime,
+    *,
+    coalesce: bool,
+    misfire_grace_time: float | None,
+    limit: int = WALK_LIMIT,
+) -> FirePlan:
+    """Plan the fires of a job whose ``next_run_time`` is due at ``now``.
+
+    :param trigger: the job's trigger
+    :param next_run_time: the stored next run time (``<= now``)
+    :param now: the current instant
+    :param coalesce: run once for all due fire times (the latest) instead of once each
+    :param misfire_grace_time: seconds a fire may be late and still run (``None``: any lateness)
+    :param limit: the most fire times to walk
+    """
+    due: list[datetime] = []
+    current: datetime | None = next_run_time
+    while current is not None and current <= now and len(due) < limit:
+        due.append(current)
+        current = trigger.get_next_fire_time(current, now)
+
+    skipped = False
+    if current is not None and current <= now:
+        # More than `limit` fires were missed: jump to the latest one without walking the rest.
+        latest = _latest_due(trigger, current, now, limit)
+        skipped = True
+        due.append(latest)
+        current = trigger.get_next_fire_time(latest, now)
+        if current is not None and current <= now:
+            current = trigger.skip_to(now + _TICK)
+
+    candidates = due[-1:] if coalesce else due
+    if misfire_grace_time is None:
+        run_times, missed = candidates, []
+    else:
+        grace = timedelta(seconds=misfire_grace_time)
+        run_times = [t for t in candidates if now - t <= grace]
+        missed = [t for t in candidates if now - t > grace]
+    return FirePlan(run_times=run_times, missed=missed, skipped=skipped and not coalesce, next_run_time=current)
+
+
+def _latest_due(trigger: Trigger, floor: datetime, now: datetime, limit: int) -> datetime:
+    """The latest fire time in ``[floor, now]``, found with a bounded number of trigger calls.
+
+    ``floor`` is known to be a fire time ``<= now``. Probing windows ``[now - span, now]`` with doubling spans
+    finds a window holding a fire time in O(log(now - floor)) calls; a short bounded walk then reaches the
+    last fire time in it.
+    """
+    span = timedelta(seconds=1)
+    while True:
+        probe = max(now - span, floor)
+        first = trigger.skip_to(probe)
+        if first is not None and first <= now:
+            last = first
+            for _ in range(limit):
+                following = trigger.get_next_fire_time(last, now)
+                if following is None or following > now:
+                    break
+                last = following
+            return max(last, floor)
+        if probe == floor:
+            return floor
+        span *= 2

@@ -1,0 +1,63 @@
+"""A scheduler that runs in the foreground: ``start()`` blocks until ``shutdown()``."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from nbsched.schedulers._config import parse_bool
+from nbsched.schedulers.base import STATE_STOPPED, BaseScheduler
+
+__all__ = ["BlockingScheduler"]
+
+
+class BlockingScheduler(BaseScheduler):
+    """Processes jobs in the thread that calls :meth:`start`, sleeping until the next due time or a change.
+
+    Accepts ``daemon`` (used by :class:`~nbsched.schedulers.background.BackgroundScheduler`; accepted here
+    too, without effect, as APScheduler programs pass it).
+    """
+
+    _extra_options = frozenset({"daemon"})
+    _event: threading.Event | None = None
+
+    def _configure(self, config: dict[str, Any]) -> None:
+        self._daemon = parse_bool(type(self).__name__, "daemon", config.pop("daemon", True))
+        super()._configure(config)
+
+    def start(self, paused: bool = False) -> None:
+        self._new_event()
+        super().start(paused)
+        self._main_loop()
+
+    def _new_event(self) -> None:
+        if self._event is None or self._event.is_set():
+            self._event = threading.Event()
+        self._passes = 0
+        self._passes_cond = threading.Condition()
+
+    def shutdown(self, wait: bool = True) -> None:
+        super().shutdown(wait)
+        assert self._event is not None
+        self._event.set()
+
+    def wakeup(self) -> None:
+        if self._event is not None:
+            self._event.set()
+
+    def _main_loop(self) -> None:
+        event = self._event
+        assert event is not None
+        wait_seconds: float | None = None
+        while self.state != STATE_STOPPED:
+            event.wait(self._clock.wait_timeout(wait_seconds))
+            event.clear()
+            wait_seconds = self._process_jobs()
+            with self._passes_cond:
+                self._passes += 1
+                self._passes_cond.notify_all()
+
+    def _wait_for_pass(self, after: int, timeout: float = 10.0) -> bool:
+        """Wait until the loop has finished a pass numbered above ``after`` (for tests with a manual clock)."""
+        with self._passes_cond:
+            return self._passes_cond.wait_for(lambda: self._passes > after, timeout)

@@ -1,0 +1,55 @@
+"""What every trigger shares: jitter, serialisation dispatch and argument helpers.
+
+:class:`BaseTrigger` keeps APScheduler 3's name so ``from nbsched.triggers.base import BaseTrigger`` works for
+custom triggers written against APScheduler.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from typing import Any
+
+from nbsched.abc import Trigger
+from nbsched.exceptions import SerializationError, TriggerArgumentError
+
+__all__ = ["BaseTrigger", "apply_jitter", "check_jitter", "check_state", "trigger_from_dict"]
+
+BaseTrigger = Trigger
+
+
+def apply_jitter(fire_time: datetime | None, jitter: float | None) -> datetime | None:
+    """Delay ``fire_time`` by a random 0..``jitter`` seconds (APScheduler 3's behaviour)."""
+    if fire_time is None or not jitter:
+        return fire_time
+    return fire_time + timedelta(seconds=random.uniform(0, jitter))
+
+
+def check_jitter(owner: str, jitter: Any) -> float | None:
+    """Validate a ``jitter`` argument: ``None`` or a non-negative number of seconds."""
+    if jitter is None:
+        return None
+    if isinstance(jitter, bool) or not isinstance(jitter, int | float) or jitter < 0:
+        raise TriggerArgumentError(owner, "jitter", jitter, "must be a non-negative number of seconds")
+    return jitter
+
+
+def check_state(cls: type[Trigger], state: dict[str, Any], supported_version: int = 1) -> None:
+    """Refuse serialised state of another trigger type or a newer version, with a clear error."""
+    if state.get("type") != cls.alias:
+        raise SerializationError(cls.__name__, "type", state.get("type"), f"is not {cls.alias!r}")
+    version = state.get("version")
+    if not isinstance(version, int) or version > supported_version:
+        raise SerializationError(
+            cls.__name__, "version", version, f"is not supported (this nbsched reads up to {supported_version})"
+        )
+
+
+def trigger_from_dict(state: dict[str, Any]) -> Trigger:
+    """Rebuild any trigger from its :meth:`~nbsched.abc.Trigger.to_dict` state, by its ``"type"``."""
+    from nbsched.plugins import load_plugin
+
+    if not isinstance(state, dict) or "type" not in state:
+        raise SerializationError("Trigger", "state", state, "has no 'type' key")
+    cls = load_plugin("trigger", state["type"])
+    return cls.from_dict(state)  # type: ignore[no-any-return]
