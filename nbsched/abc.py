@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from typing import Self
 
     from nbsched.job import Job
+    from nbsched.runs import Run, RunFilter, RunTable
     from nbsched.schedulers.base import BaseScheduler
 
 __all__ = ["Clock", "Executor", "JobStore", "Trigger"]
@@ -176,8 +177,91 @@ class JobStore(ABC):
             return False
         return True
 
-    def wait_for_change(self) -> None:
-        """Hook for stores shared between processes; the memory store never changes behind our back."""
+    def claim_jobs(self, claims: list[tuple[Job, datetime | None, list[Run]]]) -> list[bool]:
+        """Claim several fires at once: for each ``(job, expected_next_run_time, runs)`` do :meth:`claim_job`
+        and, when it succeeds, :meth:`add_run` for each run. One transaction in a persistent store.
+
+        :return: for each claim, whether this caller won it
+        """
+        results = []
+        for job, expected, runs in claims:
+            won = self.claim_job(job, expected)
+            if won:
+                for run in runs:
+                    self.add_run(run)
+            results.append(won)
+        return results
+
+    def get_broken_jobs(self) -> list[tuple[str, str]]:
+        """``(job id, reason)`` of stored jobs that cannot be loaded (kept, never deleted). None in memory."""
+        return []
+
+    def changed_since_last_check(self) -> bool:
+        """Whether another process changed the stored jobs since the last call (cheap; shared stores).
+
+        The scheduler asks this at a bounded interval while it sleeps, so jobs added elsewhere are noticed
+        without a tight polling loop. A store only this process writes never changes behind its back.
+        """
+        return False
+
+    #: seconds between :meth:`changed_since_last_check` calls while idle (``None``: never ask)
+    change_check_interval: float | None = None
+
+    # ----------------------------------------------------------------------------------------- run history
+    # Every store has a run history. The default keeps it in this process's memory (enough for the memory
+    # store and for third-party stores written against APScheduler); persistent stores override all of these.
+    _run_table: RunTable | None = None
+
+    @property
+    def _runs(self) -> RunTable:
+        if self._run_table is None:
+            from nbsched.runs import RunTable
+
+            self._run_table = RunTable()
+        return self._run_table
+
+    def add_run(self, run: Run) -> bool:
+        """Record a new run; ``False`` (and nothing stored) when ``(job_id, scheduled_at)`` is recorded already."""
+        return self._runs.add(run)
+
+    def update_run(self, run: Run) -> None:
+        """Store the run's current state (matched by ``id``)."""
+        self._runs.update(run)
+
+    def update_runs(self, runs: list[Run]) -> None:
+        """Store several runs' current state (one transaction in a persistent store)."""
+        for run in runs:
+            self.update_run(run)
+
+    def get_run(self, run_id: str) -> Run | None:
+        """The run with this id, or ``None``."""
+        return self._runs.get(run_id)
+
+    def get_runs(self, run_filter: RunFilter) -> list[Run]:
+        """Runs matching the filter, newest ``scheduled_at`` first."""
+        return self._runs.query(run_filter)
+
+    def heartbeat_runs(self, run_ids: list[str], at: datetime) -> None:
+        """Record that these running runs are alive at ``at``."""
+        self._runs.heartbeat(run_ids, at)
+
+    def mark_lost_runs(self, stale_before: datetime, now: datetime) -> list[Run]:
+        """Mark ``lost`` every running run whose last heartbeat is before ``stale_before``; return them.
+
+        Shared stores make this a conditional update so that two schedulers never both take the same run.
+        """
+        return self._runs.mark_lost(stale_before, now)
+
+    def delete_runs(self, run_ids: list[str]) -> None:
+        """Delete these runs."""
+        self._runs.delete(run_ids)
+
+    def prune_runs(self, keep_last: int | None, older_than: datetime | None) -> list[Run]:
+        """Delete finished runs beyond the newest ``keep_last`` per job or scheduled before ``older_than``.
+
+        :return: the deleted runs (so their output files can be removed too)
+        """
+        return self._runs.prune(keep_last, older_than)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"

@@ -1,4 +1,4 @@
-"""A trigger that fires on calendar intervals at a fixed wall-clock time (APScheduler 3's ``calendarinterval``)."""
+"""A trigger firing on calendar intervals at one wall-clock time (APScheduler 3's ``calendarinterval``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,14 @@ from nbsched.abc import Trigger
 from nbsched.datetimes import timezone_name
 from nbsched.exceptions import SerializationError, TriggerArgumentError, TriggerSearchError
 from nbsched.triggers.base import check_jitter, check_state
-from nbsched.triggers.date import _in_zone, _jittered, _resolve_zone, _same_zone, _zone_from_json, _zone_to_json
+from nbsched.triggers.date import (
+    _in_zone,
+    _jittered,
+    _resolve_zone,
+    _same_zone,
+    _zone_from_json,
+    _zone_to_json,
+)
 
 if TYPE_CHECKING:
     from typing import Self
@@ -20,9 +27,8 @@ __all__ = ["CalendarIntervalTrigger"]
 #: how many consecutive dates may be skipped (nonexistent wall-clock time) before the search gives up
 MAX_SKIPPED_DATES = 10_000
 
-_MONTH_NAMES = (
-    "January February March April May June July August September October November December"
-).split()
+_MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+    "October", "November", "December")  # fmt: skip
 
 
 class CalendarIntervalTrigger(Trigger):
@@ -58,7 +64,18 @@ class CalendarIntervalTrigger(Trigger):
         out of range, a bad date, zone or jitter, or an ``end_date`` before ``start_date``
     """
 
-    __slots__ = ("_anchor", "_time", "days", "end_date", "jitter", "months", "start_date", "timezone", "weeks", "years")
+    __slots__ = (
+        "_anchor",
+        "_time",
+        "days",
+        "end_date",
+        "jitter",
+        "months",
+        "start_date",
+        "timezone",
+        "weeks",
+        "years",
+    )
 
     alias = "calendarinterval"
 
@@ -108,7 +125,10 @@ class CalendarIntervalTrigger(Trigger):
         self._anchor: date | None = self.start_date
         if self.start_date is not None and self.end_date is not None and self.end_date < self.start_date:
             raise TriggerArgumentError(
-                owner, "end_date", self.end_date.isoformat(), f"is before start_date {self.start_date.isoformat()}"
+                owner,
+                "end_date",
+                self.end_date.isoformat(),
+                f"is before start_date {self.start_date.isoformat()}",
             )
 
     @property
@@ -172,7 +192,7 @@ class CalendarIntervalTrigger(Trigger):
         )
 
     def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None:
-        """The fire time one calendar interval after ``previous_fire_time``, or the first one on the start date.
+        """The fire time one interval after ``previous_fire_time``, or the first one on the start date.
 
         ``previous_fire_time`` is read in the trigger's zone (APScheduler 3 uses its date as given).
         """
@@ -232,7 +252,12 @@ class CalendarIntervalTrigger(Trigger):
         """``every month on day 1 at 00:00 (UTC)``, ``every 2 weeks at 09:00 (Europe/Berlin)``."""
         parts = [
             (count, name)
-            for count, name in ((self.years, "year"), (self.months, "month"), (self.weeks, "week"), (self.days, "day"))
+            for count, name in (
+                (self.years, "year"),
+                (self.months, "month"),
+                (self.weeks, "week"),
+                (self.days, "day"),
+            )
             if count
         ]
         if len(parts) == 1 and parts[0][0] == 1:
@@ -271,14 +296,27 @@ class CalendarIntervalTrigger(Trigger):
             "end_date": None if self.end_date is None else self.end_date.isoformat(),
             "timezone": _zone_to_json(self.timezone, type(self).__name__),
             "jitter": self.jitter,
-            "anchor": None if self.start_date is not None or self._anchor is None else self._anchor.isoformat(),
+            "anchor": None
+            if self.start_date is not None or self._anchor is None
+            else self._anchor.isoformat(),
         }
 
     @classmethod
     def from_dict(cls, state: dict[str, Any]) -> Self:
         """Rebuild a trigger from :meth:`to_dict` output."""
         check_state(cls, state)
-        fields = ("years", "months", "weeks", "days", "hour", "minute", "second", "start_date", "end_date", "jitter")
+        fields = (
+            "years",
+            "months",
+            "weeks",
+            "days",
+            "hour",
+            "minute",
+            "second",
+            "start_date",
+            "end_date",
+            "jitter",
+        )
         missing = [field for field in fields if field not in state]
         if missing:
             raise SerializationError(cls.__name__, "state", state, f"lacks {', '.join(missing)}")
@@ -295,9 +333,11 @@ class CalendarIntervalTrigger(Trigger):
             return NotImplemented
         assert isinstance(other, CalendarIntervalTrigger)
         return (
-            (self.years, self.months, self.weeks, self.days) == (other.years, other.months, other.weeks, other.days)
+            (self.years, self.months, self.weeks, self.days)
+            == (other.years, other.months, other.weeks, other.days)
             and self._time.replace(tzinfo=None) == other._time.replace(tzinfo=None)
-            and (self.start_date, self.end_date, self.jitter) == (other.start_date, other.end_date, other.jitter)
+            and (self.start_date, self.end_date, self.jitter)
+            == (other.start_date, other.end_date, other.jitter)
             and _same_zone(self.timezone, other.timezone)
         )
 
@@ -305,7 +345,11 @@ class CalendarIntervalTrigger(Trigger):
         return hash((type(self), self.years, self.months, self.weeks, self.days, self.hour, self.start_date))
 
     def __repr__(self) -> str:
-        fields = [f"{name}={value}" for name in ("years", "months", "weeks", "days") if (value := getattr(self, name))]
+        fields = [
+            f"{name}={value}"
+            for name in ("years", "months", "weeks", "days")
+            if (value := getattr(self, name))
+        ]
         fields.append(f"time={self._time.isoformat()!r}")
         if self._anchor is not None:
             fields.append(f"start_date='{self._anchor}'")
@@ -336,6 +380,7 @@ def _as_date(owner: str, field: str, value: Any) -> date | None:
         try:
             return date.fromisoformat(value.strip())
         except ValueError:
-            raise TriggerArgumentError(owner, field, value, "is not a date (expected e.g. '2026-12-01')") from None
+            raise TriggerArgumentError(
+                owner, field, value, "is not a date (expected e.g. '2026-12-01')"
+            ) from None
     raise TriggerArgumentError(owner, field, value, "must be a date or an ISO 8601 date string")
-

@@ -32,7 +32,7 @@ _OFFSET_RE = re.compile(r"^(?:UTC)?([+-])(\d\d):(\d\d)$")
 
 
 def _resolve_zone(owner: str, zone: Any, *dates: Any) -> tzinfo:
-    """The trigger's zone: the ``timezone`` argument, else the zone of the first aware datetime, else local."""
+    """The trigger's zone: the ``timezone`` argument, else that of the first aware datetime, else local."""
     if zone is not None and zone != "":
         resolved = as_timezone(zone, owner, "timezone")
         assert resolved is not None  # only None maps to None
@@ -119,11 +119,11 @@ class DateTrigger(Trigger):
 
     ``run_date=None`` differs from APScheduler 3 on purpose. APScheduler reads the clock in the constructor
     ("now"); triggers here are pure, so ``None`` means "fire at the first ``now`` I am asked with":
-    ``get_next_fire_time(None, now)`` returns ``now`` and the scheduler stores that as the job's next run time.
+    ``get_next_fire_time(None, now)`` returns ``now``; the scheduler stores that as the job's next run time.
 
     :param run_date: the date/time to fire at (datetime, date or ISO string; naive values are read in
         ``timezone``)
-    :param timezone: zone for a naive ``run_date`` (default: the zone of an aware ``run_date``, else local)
+    :param timezone: zone for a naive ``run_date`` (default: local); an aware ``run_date`` keeps its own zone
     """
 
     __slots__ = ("run_date", "timezone")
@@ -132,10 +132,15 @@ class DateTrigger(Trigger):
 
     def __init__(self, run_date: datetime | str | None = None, timezone: tzinfo | str | None = None) -> None:
         owner = type(self).__name__
+        zone = _resolve_zone(owner, timezone)
+        if isinstance(run_date, datetime) and run_date.tzinfo is not None:
+            # As APScheduler 3: an aware run_date is kept as given, in its own zone (``timezone`` only
+            # interprets naive values); the trigger then reports fire times in that zone.
+            zone = run_date.tzinfo
         #: the zone fire times are given in
-        self.timezone: tzinfo = _resolve_zone(owner, timezone, run_date)
+        self.timezone: tzinfo = zone
         #: the one fire time (``None``: the first ``now`` the trigger is asked with)
-        self.run_date: datetime | None = _to_datetime(run_date, self.timezone, owner, "run_date")
+        self.run_date: datetime | None = _to_datetime(run_date, zone, owner, "run_date")
 
     def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None:
         """``run_date`` (or ``now`` when it is ``None``) if the trigger has not fired yet, else ``None``."""
@@ -153,7 +158,11 @@ class DateTrigger(Trigger):
         """``once at 2026-12-01 08:00 (Europe/Paris)``."""
         if self.run_date is None:
             return "once, as soon as it is scheduled"
-        fmt = "%Y-%m-%d %H:%M" if self.run_date.second == 0 == self.run_date.microsecond else "%Y-%m-%d %H:%M:%S"
+        fmt = (
+            "%Y-%m-%d %H:%M"
+            if self.run_date.second == 0 == self.run_date.microsecond
+            else "%Y-%m-%d %H:%M:%S"
+        )
         return f"once at {self.run_date.strftime(fmt)} ({timezone_name(self.timezone)})"
 
     def to_dict(self) -> dict[str, Any]:

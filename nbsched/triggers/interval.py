@@ -42,9 +42,9 @@ class IntervalTrigger(Trigger):
     and starts at ``now + interval``; triggers here are pure, so the grid is anchored the first time the
     trigger is asked for a fire time: ``get_next_fire_time(None, now)`` (or :meth:`skip_to`) anchors it at
     ``now + interval``, and ``get_next_fire_time(previous, now)`` on a trigger that was never anchored (a
-    replaced trigger that kept the stored next run time) anchors it at ``previous``. The anchor is state: it is
-    kept in :meth:`to_dict` and pickles, but it is not part of ``==``, so a trigger rebuilt from the same
-    arguments compares equal to the stored one.
+    replaced trigger that kept the stored next run time) anchors it at ``previous``. The anchor is state:
+    it is kept in :meth:`to_dict` and pickles, but it is not part of ``==``, so a trigger rebuilt from the
+    same arguments compares equal to the stored one.
 
     A plain class with ``__slots__`` rather than attrs: the constructor keeps APScheduler 3's positional
     signature, derives the zone from three arguments and carries the lazily set anchor.
@@ -67,7 +67,7 @@ class IntervalTrigger(Trigger):
 
     alias = "interval"
 
-    def __init__(
+    def __init__(  # noqa: PLR0917  APScheduler 3's positional signature
         self,
         weeks: float = 0,
         days: float = 0,
@@ -98,7 +98,10 @@ class IntervalTrigger(Trigger):
         owner = type(self).__name__
         if interval <= timedelta(0):
             raise TriggerArgumentError(
-                owner, "interval", interval, "must be longer than zero (give weeks, days, hours, minutes or seconds)"
+                owner,
+                "interval",
+                interval,
+                "must be longer than zero (give weeks, days, hours, minutes or seconds)",
             )
         #: the time between fire times
         self.interval: timedelta = interval
@@ -115,7 +118,10 @@ class IntervalTrigger(Trigger):
         self._anchor: datetime | None = self.start_date
         if self.start_date is not None and self.end_date is not None and self.end_date < self.start_date:
             raise TriggerArgumentError(
-                owner, "end_date", self.end_date.isoformat(), f"is before start_date {self.start_date.isoformat()}"
+                owner,
+                "end_date",
+                self.end_date.isoformat(),
+                f"is before start_date {self.start_date.isoformat()}",
             )
 
     @property
@@ -172,7 +178,9 @@ class IntervalTrigger(Trigger):
         if len(parts) == 1 and parts[0][0] == 1:
             text = f"every {parts[0][1]}"
         else:
-            text = "every " + " ".join(f"{count:g} {name}{'' if count == 1 else 's'}" for count, name in parts)
+            text = "every " + " ".join(
+                f"{count:g} {name}{'' if count == 1 else 's'}" for count, name in parts
+            )
         if self.start_date is not None:
             text += f" from {self.start_date.strftime('%Y-%m-%d %H:%M:%S')}"
         if self.end_date is not None:
@@ -208,7 +216,9 @@ class IntervalTrigger(Trigger):
         if not isinstance(parts, dict) or not all(
             isinstance(parts.get(key), int) for key in ("days", "seconds", "microseconds")
         ):
-            raise SerializationError(owner, "interval", parts, "must hold integer days, seconds and microseconds")
+            raise SerializationError(
+                owner, "interval", parts, "must hold integer days, seconds and microseconds"
+            )
         zone = _zone_from_json(state.get("timezone"), owner)
         trigger = cls.__new__(cls)
         trigger._setup(
