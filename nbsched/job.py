@@ -327,8 +327,8 @@ class Job:
 
     # ---------------------------------------------------------------------------------------------- text
     def __str__(self) -> str:
-        if self._pending:
-            status = "pending"
+        if self._pending and "next_run_time" not in self._explicit:
+            status = "pending"  # no next run time computed yet (APScheduler shows the same)
         elif self.next_run_time is not None:
             status = "next run at: " + datetime_repr(self.next_run_time)
         else:

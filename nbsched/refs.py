@@ -119,4 +119,7 @@ def check_callable_args(
     try:
         sig.bind(*args, **kwargs)
     except TypeError as exc:
-        raise JobArgumentError(owner, "args/kwargs", (tuple(args), dict(kwargs)), f"do not fit {callable_name(func)}{sig}: {exc}") from None
+        params = ", ".join(str(param).split(":")[0].split("=")[0] for param in sig.parameters.values())
+        raise JobArgumentError(
+            owner, "args/kwargs", (tuple(args), dict(kwargs)), f"do not fit {callable_name(func)}({params}): {exc}"
+        ) from None

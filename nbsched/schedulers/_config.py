@@ -155,7 +155,9 @@ def create_plugin(owner: str, kind: str, alias: str, value: Any) -> Any:
     if isinstance(value, str):
         value = {"type": value}
     if not isinstance(value, Mapping):
-        raise ConfigurationError(owner, field, value, f"must be a {kind} instance, a plugin alias or a dict")
+        raise ConfigurationError(
+            owner, field, value, f"must be a {kind.replace('jobstore', 'job store')} instance, a plugin alias or a dict"
+        )
     options = dict(value)
     plugin = options.pop("type", None)
     class_ref = options.pop("class", None)

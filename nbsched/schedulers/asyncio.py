@@ -52,6 +52,12 @@ class AsyncIOScheduler(BaseScheduler):
             self._timeout.cancel()
             self._timeout = None
 
+    def _in_scheduler_thread(self) -> bool:
+        try:
+            return asyncio.get_running_loop() is self._eventloop
+        except RuntimeError:
+            return False
+
     def _create_default_executor(self) -> Executor:
         from nbsched.executors.asyncio import AsyncIOExecutor
 

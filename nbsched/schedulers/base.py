@@ -115,6 +115,10 @@ class BaseScheduler(ABC):
         self._listener_mask = 0
         self._pending_jobs: list[tuple[Job, str, bool]] = []
         self._clock: Clock = SystemClock()
+        # Processing passes started/finished, so a manual clock's advance() can wait for the pass it caused.
+        self._passes_started = 0
+        self._passes_done = 0
+        self._passes_cond = threading.Condition()
         self.state = STATE_STOPPED
         self.configure(gconfig or {}, **options)
 
@@ -193,7 +197,7 @@ class BaseScheduler(ABC):
             for job, jobstore_alias, replace_existing in self._pending_jobs:
                 self._real_add_job(job, jobstore_alias, replace_existing)
             del self._pending_jobs[:]
-        self._clock.add_observer(self.wakeup)
+        self._clock.add_observer(self._on_clock_jump)
         self.state = STATE_PAUSED if paused else STATE_RUNNING
         self._logger.info("Scheduler started")
         self._dispatch_event(SchedulerEvent(EVENT_SCHEDULER_STARTED))
@@ -212,7 +216,7 @@ class BaseScheduler(ABC):
         if self.state == STATE_STOPPED:
             raise SchedulerNotRunningError
         self.state = STATE_STOPPED
-        self._clock.remove_observer(self.wakeup)
+        self._clock.remove_observer(self._on_clock_jump)
         with self._executors_lock, self._jobstores_lock:
             for executor in self._executors.values():
                 executor.shutdown(wait)
@@ -253,6 +257,20 @@ class BaseScheduler(ABC):
     @abstractmethod
     def wakeup(self) -> None:
         """Make the scheduler process jobs now (called when jobs change or the clock jumps)."""
+
+    def _in_scheduler_thread(self) -> bool:
+        """Whether the caller is the thread that processes jobs (flavours say)."""
+        return False
+
+    def _on_clock_jump(self, timeout: float = 30.0) -> None:
+        """A manual clock moved: process due jobs and, unless called from the scheduler's own thread, wait for
+        that pass to finish, so ``clock.advance(60)`` returns with the due jobs submitted."""
+        with self._passes_cond:
+            target = self._passes_started + 1
+        self.wakeup()
+        if self.state == STATE_RUNNING and not self._in_scheduler_thread():
+            with self._passes_cond:
+                self._passes_cond.wait_for(lambda: self._passes_done >= target, timeout)
 
     # ------------------------------------------------------------------------------- executors, job stores
     def add_executor(self, executor: Executor | str, alias: str = "default", **executor_opts: Any) -> None:
@@ -656,6 +674,16 @@ class BaseScheduler(ABC):
 
     def _process_jobs(self) -> float | None:
         """Run every due job; return the seconds until the next due time (``None``: nothing scheduled)."""
+        with self._passes_cond:
+            self._passes_started += 1
+        try:
+            return self._process_due_jobs()
+        finally:
+            with self._passes_cond:
+                self._passes_done += 1
+                self._passes_cond.notify_all()
+
+    def _process_due_jobs(self) -> float | None:
         if self.state != STATE_RUNNING:
             return None
         now = self._clock.now()

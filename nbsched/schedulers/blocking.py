@@ -20,6 +20,7 @@ class BlockingScheduler(BaseScheduler):
 
     _extra_options = frozenset({"daemon"})
     _event: threading.Event | None = None
+    _loop_thread: threading.Thread | None = None
 
     def _configure(self, config: dict[str, Any]) -> None:
         self._daemon = parse_bool(type(self).__name__, "daemon", config.pop("daemon", True))
@@ -33,8 +34,6 @@ class BlockingScheduler(BaseScheduler):
     def _new_event(self) -> None:
         if self._event is None or self._event.is_set():
             self._event = threading.Event()
-        self._passes = 0
-        self._passes_cond = threading.Condition()
 
     def shutdown(self, wait: bool = True) -> None:
         super().shutdown(wait)
@@ -46,6 +45,7 @@ class BlockingScheduler(BaseScheduler):
             self._event.set()
 
     def _main_loop(self) -> None:
+        self._loop_thread = threading.current_thread()
         event = self._event
         assert event is not None
         wait_seconds: float | None = None
@@ -53,11 +53,6 @@ class BlockingScheduler(BaseScheduler):
             event.wait(self._clock.wait_timeout(wait_seconds))
             event.clear()
             wait_seconds = self._process_jobs()
-            with self._passes_cond:
-                self._passes += 1
-                self._passes_cond.notify_all()
 
-    def _wait_for_pass(self, after: int, timeout: float = 10.0) -> bool:
-        """Wait until the loop has finished a pass numbered above ``after`` (for tests with a manual clock)."""
-        with self._passes_cond:
-            return self._passes_cond.wait_for(lambda: self._passes > after, timeout)
+    def _in_scheduler_thread(self) -> bool:
+        return threading.current_thread() is self._loop_thread
