@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+import multiprocessing
 import traceback
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime, timedelta
@@ -99,7 +100,8 @@ class ProcessPoolExecutor(BaseExecutor):
     def __init__(self, max_workers: int = 10, pool_kwargs: dict[str, Any] | None = None) -> None:
         super().__init__()
         self._max_workers = _workers("ProcessPoolExecutor", max_workers)
-        self._pool_kwargs = dict(pool_kwargs or {})
+        # Forking a process that runs scheduler threads can copy held locks; spawned workers start clean.
+        self._pool_kwargs = {"mp_context": multiprocessing.get_context("spawn"), **(pool_kwargs or {})}
         self._pool = concurrent.futures.ProcessPoolExecutor(self._max_workers, **self._pool_kwargs)
 
     def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
