@@ -48,6 +48,8 @@ _MODIFIABLE = frozenset(
         "max_instances",
         "next_run_time",
         "max_runs",
+        "retries",
+        "retry_backoff",
         "tags",
         "id",
     }
@@ -72,6 +74,8 @@ class Job:
     :ivar max_instances: the maximum number of concurrently executing instances allowed for this job
     :ivar next_run_time: the next scheduled run time of this job (``None``: paused)
     :ivar max_runs: remove the job after this many runs (``None``: no limit)
+    :ivar retries: how many times a failed or lost run is tried again
+    :ivar retry_backoff: seconds before the first retry, doubling for each further one
     :ivar run_count: how many times the job has been fired
     :ivar tags: free-form labels
     """
@@ -89,6 +93,8 @@ class Job:
     max_instances: int = 1
     next_run_time: datetime | None = None
     max_runs: int | None = None
+    retries: int = 0
+    retry_backoff: float = 0.0
     run_count: int = 0
     tags: frozenset[str] = frozenset()
     _scheduler: BaseScheduler | None = attrs.field(default=None, alias="scheduler")
@@ -230,6 +236,16 @@ class Job:
             new["max_instances"] = _positive_int(owner, "max_instances", changes["max_instances"], optional=False)
         if "max_runs" in changes:
             new["max_runs"] = _positive_int(owner, "max_runs", changes["max_runs"], optional=True)
+        if "retries" in changes:
+            value = changes["retries"]
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise JobArgumentError(owner, "retries", value, "must be a non-negative integer")
+            new["retries"] = value
+        if "retry_backoff" in changes:
+            value = changes["retry_backoff"]
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise JobArgumentError(owner, "retry_backoff", value, "must be a non-negative number of seconds")
+            new["retry_backoff"] = float(value)
         if "tags" in changes:
             value = changes["tags"]
             if isinstance(value, str):
@@ -275,6 +291,8 @@ class Job:
             "max_instances": self.max_instances,
             "next_run_time": self.next_run_time.isoformat() if self.next_run_time else None,
             "max_runs": self.max_runs,
+            "retries": self.retries,
+            "retry_backoff": self.retry_backoff,
             "run_count": self.run_count,
             "tags": sorted(self.tags),
         }
@@ -310,6 +328,8 @@ class Job:
             max_instances=state.get("max_instances", 1),
             next_run_time=datetime.fromisoformat(next_run_time) if next_run_time else None,
             max_runs=state.get("max_runs"),
+            retries=state.get("retries", 0),
+            retry_backoff=state.get("retry_backoff", 0.0),
             run_count=state.get("run_count", 0),
             tags=frozenset(state.get("tags", ())),
             scheduler=scheduler,

@@ -156,13 +156,13 @@ class RunTable:
             if key in self._keys:
                 return False
             self._keys[key] = run.id
-            self._runs[run.id] = attrs.evolve(run)
+            self._runs[run.id] = run  # this process's own object: reads hand out copies
             return True
 
     def update(self, run: Run) -> None:
         with self._lock:
             if run.id in self._runs:
-                self._runs[run.id] = attrs.evolve(run)
+                self._runs[run.id] = run
 
     def get(self, run_id: str) -> Run | None:
         with self._lock:

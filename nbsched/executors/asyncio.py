@@ -21,7 +21,12 @@ __all__ = ["AsyncIOExecutor", "run_coroutine_job"]
 
 
 async def run_coroutine_job(
-    job: Job, jobstore_alias: str | None, run_times: list[datetime], logger_name: str, now: Any = None
+    job: Job,
+    jobstore_alias: str | None,
+    run_times: list[datetime],
+    logger_name: str,
+    now: Any = None,
+    on_start: Any = None,
 ) -> list[JobExecutionEvent]:
     """The coroutine counterpart of :func:`~nbsched.executors.base.run_job`."""
     events: list[JobExecutionEvent] = []
@@ -35,6 +40,8 @@ async def run_coroutine_job(
                 logger.warning('Run time of job "%s" was missed by %s', job, late)
                 continue
         logger.info('Running job "%s" (scheduled at %s)', job, run_time)
+        if on_start is not None:
+            on_start(job.id, run_time)
         try:
             retval = await job.func(*job.args, **job.kwargs)
         except BaseException:
@@ -76,12 +83,12 @@ class AsyncIOExecutor(BaseExecutor):
     def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
         now = self._clock_now()
         if inspect.iscoroutinefunction(job.func):
-            coro = run_coroutine_job(job, job._jobstore_alias, run_times, self._logger.name, now)
+            coro = run_coroutine_job(job, job._jobstore_alias, run_times, self._logger.name, now, self._on_start())
             # The scheduler processes jobs on its loop's thread, so the task can be created directly.
             fut: asyncio.Future[Any] = self._eventloop.create_task(coro)
         else:
             fut = self._eventloop.run_in_executor(
-                None, run_job, job, job._jobstore_alias, run_times, self._logger.name, now
+                None, run_job, job, job._jobstore_alias, run_times, self._logger.name, now, self._on_start()
             )
 
         def done(f: asyncio.Future[Any]) -> None:

@@ -73,6 +73,9 @@ class BaseExecutor(Executor):
     def _clock_now(self) -> Callable[[], datetime] | None:
         return self._scheduler._clock.now if self._scheduler is not None else None
 
+    def _on_start(self) -> Callable[[str, datetime], Any] | None:
+        return self._scheduler._recorder.started if self._scheduler is not None else None
+
     def _release(self, job_id: str) -> None:
         with self._lock:
             self._instances[job_id] -= 1
@@ -98,11 +101,13 @@ def run_job(
     run_times: list[datetime],
     logger_name: str,
     now: Callable[[], datetime] | None = None,
+    on_start: Callable[[str, datetime], Any] | None = None,
 ) -> list[JobExecutionEvent]:
     """Run ``job`` once per entry of ``run_times`` and return one event per entry.
 
     A run time later than ``job.misfire_grace_time`` (measured with ``now``) is reported as missed. The
     job's own exceptions (``BaseException`` included, as in APScheduler) are caught and reported.
+    ``on_start(job_id, run_time)`` is called just before each run starts (the scheduler's run records).
     """
     events: list[JobExecutionEvent] = []
     logger = logging.getLogger(logger_name)
@@ -118,6 +123,8 @@ def run_job(
                 continue
         if logger.isEnabledFor(logging.INFO):
             logger.info('Running job "%s" (scheduled at %s)', job, run_time)
+        if on_start is not None:
+            on_start(job.id, run_time)
         try:
             retval = func(*job.args, **job.kwargs)
         except BaseException:

@@ -18,7 +18,9 @@ class DebugExecutor(BaseExecutor):
 
     def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
         try:
-            events = run_job(job, job._jobstore_alias, run_times, self._logger.name, self._clock_now())
+            events = run_job(
+                job, job._jobstore_alias, run_times, self._logger.name, self._clock_now(), self._on_start()
+            )
         except BaseException as exc:
             self._run_job_error(job.id, exc)
         else:

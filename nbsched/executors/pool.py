@@ -50,7 +50,9 @@ class ThreadPoolExecutor(BaseExecutor):
     def _run(self, job: Job, run_times: list[datetime]) -> None:
         # Runs in a worker thread: run the job and dispatch its events from here (no future callbacks).
         try:
-            events = run_job(job, job._jobstore_alias, run_times, self._logger.name, self._clock_now())
+            events = run_job(
+                job, job._jobstore_alias, run_times, self._logger.name, self._clock_now(), self._on_start()
+            )
         except BaseException as exc:
             self._run_job_error(job.id, exc)
         else:
@@ -110,16 +112,16 @@ class ProcessPoolExecutor(BaseExecutor):
         grace = job.misfire_grace_time if isinstance(clock, SystemClock) else None
         func = job.func_ref or job.func
         jobstore = job._jobstore_alias
+        on_start = self._on_start()
+        if on_start is not None:
+            for run_time in run_times:  # the worker process cannot report its start: count from submission
+                on_start(job.id, run_time)
         try:
-            future = self._pool.submit(
-                _run_in_process, func, job.args, job.kwargs, run_times, grace, self._logger.name
-            )
+            future = self._pool.submit(_run_in_process, func, job.args, job.kwargs, run_times, grace, self._logger.name)
         except BrokenProcessPool:
             self._logger.warning("Process pool is broken; replacing it and retrying")
             self._pool = concurrent.futures.ProcessPoolExecutor(self._max_workers, **self._pool_kwargs)
-            future = self._pool.submit(
-                _run_in_process, func, job.args, job.kwargs, run_times, grace, self._logger.name
-            )
+            future = self._pool.submit(_run_in_process, func, job.args, job.kwargs, run_times, grace, self._logger.name)
 
         def done(fut: concurrent.futures.Future[Any]) -> None:
             exc = fut.exception()
@@ -127,7 +129,11 @@ class ProcessPoolExecutor(BaseExecutor):
                 # The worker died or the call could not cross the process boundary: report it per run time.
                 events = [
                     JobExecutionEvent(
-                        EVENT_JOB_ERROR, job.id, jobstore, run_time, exception=exc,
+                        EVENT_JOB_ERROR,
+                        job.id,
+                        jobstore,
+                        run_time,
+                        exception=exc,
                         traceback="".join(traceback.format_exception(exc)),
                     )
                     for run_time in run_times

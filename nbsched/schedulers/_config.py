@@ -26,6 +26,8 @@ from nbsched.refs import ref_to_obj
 __all__ = ["JobDefaults", "create_plugin", "flatten_gconfig", "job_defaults", "parse_bool"]
 
 GENERAL_KEYS = frozenset({"logger", "timezone", "jobstore_retry_interval", "job_defaults", "jobstores", "executors"})
+#: nbsched's own options (besides APScheduler's)
+NBSCHED_KEYS = frozenset({"clock", "keep_runs", "keep_runs_for", "heartbeat_interval", "lost_after"})
 JOB_DEFAULT_KEYS = frozenset({"misfire_grace_time", "coalesce", "max_instances"})
 PREFIXES = ("apscheduler.", "nbsched.")
 
@@ -80,6 +82,11 @@ def parse_bool(owner: str, field: str, value: Any) -> bool:
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
     raise ConfigurationError(owner, field, value, "must be true or false")
+
+
+def number(owner: str, field: str, value: Any, *, integer: bool = False, optional: bool = True) -> Any:
+    """A positive number (or ``None`` when optional); numbers given as text are accepted."""
+    return _number(owner, field, value, integer=integer, optional=optional)
 
 
 def _number(owner: str, field: str, value: Any, *, integer: bool, optional: bool) -> Any:

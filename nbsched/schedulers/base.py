@@ -7,28 +7,27 @@ wait that long, or until :meth:`~BaseScheduler.wakeup`, and call it again.
 
 from __future__ import annotations
 
-import json
+import difflib
+import heapq
 import logging
-import sys
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, tzinfo
 from threading import TIMEOUT_MAX
-from typing import IO, Any
+from typing import Any
 
-from nbsched.abc import Clock, Executor, JobStore, Trigger
+from nbsched.abc import Clock, Executor, JobStore
 from nbsched.clock import SystemClock
+from nbsched.datetimes import convert_to_datetime
 from nbsched.events import (
     EVENT_ALL,
-    EVENT_ALL_JOBS_REMOVED,
     EVENT_EXECUTOR_ADDED,
     EVENT_EXECUTOR_REMOVED,
-    EVENT_JOB_ADDED,
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
     EVENT_JOB_MAX_INSTANCES,
     EVENT_JOB_MISSED,
-    EVENT_JOB_MODIFIED,
     EVENT_JOB_REMOVED,
     EVENT_JOB_SUBMITTED,
     EVENT_JOBSTORE_ADDED,
@@ -44,23 +43,22 @@ from nbsched.events import (
 )
 from nbsched.exceptions import (
     ConfigurationError,
-    ConflictingIdError,
-    InvalidArgumentError,
-    JobArgumentError,
-    JobLookupError,
     MaxInstancesReachedError,
     PluginLookupError,
     SchedulerAlreadyRunningError,
     SchedulerNotRunningError,
-    SerializationError,
 )
 from nbsched.job import Job
-from nbsched.plugins import load_plugin
 from nbsched.refs import maybe_ref
+from nbsched.runs import Run, RunFilter, RunStatus
 from nbsched.schedulers import _config
-from nbsched.schedulers._catchup import plan_fires
+from nbsched.schedulers._catchup import FirePlan, plan_fires
+from nbsched.schedulers._jobs import JobsAPI, undefined
+from nbsched.schedulers._runs import RunRecorder
 
-__all__ = ["STATE_PAUSED", "STATE_RUNNING", "STATE_STOPPED", "BaseScheduler"]
+__all__ = ["STATE_PAUSED", "STATE_RUNNING", "STATE_STOPPED", "BaseScheduler", "undefined"]
+
+_RUN_OUTCOMES = EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED
 
 #: constant indicating a scheduler's stopped state
 STATE_STOPPED = 0
@@ -72,16 +70,7 @@ STATE_PAUSED = 2
 _JOB_OPTIONS = ("misfire_grace_time", "coalesce", "max_instances")
 
 
-class _Undefined:
-    def __repr__(self) -> str:
-        return "<undefined>"
-
-
-#: marks an argument that was not given (so that job defaults apply)
-undefined: Any = _Undefined()
-
-
-class BaseScheduler(ABC):
+class BaseScheduler(JobsAPI, ABC):
     """The scheduler API and its one processing loop.
 
     Options (keyword arguments, or ``gconfig`` with ``apscheduler.``/``nbsched.`` prefixed dotted keys):
@@ -119,6 +108,10 @@ class BaseScheduler(ABC):
         self._passes_started = 0
         self._passes_done = 0
         self._passes_cond = threading.Condition()
+        self._recorder = RunRecorder(self)
+        self._retry_queue: list[tuple[datetime, int, Job, str, datetime]] = []
+        self._retry_seq = 0
+        self._last_prune: datetime | None = None
         self.state = STATE_STOPPED
         self.configure(gconfig or {}, **options)
 
@@ -129,7 +122,9 @@ class BaseScheduler(ABC):
         )
 
     # ------------------------------------------------------------------------------------------ lifecycle
-    def configure(self, gconfig: Mapping[str, Any] | None = None, prefix: str | None = "apscheduler.", **options: Any) -> None:
+    def configure(
+        self, gconfig: Mapping[str, Any] | None = None, prefix: str | None = "apscheduler.", **options: Any
+    ) -> None:
         """Reconfigure the scheduler (only while it is stopped).
 
         :param gconfig: a "global" configuration dict whose prefixed, dotted keys are read
@@ -145,11 +140,13 @@ class BaseScheduler(ABC):
 
     def _configure(self, config: dict[str, Any]) -> None:
         owner = type(self).__name__
-        known = _config.GENERAL_KEYS | {"clock"} | self._extra_options
+        known = _config.GENERAL_KEYS | _config.NBSCHED_KEYS | self._extra_options
         unknown = sorted(set(config) - known)
         if unknown:
+            close = difflib.get_close_matches(unknown[0], sorted(known), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
             raise ConfigurationError(
-                owner, "option", unknown[0], f"is not a known option (known: {', '.join(sorted(known))})"
+                owner, "option", unknown[0], f"is not a known option; {hint}(known: {', '.join(sorted(known))})"
             )
         logger = maybe_ref(config.get("logger"))
         self._logger: logging.Logger = (
@@ -160,6 +157,14 @@ class BaseScheduler(ABC):
         self._job_defaults = _config.job_defaults(owner, config.get("job_defaults", {}))
         if "clock" in config:
             self._clock = _config.clock(owner, config["clock"])
+        self.keep_runs: int | None = _config.number(owner, "keep_runs", config.get("keep_runs", 100), integer=True)
+        self.keep_runs_for: float | None = _config.number(owner, "keep_runs_for", config.get("keep_runs_for"))
+        self.heartbeat_interval = float(
+            _config.number(owner, "heartbeat_interval", config.get("heartbeat_interval", 10.0), optional=False)
+        )
+        self.lost_after = float(
+            _config.number(owner, "lost_after", config.get("lost_after", 6 * self.heartbeat_interval), optional=False)
+        )
         executors = {
             alias: _config.create_plugin(owner, "executor", alias, value)
             for alias, value in _mapping(owner, "executors", config.get("executors", {})).items()
@@ -197,6 +202,7 @@ class BaseScheduler(ABC):
             for job, jobstore_alias, replace_existing in self._pending_jobs:
                 self._real_add_job(job, jobstore_alias, replace_existing)
             del self._pending_jobs[:]
+        self._recorder.start()
         self._clock.add_observer(self._on_clock_jump)
         self.state = STATE_PAUSED if paused else STATE_RUNNING
         self._logger.info("Scheduler started")
@@ -217,9 +223,11 @@ class BaseScheduler(ABC):
             raise SchedulerNotRunningError
         self.state = STATE_STOPPED
         self._clock.remove_observer(self._on_clock_jump)
-        with self._executors_lock, self._jobstores_lock:
-            for executor in self._executors.values():
-                executor.shutdown(wait)
+        # No lock is held while waiting for running jobs: they report back through the scheduler.
+        for executor in list(self._executors.values()):
+            executor.shutdown(wait)
+        self._recorder.stop()
+        with self._jobstores_lock:
             for store in self._jobstores.values():
                 store.shutdown()
         self._logger.info("Scheduler has been shut down")
@@ -281,7 +289,9 @@ class BaseScheduler(ABC):
         with self._executors_lock:
             if alias in self._executors:
                 raise ConfigurationError(type(self).__name__, "executor alias", alias, "is already in use")
-            instance = _config.create_plugin(type(self).__name__, "executor", alias, _plugin_arg(executor, executor_opts))
+            instance = _config.create_plugin(
+                type(self).__name__, "executor", alias, _plugin_arg(executor, executor_opts)
+            )
             self._executors[alias] = instance
             if self.state != STATE_STOPPED:
                 instance.start(self, alias)
@@ -337,6 +347,8 @@ class BaseScheduler(ABC):
                 self._listener_mask |= mask
 
     def _dispatch_event(self, event: SchedulerEvent) -> None:
+        if event.code & _RUN_OUTCOMES and isinstance(event, JobExecutionEvent):
+            self._job_finished(event)
         if not event.code & self._listener_mask:
             return
         with self._listeners_lock:
@@ -347,243 +359,6 @@ class BaseScheduler(ABC):
                     callback(event)
                 except BaseException:
                     self._logger.exception("Error notifying listener")
-
-    # ------------------------------------------------------------------------------------------------ jobs
-    def add_job(
-        self,
-        func: Any,
-        trigger: Trigger | str | None = None,
-        args: Any = None,
-        kwargs: Any = None,
-        id: str | None = None,
-        name: str | None = None,
-        misfire_grace_time: Any = undefined,
-        coalesce: Any = undefined,
-        max_instances: Any = undefined,
-        next_run_time: Any = undefined,
-        jobstore: str = "default",
-        executor: str = "default",
-        replace_existing: bool = False,
-        **trigger_args: Any,
-    ) -> Job:
-        """Add a job and wake the scheduler if it is running.
-
-        ``func`` is a callable or a ``"package.module:function"`` reference. ``trigger`` is a trigger instance or
-        an alias (``"date"`` when omitted, ``"cron"``, ``"interval"``, ``"calendarinterval"``, ``"and"``,
-        ``"or"``) whose arguments come as extra keyword arguments. Options left ``undefined`` take the
-        scheduler's job defaults. ``next_run_time=None`` adds the job paused. With ``replace_existing``, a job
-        with the same id is replaced; when its trigger is unchanged its stored next run time is kept, so fires
-        missed while nothing ran are still caught up.
-
-        Besides APScheduler's options: ``max_runs`` (remove the job after that many runs) and ``tags``.
-
-        :raises JobArgumentError: naming the bad argument and its value (nothing is added)
-        :raises ConflictingIdError: when the id is taken and ``replace_existing`` is false
-        """
-        options = {
-            key: value
-            for key, value in (
-                ("misfire_grace_time", misfire_grace_time),
-                ("coalesce", coalesce),
-                ("max_instances", max_instances),
-                ("next_run_time", next_run_time),
-            )
-            if value is not undefined
-        }
-        for extra in ("max_runs", "tags"):
-            if extra in trigger_args:
-                options[extra] = trigger_args.pop(extra)
-        for field, value in (("jobstore", jobstore), ("executor", executor)):
-            if not isinstance(value, str) or not value:
-                raise JobArgumentError("add_job", field, value, "must be an alias (a non-empty string)")
-        job = Job.create(
-            self,
-            func,
-            self._create_trigger(trigger, trigger_args),
-            args=args,
-            kwargs=kwargs,
-            id=id,
-            name=name,
-            executor=executor,
-            **options,
-        )
-        with self._jobstores_lock:
-            if self.state == STATE_STOPPED:
-                self._pending_jobs.append((job, jobstore, replace_existing))
-                self._logger.info("Adding job tentatively -- it will be properly scheduled when the scheduler starts")
-            else:
-                self._real_add_job(job, jobstore, replace_existing)
-        return job
-
-    def scheduled_job(
-        self,
-        trigger: Trigger | str | None,
-        args: Any = None,
-        kwargs: Any = None,
-        id: str | None = None,
-        name: str | None = None,
-        misfire_grace_time: Any = undefined,
-        coalesce: Any = undefined,
-        max_instances: Any = undefined,
-        next_run_time: Any = undefined,
-        jobstore: str = "default",
-        executor: str = "default",
-        **trigger_args: Any,
-    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """A decorator version of :meth:`add_job`; returns the function unchanged."""
-
-        def inner(func: Callable[..., Any]) -> Callable[..., Any]:
-            self.add_job(
-                func, trigger, args, kwargs, id, name, misfire_grace_time, coalesce, max_instances,
-                next_run_time, jobstore, executor, True, **trigger_args,
-            )
-            return func
-
-        return inner
-
-    def modify_job(self, job_id: str, jobstore: str | None = None, **changes: Any) -> Job:
-        """Change attributes of a job (``func``, ``args``, ``trigger``, ``next_run_time``, ...).
-
-        :raises JobLookupError: if the job was not found
-        :raises JobArgumentError: for a bad change (the job is left as it was)
-        """
-        with self._jobstores_lock:
-            job, alias = self._lookup_job(job_id, jobstore)
-            job._modify(**changes)
-            if alias is not None:
-                self._lookup_jobstore(alias).update_job(job)
-        self._dispatch_event(JobEvent(EVENT_JOB_MODIFIED, job_id, alias))
-        if self.state == STATE_RUNNING:
-            self.wakeup()
-        return job
-
-    def reschedule_job(
-        self, job_id: str, jobstore: str | None = None, trigger: Trigger | str | None = None, **trigger_args: Any
-    ) -> Job:
-        """Give a job a new trigger and compute its next run time from it."""
-        new_trigger = self._create_trigger(trigger, trigger_args)
-        next_run_time = new_trigger.get_next_fire_time(None, self._clock.now())
-        return self.modify_job(job_id, jobstore, trigger=new_trigger, next_run_time=next_run_time)
-
-    def pause_job(self, job_id: str, jobstore: str | None = None) -> Job:
-        """Stop a job from running until :meth:`resume_job`."""
-        return self.modify_job(job_id, jobstore, next_run_time=None)
-
-    def resume_job(self, job_id: str, jobstore: str | None = None) -> Job | None:
-        """Resume a paused job; a job whose trigger will not fire again is removed (returns ``None``)."""
-        with self._jobstores_lock:
-            job, alias = self._lookup_job(job_id, jobstore)
-            next_run_time = job.trigger.get_next_fire_time(None, self._clock.now())
-            if next_run_time is None:
-                self.remove_job(job_id, alias)
-                return None
-            return self.modify_job(job_id, alias, next_run_time=next_run_time)
-
-    def get_jobs(self, jobstore: str | None = None, pending: bool | None = None) -> list[Job]:
-        """Every job (of one job store, if given), pending ones first while the scheduler is stopped.
-
-        :param pending: ignored; kept for APScheduler compatibility
-        """
-        with self._jobstores_lock:
-            jobs = [job for job, alias, _ in self._pending_jobs if jobstore in (None, alias)]
-            for alias, store in self._jobstores.items():
-                if jobstore in (None, alias):
-                    jobs.extend(store.get_all_jobs())
-            return jobs
-
-    def get_job(self, job_id: str, jobstore: str | None = None) -> Job | None:
-        """The job with that id, or ``None``."""
-        try:
-            return self._lookup_job(job_id, jobstore)[0]
-        except JobLookupError:
-            return None
-
-    def remove_job(self, job_id: str, jobstore: str | None = None) -> None:
-        """Remove a job, so it will not run any more.
-
-        :raises JobLookupError: if the job was not found
-        """
-        alias: str | None = None
-        with self._jobstores_lock:
-            if self.state == STATE_STOPPED:
-                for index, (job, pending_alias, _) in enumerate(self._pending_jobs):
-                    if job.id == job_id and jobstore in (None, pending_alias):
-                        del self._pending_jobs[index]
-                        alias = pending_alias
-                        break
-            else:
-                for store_alias, store in self._jobstores.items():
-                    if jobstore in (None, store_alias):
-                        try:
-                            store.remove_job(job_id)
-                        except JobLookupError:
-                            continue
-                        alias = store_alias
-                        break
-        if alias is None:
-            raise JobLookupError(job_id)
-        self._dispatch_event(JobEvent(EVENT_JOB_REMOVED, job_id, alias))
-        self._logger.info("Removed job %s", job_id)
-
-    def remove_all_jobs(self, jobstore: str | None = None) -> None:
-        """Remove every job (of one job store, if given)."""
-        with self._jobstores_lock:
-            if self.state == STATE_STOPPED:
-                self._pending_jobs = [entry for entry in self._pending_jobs if jobstore not in (None, entry[1])]
-            else:
-                for alias, store in self._jobstores.items():
-                    if jobstore in (None, alias):
-                        store.remove_all_jobs()
-        self._dispatch_event(SchedulerEvent(EVENT_ALL_JOBS_REMOVED, jobstore))
-
-    def print_jobs(self, jobstore: str | None = None, out: IO[str] | None = None) -> None:
-        """Print the jobs, in APScheduler 3's layout, to ``out`` (default ``sys.stdout``)."""
-        out = out or sys.stdout
-        with self._jobstores_lock:
-            if self.state == STATE_STOPPED:
-                print("Pending jobs:", file=out)
-                pending = [job for job, alias, _ in self._pending_jobs if jobstore in (None, alias)]
-                for job in pending:
-                    print(f"    {job}", file=out)
-                if not pending:
-                    print("    No pending jobs", file=out)
-            else:
-                for alias, store in sorted(self._jobstores.items()):
-                    if jobstore in (None, alias):
-                        print(f"Jobstore {alias}:", file=out)
-                        jobs = store.get_all_jobs()
-                        for job in jobs:
-                            print(f"    {job}", file=out)
-                        if not jobs:
-                            print("    No scheduled jobs", file=out)
-
-    def export_jobs(self, outfile: str | IO[str], jobstore: str | None = None) -> None:
-        """Write the jobs as JSON (``{"version": 1, "jobs": [...]}``; no pickle) to a path or text file.
-
-        :raises TransientJobError: for a job whose callable has no textual reference
-        :raises SerializationError: for a job whose arguments are not JSON-serialisable
-        """
-        document = {"version": 1, "jobs": [job.to_dict() for job in self.get_jobs(jobstore)]}
-        with _open(outfile, "w") as handle:
-            json.dump(document, handle, indent=2)
-
-    def import_jobs(self, infile: str | IO[str], jobstore: str = "default") -> None:
-        """Add the jobs of an :meth:`export_jobs` document (replacing jobs with the same ids)."""
-        with _open(infile, "r") as handle:
-            try:
-                document = json.load(handle)
-            except json.JSONDecodeError as exc:
-                raise SerializationError("import_jobs", "infile", str(infile), f"is not JSON: {exc}") from None
-        if not isinstance(document, dict) or not isinstance(document.get("jobs"), list):
-            raise SerializationError("import_jobs", "infile", str(infile), 'has no "jobs" list')
-        jobs = [Job.from_dict(state, self) for state in document["jobs"]]
-        with self._jobstores_lock:
-            for job in jobs:
-                job._explicit = frozenset((*_JOB_OPTIONS, "next_run_time"))
-                if self.state == STATE_STOPPED:
-                    self._pending_jobs.append((job, jobstore, True))
-                else:
-                    self._real_add_job(job, jobstore, True)
 
     # ------------------------------------------------------------------------------------------- internals
     def _create_default_executor(self) -> Executor:
@@ -611,67 +386,6 @@ class BaseScheduler(ABC):
         except KeyError:
             raise PluginLookupError("job store", alias, list(self._jobstores)) from None
 
-    def _lookup_job(self, job_id: str, jobstore_alias: str | None) -> tuple[Job, str | None]:
-        if self.state == STATE_STOPPED:
-            for job, alias, _ in self._pending_jobs:
-                if job.id == job_id and jobstore_alias in (None, alias):
-                    return job, None
-        else:
-            for alias, store in self._jobstores.items():
-                if jobstore_alias in (None, alias):
-                    job = store.lookup_job(job_id)
-                    if job is not None:
-                        return job, alias
-        raise JobLookupError(job_id)
-
-    def _create_trigger(self, trigger: Any, trigger_args: dict[str, Any]) -> Trigger:
-        if isinstance(trigger, Trigger):
-            if trigger_args:
-                name = next(iter(trigger_args))
-                raise JobArgumentError("add_job", name, trigger_args[name], "is not an add_job argument")
-            return trigger
-        if trigger is None:
-            trigger = "date"
-        if not isinstance(trigger, str):
-            raise JobArgumentError("add_job", "trigger", trigger, "must be a trigger instance or a trigger alias")
-        try:
-            cls = load_plugin("trigger", trigger)
-        except PluginLookupError as exc:
-            raise JobArgumentError("add_job", "trigger", trigger, f"is unknown: {exc}") from None
-        trigger_args.setdefault("timezone", self.timezone)
-        try:
-            return cls(**trigger_args)  # type: ignore[no-any-return]
-        except InvalidArgumentError:
-            raise
-        except TypeError as exc:
-            raise JobArgumentError("add_job", "trigger arguments", trigger_args, f"do not fit {cls.__name__}: {exc}") from None
-
-    def _real_add_job(self, job: Job, jobstore_alias: str, replace_existing: bool) -> None:
-        explicit = job._explicit
-        defaults = {key: getattr(self._job_defaults, key) for key in _JOB_OPTIONS if key not in explicit}
-        if defaults:
-            job._modify(**defaults)
-        if "next_run_time" not in explicit:
-            job.next_run_time = job.trigger.get_next_fire_time(None, self._clock.now())
-        store = self._lookup_jobstore(jobstore_alias)
-        try:
-            store.add_job(job)
-        except ConflictingIdError:
-            if not replace_existing:
-                raise
-            existing = store.lookup_job(job.id)
-            if existing is not None and "next_run_time" not in explicit and existing.trigger == job.trigger:
-                # Same schedule: keep the stored next run time so fires missed while stopped are caught up.
-                job.next_run_time = existing.next_run_time
-                job.run_count = existing.run_count
-            store.update_job(job)
-        job._jobstore_alias = jobstore_alias
-        job._pending = False
-        self._dispatch_event(JobEvent(EVENT_JOB_ADDED, job.id, jobstore_alias))
-        self._logger.info('Added job "%s" to job store "%s"', job.name, jobstore_alias)
-        if self.state == STATE_RUNNING:
-            self.wakeup()
-
     def _process_jobs(self) -> float | None:
         """Run every due job; return the seconds until the next due time (``None``: nothing scheduled)."""
         with self._passes_cond:
@@ -687,85 +401,184 @@ class BaseScheduler(ABC):
         if self.state != STATE_RUNNING:
             return None
         now = self._clock.now()
-        next_wakeup: datetime | None = None
+        retry_later = now + timedelta(seconds=self.jobstore_retry_interval)
+        wakeups: list[datetime] = []
         events: list[SchedulerEvent] = []
         with self._jobstores_lock:
+            self._submit_due_retries(now, events)
+            if self._retry_queue:
+                wakeups.append(self._retry_queue[0][0])
             for alias, store in self._jobstores.items():
                 try:
                     due_jobs = store.get_due_jobs(now)
-                except Exception as exc:
-                    self._logger.warning("Error getting due jobs from job store %r: %s", alias, exc)
-                    retry = now + timedelta(seconds=self.jobstore_retry_interval)
-                    next_wakeup = retry if next_wakeup is None else min(next_wakeup, retry)
-                    continue
-                for job in due_jobs:
-                    self._fire(job, alias, store, now, events)
-                try:
+                    self._fire_due_jobs(due_jobs, alias, store, now, events)
                     store_next = store.get_next_run_time()
                 except Exception as exc:
-                    self._logger.warning("Error asking job store %r for its next run time: %s", alias, exc)
-                    store_next = now + timedelta(seconds=self.jobstore_retry_interval)
-                if store_next is not None and (next_wakeup is None or store_next < next_wakeup):
-                    next_wakeup = store_next
+                    self._logger.warning(
+                        "Job store %r failed (will retry in %ss): %s", alias, self.jobstore_retry_interval, exc
+                    )
+                    store_next = retry_later
+                if store_next is not None:
+                    wakeups.append(store_next)
+                if store.change_check_interval is not None:
+                    # Jobs added by other processes are noticed at this bounded interval while idle.
+                    wakeups.append(now + timedelta(seconds=store.change_check_interval))
         for event in events:
             self._dispatch_event(event)
-        if self.state == STATE_PAUSED or next_wakeup is None:
+        if self.state != STATE_RUNNING or not wakeups:
             return None
-        wait = (next_wakeup - self._clock.now()).total_seconds()
+        wait = (min(wakeups) - self._clock.now()).total_seconds()
         return min(max(wait, 0.0), TIMEOUT_MAX)
 
-    def _fire(self, job: Job, alias: str, store: JobStore, now: datetime, events: list[SchedulerEvent]) -> None:
-        """Claim one due job's fire in its store, then submit it: whoever loses the claim moves on."""
+    def _fire_due_jobs(
+        self, due_jobs: list[Job], alias: str, store: JobStore, now: datetime, events: list[SchedulerEvent]
+    ) -> None:
+        """Plan every due job's fires, claim them in one batch, and submit the ones this scheduler won."""
+        prepared: list[tuple[Job, datetime, int, FirePlan | None, list[Run]]] = []
+        for job in due_jobs:
+            expected = job.next_run_time
+            assert expected is not None
+            try:
+                plan: FirePlan | None = plan_fires(
+                    job.trigger, expected, now, coalesce=job.coalesce, misfire_grace_time=job.misfire_grace_time
+                )
+            except Exception:
+                self._logger.exception('Trigger of job "%s" failed; pausing the job', job)
+                plan = None
+            fired = len(plan.run_times) if plan else 0
+            next_run_time = plan.next_run_time if plan else None
+            if job.max_runs is not None and job.run_count + fired >= job.max_runs:
+                next_run_time = None
+            job.next_run_time = next_run_time
+            job.run_count += fired
+            runs = self._recorder.new_runs(job, plan.run_times, plan.missed, now) if plan else []
+            prepared.append((job, expected, fired, plan, runs))
+        if not prepared:
+            return
+        try:
+            won = store.claim_jobs([(job, expected, runs) for job, expected, _, _, runs in prepared])
+        except Exception:
+            for job, expected, fired, _, _ in prepared:
+                job.next_run_time, job.run_count = expected, job.run_count - fired
+            raise
+        for (job, expected, fired, plan, runs), claimed in zip(prepared, won, strict=True):
+            if not claimed:
+                job.next_run_time, job.run_count = expected, job.run_count - fired
+                continue  # another scheduler claimed this fire
+            if plan is None:
+                continue  # stored with no next run time: paused until someone fixes or resumes it
+            self._recorder.claimed(alias, runs, job)
+            if job.next_run_time is None:
+                # The trigger is done (a date job after its run) or max_runs is reached.
+                store.remove_job(job.id)
+                events.append(JobEvent(EVENT_JOB_REMOVED, job.id, alias))
+            for run_time in plan.missed:
+                self._logger.warning('Run time of job "%s" was missed by %s', job, now - run_time)
+                events.append(JobExecutionEvent(EVENT_JOB_MISSED, job.id, alias, run_time))
+            if plan.skipped:
+                self._logger.warning('Job "%s" missed more fire times than are caught up; ran the latest', job)
+            if plan.run_times:
+                self._submit(job, alias, plan.run_times, events)
+
+    def _submit(self, job: Job, alias: str, run_times: list[datetime], events: list[SchedulerEvent]) -> None:
         try:
             executor = self._lookup_executor(job.executor)
-        except PluginLookupError:
-            self._logger.error('Executor lookup ("%s") failed for job "%s" -- removing it from the job store', job.executor, job)
-            self.remove_job(job.id, alias)
-            return
-        expected = job.next_run_time
-        assert expected is not None
-        try:
-            plan = plan_fires(
-                job.trigger, expected, now, coalesce=job.coalesce, misfire_grace_time=job.misfire_grace_time
-            )
-        except Exception:
-            self._logger.exception('Trigger of job "%s" failed; pausing the job', job)
-            plan = None
-        fired = len(plan.run_times) if plan else 0
-        next_run_time = plan.next_run_time if plan else None
-        if job.max_runs is not None and job.run_count + fired >= job.max_runs:
-            next_run_time = None
-        job.next_run_time = next_run_time
-        job.run_count += fired
-        if not store.claim_job(job, expected):
-            job.next_run_time = expected
-            job.run_count -= fired
-            return  # another scheduler claimed this fire
-        if plan is None:
-            return  # stored with no next run time: paused until someone fixes or resumes it
-        if next_run_time is None:
-            # The trigger is done (a date job after its run) or max_runs is reached.
-            store.remove_job(job.id)
-            events.append(JobEvent(EVENT_JOB_REMOVED, job.id, alias))
-        for run_time in plan.missed:
-            self._logger.warning('Run time of job "%s" was missed by %s', job, now - run_time)
-            events.append(JobExecutionEvent(EVENT_JOB_MISSED, job.id, alias, run_time))
-        if plan.skipped:
-            self._logger.warning('Job "%s" missed more fire times than are caught up; ran the latest ones', job)
-        if not plan.run_times:
-            return
-        try:
-            executor.submit_job(job, plan.run_times)
+            executor.submit_job(job, run_times)
         except MaxInstancesReachedError:
             self._logger.warning(
-                'Execution of job "%s" skipped: maximum number of running instances reached (%d)', job, job.max_instances
+                'Execution of job "%s" skipped: maximum number of running instances reached (%d)',
+                job,
+                job.max_instances,
             )
-            events.append(JobSubmissionEvent(EVENT_JOB_MAX_INSTANCES, job.id, alias, plan.run_times))
-        except Exception:
+            self._recorder.refused(job.id, run_times, f"max_instances ({job.max_instances}) reached")
+            events.append(JobSubmissionEvent(EVENT_JOB_MAX_INSTANCES, job.id, alias, run_times))
+        except Exception as exc:
             self._logger.exception('Error submitting job "%s" to executor "%s"', job, job.executor)
+            self._recorder.refused(job.id, run_times, f"could not be submitted: {exc}")
         else:
             if self._listener_mask & EVENT_JOB_SUBMITTED:
-                events.append(JobSubmissionEvent(EVENT_JOB_SUBMITTED, job.id, alias, plan.run_times))
+                events.append(JobSubmissionEvent(EVENT_JOB_SUBMITTED, job.id, alias, run_times))
+
+    # -------------------------------------------------------------------------------- runs and retries
+    def runs(
+        self,
+        job_id: str | None = None,
+        status: str | list[str] | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        limit: int | None = 100,
+        jobstore: str | None = None,
+    ) -> list[Run]:
+        """The run history, newest first: status, timings, attempt, worker, error and outputs of each run.
+
+        :param job_id: only this job's runs
+        :param status: only runs with this status (or one of these)
+        :param since: only runs scheduled at or after this instant
+        :param until: only runs scheduled before this instant
+        :param limit: at most this many (``None``: all)
+        :param jobstore: only this job store's runs
+        """
+        owner = "runs"
+        run_filter = RunFilter(
+            job_id=job_id,
+            status=status,
+            since=convert_to_datetime(since, self.timezone, owner, "since"),
+            until=convert_to_datetime(until, self.timezone, owner, "until"),
+            limit=limit,
+        )
+        self._recorder.flush()
+        found: list[Run] = []
+        for alias, store in list(self._jobstores.items()):
+            if jobstore in (None, alias):
+                found.extend(store.get_runs(run_filter))
+        found.sort(key=lambda run: run.scheduled_at, reverse=True)
+        return found[:limit] if limit is not None else found
+
+    def _job_finished(self, event: JobExecutionEvent) -> None:
+        """Record an executor's outcome; schedule a retry when the job asks for one."""
+        outcome = self._recorder.finished(event)
+        if outcome is None or outcome[0].status is not RunStatus.FAILED:
+            return
+        run, job = outcome
+        if run.attempt <= job.retries and event.jobstore is not None:
+            self._schedule_retry(job, run, event.jobstore)
+
+    def _run_lost(self, run: Run, alias: str) -> None:
+        """A run whose worker died was marked lost: retry it where its job asks for retries."""
+        store = self._jobstores.get(alias)
+        job = store.lookup_job(run.job_id) if store is not None else None
+        if job is not None and run.attempt <= job.retries:
+            self._schedule_retry(job, run, alias)
+
+    def _schedule_retry(self, job: Job, run: Run, alias: str) -> None:
+        delay = job.retry_backoff * 2 ** (run.attempt - 1)
+        due = self._clock.now() + timedelta(seconds=delay)
+        self._logger.info("Retrying job %s (attempt %d) in %.1f s", job.id, run.attempt + 1, delay)
+        self._recorder.retry(run, alias, job)
+        with self._jobstores_lock:
+            self._retry_seq += 1
+            heapq.heappush(self._retry_queue, (due, self._retry_seq, job, alias, run.scheduled_at))
+        self.wakeup()
+
+    def _submit_due_retries(self, now: datetime, events: list[SchedulerEvent]) -> None:
+        while self._retry_queue and self._retry_queue[0][0] <= now:
+            _, _, job, alias, scheduled_at = heapq.heappop(self._retry_queue)
+            self._submit(job, alias, [scheduled_at], events)
+
+    def _prune_runs(self, now: datetime) -> None:
+        """Apply run retention (``keep_runs`` per job, ``keep_runs_for`` seconds) at most once a minute."""
+        if self._last_prune is not None and now - self._last_prune < timedelta(seconds=60):
+            return
+        self._last_prune = now
+        older_than = now - timedelta(seconds=self.keep_runs_for) if self.keep_runs_for is not None else None
+        for alias, store in list(self._jobstores.items()):
+            try:
+                pruned = store.prune_runs(self.keep_runs, older_than)
+            except Exception as exc:
+                self._logger.warning("Could not prune runs of job store %r: %s", alias, exc)
+                continue
+            if pruned:
+                self._logger.debug("Pruned %d run(s) from job store %r", len(pruned), alias)
 
 
 def _mapping(owner: str, field: str, value: Any) -> Mapping[str, Any]:
@@ -778,12 +591,3 @@ def _plugin_arg(value: Any, options: dict[str, Any]) -> Any:
     if isinstance(value, str):
         return {"type": value, **options}
     return value
-
-
-@contextmanager
-def _open(target: str | IO[str], mode: str) -> Iterator[IO[str]]:
-    if isinstance(target, str):
-        with open(target, mode, encoding="utf-8") as handle:
-            yield handle
-    else:
-        yield target

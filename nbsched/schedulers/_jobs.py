@@ -1,0 +1,381 @@
+"""The job-management half of the scheduler API (add, modify, look up, print, export, import jobs).
+
+A mixin of :class:`~nbsched.schedulers.base.BaseScheduler`, split out to keep modules small: it manages jobs in
+the stores; the processing loop that runs them lives in :mod:`nbsched.schedulers.base`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import IO, TYPE_CHECKING, Any
+
+from nbsched.abc import Trigger
+from nbsched.events import (
+    EVENT_ALL_JOBS_REMOVED,
+    EVENT_JOB_ADDED,
+    EVENT_JOB_MODIFIED,
+    EVENT_JOB_REMOVED,
+    JobEvent,
+    SchedulerEvent,
+)
+from nbsched.exceptions import (
+    ConflictingIdError,
+    InvalidArgumentError,
+    JobArgumentError,
+    JobLookupError,
+    PluginLookupError,
+    SerializationError,
+)
+from nbsched.job import Job
+from nbsched.plugins import load_plugin
+
+if TYPE_CHECKING:
+    from nbsched.schedulers.base import BaseScheduler
+
+    _Base = BaseScheduler
+else:
+    _Base = object
+
+__all__ = ["JobsAPI", "undefined"]
+
+STATE_STOPPED = 0
+STATE_RUNNING = 1
+_JOB_OPTIONS = ("misfire_grace_time", "coalesce", "max_instances")
+
+
+class _Undefined:
+    def __repr__(self) -> str:
+        return "<undefined>"
+
+
+#: marks an argument that was not given (so that job defaults apply)
+undefined: Any = _Undefined()
+
+
+class JobsAPI(_Base):
+    """add_job, scheduled_job, modify/reschedule/pause/resume/remove, get_jobs, print_jobs, export/import."""
+
+    def add_job(
+        self,
+        func: Any,
+        trigger: Trigger | str | None = None,
+        args: Any = None,
+        kwargs: Any = None,
+        id: str | None = None,
+        name: str | None = None,
+        misfire_grace_time: Any = undefined,
+        coalesce: Any = undefined,
+        max_instances: Any = undefined,
+        next_run_time: Any = undefined,
+        jobstore: str = "default",
+        executor: str = "default",
+        replace_existing: bool = False,
+        **trigger_args: Any,
+    ) -> Job:
+        """Add a job and wake the scheduler if it is running.
+
+        ``func`` is a callable or a ``"package.module:function"`` reference. ``trigger`` is a trigger instance or
+        an alias (``"date"`` when omitted, ``"cron"``, ``"interval"``, ``"calendarinterval"``, ``"and"``,
+        ``"or"``) whose arguments come as extra keyword arguments. Options left ``undefined`` take the
+        scheduler's job defaults. ``next_run_time=None`` adds the job paused. With ``replace_existing``, a job
+        with the same id is replaced; when its trigger is unchanged its stored next run time is kept, so fires
+        missed while nothing ran are still caught up.
+
+        Besides APScheduler's options: ``max_runs`` (remove the job after that many runs), ``retries`` and
+        ``retry_backoff`` (seconds before the first retry of a failed or lost run, doubling) and ``tags``.
+
+        :raises JobArgumentError: naming the bad argument and its value (nothing is added)
+        :raises ConflictingIdError: when the id is taken and ``replace_existing`` is false
+        """
+        options = {
+            key: value
+            for key, value in (
+                ("misfire_grace_time", misfire_grace_time),
+                ("coalesce", coalesce),
+                ("max_instances", max_instances),
+                ("next_run_time", next_run_time),
+            )
+            if value is not undefined
+        }
+        for extra in ("max_runs", "retries", "retry_backoff", "tags"):
+            if extra in trigger_args:
+                options[extra] = trigger_args.pop(extra)
+        for field, value in (("jobstore", jobstore), ("executor", executor)):
+            if not isinstance(value, str) or not value:
+                raise JobArgumentError("add_job", field, value, "must be an alias (a non-empty string)")
+        job = Job.create(
+            self,
+            func,
+            self._create_trigger(trigger, trigger_args),
+            args=args,
+            kwargs=kwargs,
+            id=id,
+            name=name,
+            executor=executor,
+            **options,
+        )
+        with self._jobstores_lock:
+            if self.state == STATE_STOPPED:
+                self._pending_jobs.append((job, jobstore, replace_existing))
+                self._logger.info("Adding job tentatively -- it will be properly scheduled when the scheduler starts")
+            else:
+                self._real_add_job(job, jobstore, replace_existing)
+        return job
+
+    def scheduled_job(
+        self,
+        trigger: Trigger | str | None,
+        args: Any = None,
+        kwargs: Any = None,
+        id: str | None = None,
+        name: str | None = None,
+        misfire_grace_time: Any = undefined,
+        coalesce: Any = undefined,
+        max_instances: Any = undefined,
+        next_run_time: Any = undefined,
+        jobstore: str = "default",
+        executor: str = "default",
+        **trigger_args: Any,
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """A decorator version of :meth:`add_job`; returns the function unchanged."""
+
+        def inner(func: Callable[..., Any]) -> Callable[..., Any]:
+            self.add_job(
+                func,
+                trigger,
+                args,
+                kwargs,
+                id,
+                name,
+                misfire_grace_time,
+                coalesce,
+                max_instances,
+                next_run_time,
+                jobstore,
+                executor,
+                True,
+                **trigger_args,
+            )
+            return func
+
+        return inner
+
+    def modify_job(self, job_id: str, jobstore: str | None = None, **changes: Any) -> Job:
+        """Change attributes of a job (``func``, ``args``, ``trigger``, ``next_run_time``, ...).
+
+        :raises JobLookupError: if the job was not found
+        :raises JobArgumentError: for a bad change (the job is left as it was)
+        """
+        with self._jobstores_lock:
+            job, alias = self._lookup_job(job_id, jobstore)
+            job._modify(**changes)
+            if alias is not None:
+                self._lookup_jobstore(alias).update_job(job)
+        self._dispatch_event(JobEvent(EVENT_JOB_MODIFIED, job_id, alias))
+        if self.state == STATE_RUNNING:
+            self.wakeup()
+        return job
+
+    def reschedule_job(
+        self, job_id: str, jobstore: str | None = None, trigger: Trigger | str | None = None, **trigger_args: Any
+    ) -> Job:
+        """Give a job a new trigger and compute its next run time from it."""
+        new_trigger = self._create_trigger(trigger, trigger_args)
+        next_run_time = new_trigger.get_next_fire_time(None, self._clock.now())
+        return self.modify_job(job_id, jobstore, trigger=new_trigger, next_run_time=next_run_time)
+
+    def pause_job(self, job_id: str, jobstore: str | None = None) -> Job:
+        """Stop a job from running until :meth:`resume_job`."""
+        return self.modify_job(job_id, jobstore, next_run_time=None)
+
+    def resume_job(self, job_id: str, jobstore: str | None = None) -> Job | None:
+        """Resume a paused job; a job whose trigger will not fire again is removed (returns ``None``)."""
+        with self._jobstores_lock:
+            job, alias = self._lookup_job(job_id, jobstore)
+            next_run_time = job.trigger.get_next_fire_time(None, self._clock.now())
+            if next_run_time is None:
+                self.remove_job(job_id, alias)
+                return None
+            return self.modify_job(job_id, alias, next_run_time=next_run_time)
+
+    def get_jobs(self, jobstore: str | None = None, pending: bool | None = None) -> list[Job]:
+        """Every job (of one job store, if given), pending ones first while the scheduler is stopped.
+
+        :param pending: ignored; kept for APScheduler compatibility
+        """
+        with self._jobstores_lock:
+            jobs = [job for job, alias, _ in self._pending_jobs if jobstore in (None, alias)]
+            for alias, store in self._jobstores.items():
+                if jobstore in (None, alias):
+                    jobs.extend(store.get_all_jobs())
+            return jobs
+
+    def get_job(self, job_id: str, jobstore: str | None = None) -> Job | None:
+        """The job with that id, or ``None``."""
+        try:
+            return self._lookup_job(job_id, jobstore)[0]
+        except JobLookupError:
+            return None
+
+    def remove_job(self, job_id: str, jobstore: str | None = None) -> None:
+        """Remove a job, so it will not run any more.
+
+        :raises JobLookupError: if the job was not found
+        """
+        alias: str | None = None
+        with self._jobstores_lock:
+            if self.state == STATE_STOPPED:
+                for index, (job, pending_alias, _) in enumerate(self._pending_jobs):
+                    if job.id == job_id and jobstore in (None, pending_alias):
+                        del self._pending_jobs[index]
+                        alias = pending_alias
+                        break
+            else:
+                for store_alias, store in self._jobstores.items():
+                    if jobstore in (None, store_alias):
+                        try:
+                            store.remove_job(job_id)
+                        except JobLookupError:
+                            continue
+                        alias = store_alias
+                        break
+        if alias is None:
+            raise JobLookupError(job_id)
+        self._dispatch_event(JobEvent(EVENT_JOB_REMOVED, job_id, alias))
+        self._logger.info("Removed job %s", job_id)
+
+    def remove_all_jobs(self, jobstore: str | None = None) -> None:
+        """Remove every job (of one job store, if given)."""
+        with self._jobstores_lock:
+            if self.state == STATE_STOPPED:
+                self._pending_jobs = [entry for entry in self._pending_jobs if jobstore not in (None, entry[1])]
+            else:
+                for alias, store in self._jobstores.items():
+                    if jobstore in (None, alias):
+                        store.remove_all_jobs()
+        self._dispatch_event(SchedulerEvent(EVENT_ALL_JOBS_REMOVED, jobstore))
+
+    def print_jobs(self, jobstore: str | None = None, out: IO[str] | None = None) -> None:
+        """Print the jobs, in APScheduler 3's layout, to ``out`` (default ``sys.stdout``)."""
+        out = out or sys.stdout
+        with self._jobstores_lock:
+            if self.state == STATE_STOPPED:
+                print("Pending jobs:", file=out)
+                pending = [job for job, alias, _ in self._pending_jobs if jobstore in (None, alias)]
+                for job in pending:
+                    print(f"    {job}", file=out)
+                if not pending:
+                    print("    No pending jobs", file=out)
+            else:
+                for alias, store in sorted(self._jobstores.items()):
+                    if jobstore in (None, alias):
+                        print(f"Jobstore {alias}:", file=out)
+                        jobs = store.get_all_jobs()
+                        for job in jobs:
+                            print(f"    {job}", file=out)
+                        if not jobs:
+                            print("    No scheduled jobs", file=out)
+
+    def export_jobs(self, outfile: str | IO[str], jobstore: str | None = None) -> None:
+        """Write the jobs as JSON (``{"version": 1, "jobs": [...]}``; no pickle) to a path or text file.
+
+        :raises TransientJobError: for a job whose callable has no textual reference
+        :raises SerializationError: for a job whose arguments are not JSON-serialisable
+        """
+        document = {"version": 1, "jobs": [job.to_dict() for job in self.get_jobs(jobstore)]}
+        with _open(outfile, "w") as handle:
+            json.dump(document, handle, indent=2)
+
+    def import_jobs(self, infile: str | IO[str], jobstore: str = "default") -> None:
+        """Add the jobs of an :meth:`export_jobs` document (replacing jobs with the same ids)."""
+        with _open(infile, "r") as handle:
+            try:
+                document = json.load(handle)
+            except json.JSONDecodeError as exc:
+                raise SerializationError("import_jobs", "infile", str(infile), f"is not JSON: {exc}") from None
+        if not isinstance(document, dict) or not isinstance(document.get("jobs"), list):
+            raise SerializationError("import_jobs", "infile", str(infile), 'has no "jobs" list')
+        jobs = [Job.from_dict(state, self) for state in document["jobs"]]
+        with self._jobstores_lock:
+            for job in jobs:
+                job._explicit = frozenset((*_JOB_OPTIONS, "next_run_time"))
+                if self.state == STATE_STOPPED:
+                    self._pending_jobs.append((job, jobstore, True))
+                else:
+                    self._real_add_job(job, jobstore, True)
+
+    # ------------------------------------------------------------------------------------------- internals
+    def _lookup_job(self, job_id: str, jobstore_alias: str | None) -> tuple[Job, str | None]:
+        if self.state == STATE_STOPPED:
+            for job, alias, _ in self._pending_jobs:
+                if job.id == job_id and jobstore_alias in (None, alias):
+                    return job, None
+        else:
+            for alias, store in self._jobstores.items():
+                if jobstore_alias in (None, alias):
+                    job = store.lookup_job(job_id)
+                    if job is not None:
+                        return job, alias
+        raise JobLookupError(job_id)
+
+    def _create_trigger(self, trigger: Any, trigger_args: dict[str, Any]) -> Trigger:
+        if isinstance(trigger, Trigger):
+            if trigger_args:
+                name = next(iter(trigger_args))
+                raise JobArgumentError("add_job", name, trigger_args[name], "is not an add_job argument")
+            return trigger
+        if trigger is None:
+            trigger = "date"
+        if not isinstance(trigger, str):
+            raise JobArgumentError("add_job", "trigger", trigger, "must be a trigger instance or a trigger alias")
+        try:
+            cls = load_plugin("trigger", trigger)
+        except PluginLookupError as exc:
+            raise JobArgumentError("add_job", "trigger", trigger, f"is unknown: {exc}") from None
+        trigger_args.setdefault("timezone", self.timezone)
+        try:
+            return cls(**trigger_args)  # type: ignore[no-any-return]
+        except InvalidArgumentError:
+            raise
+        except TypeError as exc:
+            raise JobArgumentError(
+                "add_job", "trigger arguments", trigger_args, f"do not fit {cls.__name__}: {exc}"
+            ) from None
+
+    def _real_add_job(self, job: Job, jobstore_alias: str, replace_existing: bool) -> None:
+        explicit = job._explicit
+        defaults = {key: getattr(self._job_defaults, key) for key in _JOB_OPTIONS if key not in explicit}
+        if defaults:
+            job._modify(**defaults)
+        if "next_run_time" not in explicit:
+            job.next_run_time = job.trigger.get_next_fire_time(None, self._clock.now())
+        store = self._lookup_jobstore(jobstore_alias)
+        try:
+            store.add_job(job)
+        except ConflictingIdError:
+            if not replace_existing:
+                raise
+            existing = store.lookup_job(job.id)
+            if existing is not None and "next_run_time" not in explicit and existing.trigger == job.trigger:
+                # Same schedule: keep the stored next run time so fires missed while stopped are caught up.
+                job.next_run_time = existing.next_run_time
+                job.run_count = existing.run_count
+            store.update_job(job)
+        job._jobstore_alias = jobstore_alias
+        job._pending = False
+        self._dispatch_event(JobEvent(EVENT_JOB_ADDED, job.id, jobstore_alias))
+        self._logger.info('Added job "%s" to job store "%s"', job.name, jobstore_alias)
+        if self.state == STATE_RUNNING:
+            self.wakeup()
+
+
+@contextmanager
+def _open(target: str | IO[str], mode: str) -> Iterator[IO[str]]:
+    if isinstance(target, str):
+        with open(target, mode, encoding="utf-8") as handle:
+            yield handle
+    else:
+        yield target
