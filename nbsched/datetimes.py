@@ -38,7 +38,8 @@ def local_timezone() -> tzinfo:
     """The machine's local time zone (a :class:`zoneinfo.ZoneInfo` where it can be named)."""
     from tzlocal import get_localzone
 
-    return get_localzone()  # type: ignore[no-any-return]  # tzlocal is untyped here
+    zone: tzinfo = get_localzone()
+    return zone
 
 
 @lru_cache(maxsize=256)
@@ -61,7 +62,7 @@ def as_timezone(value: Any, owner: str = "nbsched", field: str = "timezone") -> 
         try:
             return _zone(value.strip())
         except (ZoneInfoNotFoundError, ValueError):
-            raise _error(owner, field, value, "is not a known time zone name (e.g. 'Europe/Berlin', 'UTC')")
+            raise _error(owner, field, value, "is not a known time zone name (e.g. 'Europe/Berlin', 'UTC')") from None
     raise _error(owner, field, value, "must be a time zone name or a tzinfo")
 
 

@@ -107,7 +107,7 @@ class Job:
     @classmethod
     def create(
         cls,
-        scheduler: BaseScheduler | None,
+        scheduler: Any,
         func: Any,
         trigger: Trigger,
         *,
@@ -261,9 +261,9 @@ class Job:
             except InvalidArgumentError as exc:
                 raise JobArgumentError(owner, "next_run_time", changes["next_run_time"], exc.problem) from None
 
-        func = new.get("func", self.func)
-        if func is not None and ("args" in new or "kwargs" in new or "func" in new):
-            check_callable_args(func, new.get("args", self.args), new.get("kwargs", self.kwargs), owner)
+        target: Callable[..., Any] | None = new.get("func", self.func)
+        if target is not None and ("args" in new or "kwargs" in new or "func" in new):
+            check_callable_args(target, new.get("args", self.args), new.get("kwargs", self.kwargs), owner)
         for key, value in new.items():
             setattr(self, key, value)
 
@@ -298,7 +298,7 @@ class Job:
         }
 
     @classmethod
-    def from_dict(cls, state: Mapping[str, Any], scheduler: BaseScheduler | None = None) -> Job:
+    def from_dict(cls, state: Mapping[str, Any], scheduler: Any = None) -> Job:
         """Rebuild a job from :meth:`to_dict` output.
 
         :raises SerializationError: for state of a newer version or that does not parse

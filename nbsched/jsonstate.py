@@ -6,6 +6,7 @@ first value it cannot store (``args[1]``); ``decode`` reverses it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -25,7 +26,7 @@ def encode(value: Any, owner: str = "Job", path: str = "value") -> Any:
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
+        if math.isnan(value) or math.isinf(value):
             return {_TAG: "float", "value": repr(value)}
         return value
     if isinstance(value, list | tuple):

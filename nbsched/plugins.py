@@ -6,7 +6,7 @@ Built-in aliases resolve without package metadata (a source checkout works); oth
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib import import_module
 from importlib.metadata import entry_points
 from typing import Any
@@ -39,7 +39,7 @@ _GROUPS = {"trigger": "nbsched.triggers", "executor": "nbsched.executors", "jobs
 _KIND_NAMES = {"trigger": "trigger", "executor": "executor", "jobstore": "job store"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _entry_points(kind: str) -> dict[str, Any]:
     return {ep.name: ep for ep in entry_points(group=_GROUPS[kind])}
 
@@ -49,7 +49,7 @@ def known_aliases(kind: str) -> list[str]:
     return sorted(set(_BUILTIN[kind]) | set(_entry_points(kind)))
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_plugin(kind: str, alias: str) -> type[Any]:
     """The class registered under ``alias``.
 

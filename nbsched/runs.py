@@ -100,6 +100,16 @@ class Run:
         return out
 
 
+def _statuses(value: Any) -> frozenset[RunStatus] | None:
+    if value is None:
+        return None
+    if isinstance(value, str | RunStatus):
+        value = [value]
+    if isinstance(value, Mapping):
+        value = list(value)
+    return frozenset(RunStatus(item) for item in value)
+
+
 @attrs.frozen(kw_only=True)
 class RunFilter:
     """Which runs a query returns, newest ``scheduled_at`` first.
@@ -112,7 +122,7 @@ class RunFilter:
     """
 
     job_id: str | None = None
-    status: frozenset[RunStatus] | None = attrs.field(default=None, converter=lambda v: _statuses(v))
+    status: frozenset[RunStatus] | None = attrs.field(default=None, converter=_statuses)
     since: datetime | None = None
     until: datetime | None = None
     limit: int | None = None
@@ -125,16 +135,6 @@ class RunFilter:
             and (self.since is None or run.scheduled_at >= self.since)
             and (self.until is None or run.scheduled_at < self.until)
         )
-
-
-def _statuses(value: Any) -> frozenset[RunStatus] | None:
-    if value is None:
-        return None
-    if isinstance(value, str | RunStatus):
-        value = [value]
-    if isinstance(value, Mapping):
-        value = list(value)
-    return frozenset(RunStatus(item) for item in value)
 
 
 class RunTable:

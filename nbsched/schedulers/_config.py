@@ -11,6 +11,7 @@ Unlike APScheduler, an unknown key is an error that names it, not silently ignor
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from datetime import tzinfo
 from typing import Any
@@ -93,10 +94,8 @@ def _number(owner: str, field: str, value: Any, *, integer: bool, optional: bool
     if value is None and optional:
         return None
     if isinstance(value, str):
-        try:
+        with contextlib.suppress(ValueError):
             value = int(value) if integer else float(value)
-        except ValueError:
-            pass
     if isinstance(value, bool) or not isinstance(value, int if integer else int | float) or value <= 0:
         kind = "a positive integer" if integer else "a positive number"
         raise ConfigurationError(owner, field, value, f"must be {kind}" + (" or None" if optional else ""))

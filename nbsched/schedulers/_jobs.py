@@ -33,11 +33,11 @@ from nbsched.job import Job
 from nbsched.plugins import load_plugin
 
 if TYPE_CHECKING:
-    from nbsched.schedulers.base import BaseScheduler
+    import logging
+    from datetime import tzinfo
 
-    _Base = BaseScheduler
-else:
-    _Base = object
+    from nbsched.abc import Clock, JobStore
+    from nbsched.schedulers._config import JobDefaults
 
 __all__ = ["JobsAPI", "undefined"]
 
@@ -55,8 +55,29 @@ class _Undefined:
 undefined: Any = _Undefined()
 
 
-class JobsAPI(_Base):
-    """add_job, scheduled_job, modify/reschedule/pause/resume/remove, get_jobs, print_jobs, export/import."""
+class JobsAPI:
+    """add_job, scheduled_job, modify/reschedule/pause/resume/remove, get_jobs, print_jobs, export/import.
+
+    What it needs from the scheduler it is mixed into:
+    """
+
+    state: int
+    timezone: tzinfo
+    _clock: Clock
+    _logger: logging.Logger
+    _job_defaults: JobDefaults
+    _jobstores: dict[str, JobStore]
+    _jobstores_lock: Any
+    _pending_jobs: list[tuple[Job, str, bool]]
+
+    def _dispatch_event(self, event: SchedulerEvent) -> None:
+        raise NotImplementedError
+
+    def _lookup_jobstore(self, alias: str) -> JobStore:
+        raise NotImplementedError
+
+    def wakeup(self) -> None:
+        raise NotImplementedError
 
     def add_job(
         self,
@@ -316,9 +337,9 @@ class JobsAPI(_Base):
         else:
             for alias, store in self._jobstores.items():
                 if jobstore_alias in (None, alias):
-                    job = store.lookup_job(job_id)
-                    if job is not None:
-                        return job, alias
+                    found = store.lookup_job(job_id)
+                    if found is not None:
+                        return found, alias
         raise JobLookupError(job_id)
 
     def _create_trigger(self, trigger: Any, trigger_args: dict[str, Any]) -> Trigger:

@@ -54,7 +54,10 @@ def test_the_three_config_forms_configure_the_same_scheduler() -> None:
     third = BackgroundScheduler(
         {
             "apscheduler.jobstores.default": {"type": "memory"},
-            "apscheduler.executors.default": {"class": "nbsched.executors.pool:ThreadPoolExecutor", "max_workers": "20"},
+            "apscheduler.executors.default": {
+                "class": "nbsched.executors.pool:ThreadPoolExecutor",
+                "max_workers": "20",
+            },
             "apscheduler.executors.inline.type": "debug",
             "apscheduler.job_defaults.coalesce": "false",
             "apscheduler.job_defaults.max_instances": "3",
@@ -93,10 +96,19 @@ def test_string_alias_config_for_stores_and_executors() -> None:
             "BackgroundScheduler: job_defaults.max_instances 0 must be a positive integer",
         ),
         ({"job_defaults": {"coalesce": "perhaps"}}, "BackgroundScheduler: job_defaults.coalesce 'perhaps' must be"),
-        ({"executors": {"default": {"type": "rocket"}}}, "BackgroundScheduler: executors['default'].type 'rocket' is unknown"),
-        ({"executors": {"default": {"max_workers": 3}}}, "BackgroundScheduler: executors['default'] {'max_workers': 3} needs a \"type\" (plugin alias) or a \"class\""),
+        (
+            {"executors": {"default": {"type": "rocket"}}},
+            "BackgroundScheduler: executors['default'].type 'rocket' is unknown",
+        ),
+        (
+            {"executors": {"default": {"max_workers": 3}}},
+            "BackgroundScheduler: executors['default'] {'max_workers': 3} needs a \"type\" (plugin alias) or a \"class\"",
+        ),
         ({"executors": {"default": {"type": "threadpool", "max_workers": -1}}}, "ThreadPoolExecutor: max_workers -1"),
-        ({"executors": {"default": {"type": "threadpool", "workers": 2}}}, "BackgroundScheduler: executors['default'] {'workers': 2} are not valid options for ThreadPoolExecutor"),
+        (
+            {"executors": {"default": {"type": "threadpool", "workers": 2}}},
+            "BackgroundScheduler: executors['default'] {'workers': 2} are not valid options for ThreadPoolExecutor",
+        ),
         ({"jobstores": {"default": 42}}, "BackgroundScheduler: jobstores['default'] 42 must be a job store instance"),
         ({"jobstore_retry_interval": "soon"}, "BackgroundScheduler: jobstore_retry_interval 'soon' must be a positive"),
         ({"daemon": "maybe"}, "BackgroundScheduler: daemon 'maybe' must be true or false"),
@@ -137,7 +149,10 @@ def test_configure_while_running_is_refused() -> None:
         ({"trigger": 5}, "add_job: trigger 5 must be a trigger instance or a trigger alias"),
         ({"args": "ab"}, "add_job: args 'ab' must be a list or tuple of positional arguments"),
         ({"kwargs": [1]}, "add_job: kwargs [1] must be a dict of keyword arguments"),
-        ({"args": [1, 2, 3]}, "add_job: args/kwargs ((1, 2, 3), {}) do not fit add(a, b): too many positional arguments"),
+        (
+            {"args": [1, 2, 3]},
+            "add_job: args/kwargs ((1, 2, 3), {}) do not fit add(a, b): too many positional arguments",
+        ),
         ({"id": ""}, "add_job: id '' must be a non-empty string"),
         ({"name": 3}, "add_job: name 3 must be a non-empty string"),
         ({"misfire_grace_time": -1}, "add_job: misfire_grace_time -1 must be a positive number of seconds or None"),

@@ -1,0 +1,123 @@
+"""nbsched: schedule Python functions, cells and notebooks from Jupyter.
+
+An APScheduler 3 compatible scheduler (replace ``apscheduler`` with ``nbsched`` in the imports) with a
+pickle-free persistent store, exactly-once firing across processes, run history and notebook jobs.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from nbsched.clock import ManualClock, SystemClock
+from nbsched.events import (
+    EVENT_ALL,
+    EVENT_ALL_JOBS_REMOVED,
+    EVENT_EXECUTOR_ADDED,
+    EVENT_EXECUTOR_REMOVED,
+    EVENT_JOB_ADDED,
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
+    EVENT_JOB_MODIFIED,
+    EVENT_JOB_REMOVED,
+    EVENT_JOB_SUBMITTED,
+    EVENT_JOBSTORE_ADDED,
+    EVENT_JOBSTORE_REMOVED,
+    EVENT_SCHEDULER_PAUSED,
+    EVENT_SCHEDULER_RESUMED,
+    EVENT_SCHEDULER_SHUTDOWN,
+    EVENT_SCHEDULER_START,
+    EVENT_SCHEDULER_STARTED,
+    JobEvent,
+    JobExecutionEvent,
+    JobSubmissionEvent,
+    SchedulerEvent,
+)
+from nbsched.exceptions import (
+    ConfigurationError,
+    ConflictingIdError,
+    InvalidArgumentError,
+    JobArgumentError,
+    JobLookupError,
+    MaxInstancesReachedError,
+    NbschedError,
+    SchedulerAlreadyRunningError,
+    SchedulerNotRunningError,
+    SerializationError,
+    TransientJobError,
+    TriggerArgumentError,
+    UnreferenceableError,
+)
+from nbsched.job import Job
+from nbsched.runs import Run, RunStatus
+from nbsched.schedulers.asyncio import AsyncIOScheduler
+from nbsched.schedulers.background import BackgroundScheduler
+from nbsched.schedulers.blocking import BlockingScheduler
+from nbsched.triggers import (
+    AndTrigger,
+    CalendarIntervalTrigger,
+    CronTrigger,
+    DateTrigger,
+    IntervalTrigger,
+    OrTrigger,
+)
+
+try:
+    __version__ = version("nbsched")
+except PackageNotFoundError:  # a source checkout that was not installed
+    __version__ = "0+unknown"
+
+__all__ = [
+    "EVENT_ALL",
+    "EVENT_ALL_JOBS_REMOVED",
+    "EVENT_EXECUTOR_ADDED",
+    "EVENT_EXECUTOR_REMOVED",
+    "EVENT_JOBSTORE_ADDED",
+    "EVENT_JOBSTORE_REMOVED",
+    "EVENT_JOB_ADDED",
+    "EVENT_JOB_ERROR",
+    "EVENT_JOB_EXECUTED",
+    "EVENT_JOB_MAX_INSTANCES",
+    "EVENT_JOB_MISSED",
+    "EVENT_JOB_MODIFIED",
+    "EVENT_JOB_REMOVED",
+    "EVENT_JOB_SUBMITTED",
+    "EVENT_SCHEDULER_PAUSED",
+    "EVENT_SCHEDULER_RESUMED",
+    "EVENT_SCHEDULER_SHUTDOWN",
+    "EVENT_SCHEDULER_START",
+    "EVENT_SCHEDULER_STARTED",
+    "AndTrigger",
+    "AsyncIOScheduler",
+    "BackgroundScheduler",
+    "BlockingScheduler",
+    "CalendarIntervalTrigger",
+    "ConfigurationError",
+    "ConflictingIdError",
+    "CronTrigger",
+    "DateTrigger",
+    "IntervalTrigger",
+    "InvalidArgumentError",
+    "Job",
+    "JobArgumentError",
+    "JobEvent",
+    "JobExecutionEvent",
+    "JobLookupError",
+    "JobSubmissionEvent",
+    "ManualClock",
+    "MaxInstancesReachedError",
+    "NbschedError",
+    "OrTrigger",
+    "Run",
+    "RunStatus",
+    "SchedulerAlreadyRunningError",
+    "SchedulerEvent",
+    "SchedulerNotRunningError",
+    "SerializationError",
+    "SystemClock",
+    "TransientJobError",
+    "TriggerArgumentError",
+    "UnreferenceableError",
+    "__version__",
+]
