@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-
 from nbsched.events import (
     EVENT_JOB_ADDED,
     EVENT_JOB_ERROR,
