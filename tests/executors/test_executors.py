@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import threading
 import time
@@ -126,7 +127,7 @@ def test_interval_job_fires_in_real_time_at_the_right_pace() -> None:
     time.sleep(1.05)
     scheduler.shutdown()
     assert 7 <= len(stamps) <= 11, stamps
-    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
     assert all(0.03 < gap < 0.5 for gap in gaps), gaps
 
 
