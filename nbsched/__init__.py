@@ -9,6 +9,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from nbsched.clock import ManualClock, SystemClock
+from nbsched.default import default_scheduler
 from nbsched.events import (
     EVENT_ALL,
     EVENT_ALL_JOBS_REMOVED,
@@ -120,4 +121,5 @@ __all__ = [
     "TriggerArgumentError",
     "UnreferenceableError",
     "__version__",
+    "default_scheduler",
 ]

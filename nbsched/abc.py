@@ -246,7 +246,8 @@ class JobStore(ABC):
         self._runs.heartbeat(run_ids, at)
 
     def mark_lost_runs(self, stale_before: datetime, now: datetime) -> list[Run]:
-        """Mark ``lost`` every running run whose last heartbeat is before ``stale_before``; return them.
+        """Mark ``lost`` every ``scheduled`` or ``running`` run whose last heartbeat is before ``stale_before``
+        (its worker died, before or while running it); return them.
 
         Shared stores make this a conditional update so that two schedulers never both take the same run.
         """

@@ -32,6 +32,7 @@ _BUILTIN: dict[str, dict[str, str]] = {
     },
     "jobstore": {
         "memory": "nbsched.jobstores.memory:MemoryJobStore",
+        "sqlalchemy": "nbsched.jobstores.sqlalchemy:SQLAlchemyJobStore",
     },
 }
 

@@ -18,7 +18,7 @@ from uuid import uuid4
 
 import attrs
 
-__all__ = ["FINISHED", "Run", "RunFilter", "RunStatus", "worker_id"]
+__all__ = ["ACTIVE", "FINISHED", "Run", "RunFilter", "RunStatus", "worker_id"]
 
 
 class RunStatus(StrEnum):
@@ -33,6 +33,9 @@ class RunStatus(StrEnum):
     LOST = "lost"
     SKIPPED = "skipped"
 
+
+#: statuses of a run that a live worker holds (it heartbeats them; when it stops, they are lost)
+ACTIVE = frozenset({RunStatus.SCHEDULED, RunStatus.RUNNING})
 
 #: statuses a run never leaves
 FINISHED = frozenset(
@@ -179,15 +182,15 @@ class RunTable:
         with self._lock:
             for run_id in run_ids:
                 run = self._runs.get(run_id)
-                if run is not None and run.status is RunStatus.RUNNING:
+                if run is not None and run.status in ACTIVE:
                     run.heartbeat_at = at
 
     def mark_lost(self, stale_before: datetime, now: datetime) -> list[Run]:
         with self._lock:
             lost = []
             for run in self._runs.values():
-                beat = run.heartbeat_at or run.started_at
-                if run.status is RunStatus.RUNNING and beat is not None and beat < stale_before:
+                beat = run.heartbeat_at
+                if run.status in ACTIVE and beat is not None and beat < stale_before:
                     run.status = RunStatus.LOST
                     run.finished_at = now
                     lost.append(attrs.evolve(run))

@@ -6,6 +6,7 @@ import pytest
 
 from tests import tasks
 from tests.harness import FLAVOURS, Harness
+from tests.postgres import postgres_url  # noqa: F401  # the session fixture, for every test folder
 
 
 @pytest.fixture(autouse=True)

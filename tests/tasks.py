@@ -37,3 +37,20 @@ async def async_add(a: int, b: int) -> int:
 
 async def async_fail() -> None:
     raise ValueError("async boom")
+
+
+def log_execution(job_id: str, folder: str) -> None:
+    """Append the job id to this process's execution log (O_APPEND: one line per call, never torn)."""
+    path = os.path.join(folder, f"{os.getpid()}.log")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        os.write(fd, f"{job_id}\n".encode())
+    finally:
+        os.close(fd)
+
+
+def touch_then_sleep(path: str, seconds: float) -> None:
+    """Create ``path`` (so a test sees the run started), then keep running."""
+    with open(path, "w") as handle:
+        handle.write(str(os.getpid()))
+    time.sleep(seconds)

@@ -384,6 +384,7 @@ class JobsAPI:
                 # Same schedule: keep the stored next run time so fires missed while stopped are caught up.
                 job.next_run_time = existing.next_run_time
                 job.run_count = existing.run_count
+                job.trigger = existing.trigger  # keeps state such as a lazily anchored interval grid
             store.update_job(job)
         job._jobstore_alias = jobstore_alias
         job._pending = False

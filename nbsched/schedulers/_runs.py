@@ -62,7 +62,8 @@ class RunRecorder:
     # ------------------------------------------------------------------------------------- run changes
     def new_runs(self, job: Job, run_times: list[datetime], missed: list[datetime], now: datetime) -> list[Run]:
         """Run rows for a fire about to be claimed: ``scheduled`` ones to run, ``skipped`` ones missed."""
-        runs = [Run(job_id=job.id, scheduled_at=t) for t in run_times]
+        # A claimed run belongs to this worker from the start: if it dies before the run starts, the run is lost.
+        runs = [Run(job_id=job.id, scheduled_at=t, worker=self._worker, heartbeat_at=now) for t in run_times]
         for t in missed:
             runs.append(
                 Run(
@@ -137,7 +138,9 @@ class RunRecorder:
         with self._cond:
             run.status = RunStatus.SCHEDULED
             run.attempt += 1
-            run.started_at = run.finished_at = run.heartbeat_at = None
+            run.started_at = run.finished_at = None
+            run.worker = self._worker
+            run.heartbeat_at = self._scheduler._clock.now()
             self._active[(run.job_id, run.scheduled_at)] = (run, alias, job)
             self._mark(run, alias)
 
@@ -209,9 +212,8 @@ class RunRecorder:
         with self._cond:
             running: dict[str, list[str]] = {}
             for run, alias, _ in self._active.values():
-                if run.status is RunStatus.RUNNING:
-                    run.heartbeat_at = now
-                    running.setdefault(alias, []).append(run.id)
+                run.heartbeat_at = now
+                running.setdefault(alias, []).append(run.id)
         for alias, store in list(scheduler._jobstores.items()):
             if alias in running:
                 store.heartbeat_runs(running[alias], now)

@@ -223,6 +223,8 @@ class BaseScheduler(JobsAPI, ABC):
             raise SchedulerNotRunningError
         self.state = STATE_STOPPED
         self._clock.remove_observer(self._on_clock_jump)
+        with self._jobstores_lock:
+            pass  # a processing pass under way finishes (and submits what it claimed) before executors stop
         # No lock is held while waiting for running jobs: they report back through the scheduler.
         for executor in list(self._executors.values()):
             executor.shutdown(wait)
