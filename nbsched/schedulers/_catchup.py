@@ -10,7 +10,7 @@ one that missed a hundred.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import attrs
 
@@ -57,20 +57,22 @@ def plan_fires(
     :param misfire_grace_time: seconds a fire may be late and still run (``None``: any lateness)
     :param limit: the most fire times to walk
     """
+    # Compare instants in UTC: datetimes sharing a zone compare by wall clock, wrong in a repeated DST hour.
+    now = now.astimezone(UTC)
     due: list[datetime] = []
     current: datetime | None = next_run_time
-    while current is not None and current <= now and len(due) < limit:
+    while current is not None and _utc(current) <= now and len(due) < limit:
         due.append(current)
         current = trigger.get_next_fire_time(current, now)
 
     skipped = False
-    if current is not None and current <= now:
+    if current is not None and _utc(current) <= now:
         # More than `limit` fires were missed: jump to the latest one without walking the rest.
         latest = _latest_due(trigger, current, now, limit)
         skipped = True
         due.append(latest)
         current = trigger.get_next_fire_time(latest, now)
-        if current is not None and current <= now:
+        if current is not None and _utc(current) <= now:
             current = trigger.skip_to(now + _TICK)
 
     candidates = due[-1:] if coalesce else due
@@ -78,8 +80,8 @@ def plan_fires(
         run_times, missed = candidates, []
     else:
         grace = timedelta(seconds=misfire_grace_time)
-        run_times = [t for t in candidates if now - t <= grace]
-        missed = [t for t in candidates if now - t > grace]
+        run_times = [t for t in candidates if now - _utc(t) <= grace]
+        missed = [t for t in candidates if now - _utc(t) > grace]
     return FirePlan(run_times=run_times, missed=missed, skipped=skipped and not coalesce, next_run_time=current)
 
 
@@ -91,17 +93,22 @@ def _latest_due(trigger: Trigger, floor: datetime, now: datetime, limit: int) ->
     last fire time in it.
     """
     span = timedelta(seconds=1)
+    floor_utc = _utc(floor)
     while True:
-        probe = max(now - span, floor)
+        probe = max(now - span, floor_utc)
         first = trigger.skip_to(probe)
-        if first is not None and first <= now:
+        if first is not None and _utc(first) <= now:
             last = first
             for _ in range(limit):
                 following = trigger.get_next_fire_time(last, now)
-                if following is None or following > now:
+                if following is None or _utc(following) > now:
                     break
                 last = following
-            return max(last, floor)
-        if probe == floor:
+            return last if _utc(last) >= floor_utc else floor
+        if probe == floor_utc:
             return floor
         span *= 2
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)

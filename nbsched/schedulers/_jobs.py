@@ -6,6 +6,7 @@ the stores; the processing loop that runs them lives in :mod:`nbsched.schedulers
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -216,7 +217,8 @@ class JobsAPI:
         """Resume a paused job; a job whose trigger will not fire again is removed (returns ``None``)."""
         with self._jobstores_lock:
             job, alias = self._lookup_job(job_id, jobstore)
-            next_run_time = job.trigger.get_next_fire_time(None, self._clock.now())
+            # skip_to: the first fire from now on (a calendar trigger's first fire may lie in the past)
+            next_run_time = job.trigger.skip_to(self._clock.now())
             if next_run_time is None:
                 self.remove_job(job_id, alias)
                 return None
@@ -356,7 +358,8 @@ class JobsAPI:
             cls = load_plugin("trigger", trigger)
         except PluginLookupError as exc:
             raise JobArgumentError("add_job", "trigger", trigger, f"is unknown: {exc}") from None
-        trigger_args.setdefault("timezone", self.timezone)
+        if "timezone" in inspect.signature(cls).parameters:  # and/or triggers have no zone of their own
+            trigger_args.setdefault("timezone", self.timezone)
         try:
             return cls(**trigger_args)  # type: ignore[no-any-return]
         except InvalidArgumentError:

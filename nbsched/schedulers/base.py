@@ -13,7 +13,7 @@ import logging
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from threading import TIMEOUT_MAX
 from typing import Any
 
@@ -429,7 +429,7 @@ class BaseScheduler(JobsAPI, ABC):
             self._dispatch_event(event)
         if self.state != STATE_RUNNING or not wakeups:
             return None
-        wait = (min(wakeups) - self._clock.now()).total_seconds()
+        wait = (min(w.astimezone(UTC) for w in wakeups) - self._clock.now()).total_seconds()
         return min(max(wait, 0.0), TIMEOUT_MAX)
 
     def _fire_due_jobs(

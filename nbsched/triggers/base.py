@@ -7,7 +7,7 @@ custom triggers written against APScheduler.
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from nbsched.abc import Trigger
@@ -22,7 +22,9 @@ def apply_jitter(fire_time: datetime | None, jitter: float | None) -> datetime |
     """Delay ``fire_time`` by a random 0..``jitter`` seconds (APScheduler 3's behaviour)."""
     if fire_time is None or not jitter:
         return fire_time
-    return fire_time + timedelta(seconds=random.uniform(0, jitter))
+    # Add in absolute time: wall-clock arithmetic would be an hour off across a DST change.
+    delayed = fire_time.astimezone(UTC) + timedelta(seconds=random.uniform(0, jitter))
+    return delayed.astimezone(fire_time.tzinfo)
 
 
 def check_jitter(owner: str, jitter: Any) -> float | None:
