@@ -31,7 +31,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name == "CronTrigger":
-        from nbsched.triggers.cron import CronTrigger  # noqa: PLC0415  lazy on purpose, see the docstring
+        from nbsched.triggers.cron import CronTrigger  # lazy on purpose, see the module docstring
 
         return CronTrigger
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

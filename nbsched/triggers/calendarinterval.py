@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import MAXYEAR, date, datetime, time, timedelta, tzinfo
+from datetime import MAXYEAR, UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -182,14 +182,12 @@ class CalendarIntervalTrigger(Trigger):
             if day is None or (self.end_date is not None and day > self.end_date):
                 return None
             fire_time, exists = self._fire_time_on(day)
-            if exists and (now is None or fire_time >= now):
+            if exists and (now is None or fire_time.astimezone(UTC) >= now.astimezone(UTC)):
                 return _jittered(fire_time, self.jitter, self.timezone)
             # as APScheduler: the next date follows the (normalised) date of this one
             following = fire_time.date()
             day = self._advance(following.year, following.month, following.day)
-        raise TriggerSearchError(
-            f"{self!r}: no existing wall-clock time within {MAX_SKIPPED_DATES} dates after {day}"
-        )
+        raise TriggerSearchError(f"{self!r}: no existing wall-clock time within {MAX_SKIPPED_DATES} dates after {day}")
 
     def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None:
         """The fire time one interval after ``previous_fire_time``, or the first one on the start date.
@@ -296,9 +294,7 @@ class CalendarIntervalTrigger(Trigger):
             "end_date": None if self.end_date is None else self.end_date.isoformat(),
             "timezone": _zone_to_json(self.timezone, type(self).__name__),
             "jitter": self.jitter,
-            "anchor": None
-            if self.start_date is not None or self._anchor is None
-            else self._anchor.isoformat(),
+            "anchor": None if self.start_date is not None or self._anchor is None else self._anchor.isoformat(),
         }
 
     @classmethod
@@ -333,11 +329,9 @@ class CalendarIntervalTrigger(Trigger):
             return NotImplemented
         assert isinstance(other, CalendarIntervalTrigger)
         return (
-            (self.years, self.months, self.weeks, self.days)
-            == (other.years, other.months, other.weeks, other.days)
+            (self.years, self.months, self.weeks, self.days) == (other.years, other.months, other.weeks, other.days)
             and self._time.replace(tzinfo=None) == other._time.replace(tzinfo=None)
-            and (self.start_date, self.end_date, self.jitter)
-            == (other.start_date, other.end_date, other.jitter)
+            and (self.start_date, self.end_date, self.jitter) == (other.start_date, other.end_date, other.jitter)
             and _same_zone(self.timezone, other.timezone)
         )
 
@@ -345,11 +339,7 @@ class CalendarIntervalTrigger(Trigger):
         return hash((type(self), self.years, self.months, self.weeks, self.days, self.hour, self.start_date))
 
     def __repr__(self) -> str:
-        fields = [
-            f"{name}={value}"
-            for name in ("years", "months", "weeks", "days")
-            if (value := getattr(self, name))
-        ]
+        fields = [f"{name}={value}" for name in ("years", "months", "weeks", "days") if (value := getattr(self, name))]
         fields.append(f"time={self._time.isoformat()!r}")
         if self._anchor is not None:
             fields.append(f"start_date='{self._anchor}'")
@@ -380,7 +370,5 @@ def _as_date(owner: str, field: str, value: Any) -> date | None:
         try:
             return date.fromisoformat(value.strip())
         except ValueError:
-            raise TriggerArgumentError(
-                owner, field, value, "is not a date (expected e.g. '2026-12-01')"
-            ) from None
+            raise TriggerArgumentError(owner, field, value, "is not a date (expected e.g. '2026-12-01')") from None
     raise TriggerArgumentError(owner, field, value, "must be a date or an ISO 8601 date string")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from nbsched.abc import Trigger
@@ -39,11 +39,7 @@ class BaseCombiningTrigger(Trigger):
 
     def __init__(self, triggers: Iterable[Trigger], jitter: float | None = None) -> None:
         owner = type(self).__name__
-        if (
-            isinstance(triggers, Trigger)
-            or not isinstance(triggers, Iterable)
-            or isinstance(triggers, str | bytes)
-        ):
+        if isinstance(triggers, Trigger) or not isinstance(triggers, Iterable) or isinstance(triggers, str | bytes):
             raise TriggerArgumentError(owner, "triggers", triggers, "must be a list of triggers")
         items = list(triggers)
         if not items:
@@ -133,10 +129,11 @@ class AndTrigger(BaseCombiningTrigger):
             known = [fire_time for fire_time in fire_times if fire_time is not None]
             if len(known) < len(fire_times):
                 return None
-            latest = max(known)
-            if min(known) == latest:
+            # compare instants in UTC: datetimes sharing a zone compare as wall-clock times
+            instants = [fire_time.astimezone(UTC) for fire_time in known]
+            if min(instants) == max(instants):
                 return self._jitter(known[0])
-            now = latest
+            now = known[instants.index(max(instants))]
         raise TriggerSearchError(
             f"{self}: the triggers found no common fire time in {MAX_AND_ITERATIONS} rounds "
             f"(searched from {start.isoformat()} to {now.isoformat()})"
@@ -159,9 +156,7 @@ class OrTrigger(BaseCombiningTrigger):
 
     def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None:
         """The earliest of the triggers' next fire times, or ``None`` when none has one."""
-        return self._earliest(
-            trigger.get_next_fire_time(previous_fire_time, now) for trigger in self.triggers
-        )
+        return self._earliest(trigger.get_next_fire_time(previous_fire_time, now) for trigger in self.triggers)
 
     def skip_to(self, now: datetime) -> datetime | None:
         """The earliest of the triggers' :meth:`skip_to` answers."""
@@ -169,4 +164,4 @@ class OrTrigger(BaseCombiningTrigger):
 
     def _earliest(self, fire_times: Iterable[datetime | None]) -> datetime | None:
         known = [fire_time for fire_time in fire_times if fire_time is not None]
-        return self._jitter(min(known)) if known else None
+        return self._jitter(min(known, key=lambda fire_time: fire_time.astimezone(UTC))) if known else None

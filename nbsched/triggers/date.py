@@ -49,6 +49,16 @@ def _to_datetime(value: Any, zone: tzinfo, owner: str, field: str) -> datetime |
     return None if converted is None else normalize(converted)
 
 
+def _utc(dt: datetime | None) -> datetime | None:
+    """``dt`` in UTC, for comparing instants.
+
+    Python compares (and subtracts) two datetimes that share a ``tzinfo`` as wall-clock times, ignoring
+    ``fold``: 02:30 before and after a fall-back change would compare equal. Every comparison of instants in
+    these triggers goes through UTC.
+    """
+    return None if dt is None else dt.astimezone(UTC)
+
+
 def _in_zone(dt: datetime, zone: tzinfo) -> datetime:
     """``dt`` (aware) as wall-clock time in ``zone``, computed through UTC so DST folds come out right."""
     return dt.astimezone(UTC).astimezone(zone)
@@ -152,17 +162,13 @@ class DateTrigger(Trigger):
         """``run_date`` if it is still ahead (at or after ``now``), else ``None``: a past date is used up."""
         if self.run_date is None:
             return _in_zone(now, self.timezone)
-        return self.run_date if self.run_date >= now else None
+        return self.run_date if self.run_date.astimezone(UTC) >= now.astimezone(UTC) else None
 
     def describe(self) -> str:
         """``once at 2026-12-01 08:00 (Europe/Paris)``."""
         if self.run_date is None:
             return "once, as soon as it is scheduled"
-        fmt = (
-            "%Y-%m-%d %H:%M"
-            if self.run_date.second == 0 == self.run_date.microsecond
-            else "%Y-%m-%d %H:%M:%S"
-        )
+        fmt = "%Y-%m-%d %H:%M" if self.run_date.second == 0 == self.run_date.microsecond else "%Y-%m-%d %H:%M:%S"
         return f"once at {self.run_date.strftime(fmt)} ({timezone_name(self.timezone)})"
 
     def to_dict(self) -> dict[str, Any]:
@@ -186,7 +192,7 @@ class DateTrigger(Trigger):
         if type(other) is not type(self):
             return NotImplemented
         assert isinstance(other, DateTrigger)
-        return self.run_date == other.run_date and _same_zone(self.timezone, other.timezone)
+        return _utc(self.run_date) == _utc(other.run_date) and _same_zone(self.timezone, other.timezone)
 
     def __hash__(self) -> int:
         return hash((type(self), self.run_date, timezone_name(self.timezone)))

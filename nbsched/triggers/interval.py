@@ -18,6 +18,7 @@ from nbsched.triggers.date import (
     _resolve_zone,
     _same_zone,
     _to_datetime,
+    _utc,
     _zone_from_json,
     _zone_to_json,
 )
@@ -67,7 +68,7 @@ class IntervalTrigger(Trigger):
 
     alias = "interval"
 
-    def __init__(  # noqa: PLR0917  APScheduler 3's positional signature
+    def __init__(
         self,
         weeks: float = 0,
         days: float = 0,
@@ -116,7 +117,11 @@ class IntervalTrigger(Trigger):
         #: the maximum random delay in seconds
         self.jitter: float | None = check_jitter(owner, jitter)
         self._anchor: datetime | None = self.start_date
-        if self.start_date is not None and self.end_date is not None and self.end_date < self.start_date:
+        if (
+            self.start_date is not None
+            and self.end_date is not None
+            and self.end_date.astimezone(UTC) < self.start_date.astimezone(UTC)
+        ):
             raise TriggerArgumentError(
                 owner,
                 "end_date",
@@ -158,7 +163,7 @@ class IntervalTrigger(Trigger):
             fire_time = _jittered(origin + offset, self.jitter, self.timezone)
         except OverflowError:
             return None  # past datetime.max: there is no next fire time
-        if self.end_date is not None and fire_time > self.end_date:
+        if self.end_date is not None and fire_time.astimezone(UTC) > self.end_date.astimezone(UTC):
             return None
         return fire_time
 
@@ -178,9 +183,7 @@ class IntervalTrigger(Trigger):
         if len(parts) == 1 and parts[0][0] == 1:
             text = f"every {parts[0][1]}"
         else:
-            text = "every " + " ".join(
-                f"{count:g} {name}{'' if count == 1 else 's'}" for count, name in parts
-            )
+            text = "every " + " ".join(f"{count:g} {name}{'' if count == 1 else 's'}" for count, name in parts)
         if self.start_date is not None:
             text += f" from {self.start_date.strftime('%Y-%m-%d %H:%M:%S')}"
         if self.end_date is not None:
@@ -216,9 +219,7 @@ class IntervalTrigger(Trigger):
         if not isinstance(parts, dict) or not all(
             isinstance(parts.get(key), int) for key in ("days", "seconds", "microseconds")
         ):
-            raise SerializationError(
-                owner, "interval", parts, "must hold integer days, seconds and microseconds"
-            )
+            raise SerializationError(owner, "interval", parts, "must hold integer days, seconds and microseconds")
         zone = _zone_from_json(state.get("timezone"), owner)
         trigger = cls.__new__(cls)
         trigger._setup(
@@ -238,8 +239,8 @@ class IntervalTrigger(Trigger):
         assert isinstance(other, IntervalTrigger)
         return (
             self.interval == other.interval
-            and self.start_date == other.start_date
-            and self.end_date == other.end_date
+            and _utc(self.start_date) == _utc(other.start_date)
+            and _utc(self.end_date) == _utc(other.end_date)
             and self.jitter == other.jitter
             and _same_zone(self.timezone, other.timezone)
         )

@@ -193,13 +193,14 @@ class CronSchedule:
             seconds=by_name["second"].static_values(),
         )
 
-    def next_match(self, start: datetime) -> datetime | None:
-        """The first naive wall-clock time at or after ``start`` (naive, whole seconds) that matches.
+    def next_match(
+        self, year: int, month: int, day: int, hour: int, minute: int, second: int
+    ) -> tuple[int, int, int, int, int, int] | None:
+        """The first wall-clock time at or after the given one that matches, as a tuple of the same fields.
 
         Returns ``None`` when no match exists up to the end of year 9999.
         """
-        year, month, day = start.year, start.month, start.day
-        time: tuple[int, int, int] | None = (start.hour, start.minute, start.second)
+        time: tuple[int, int, int] | None = (hour, minute, second)
         candidate_year = self._next_year(year)
         while candidate_year is not None:
             if candidate_year != year:
@@ -220,11 +221,16 @@ class CronSchedule:
                                 index += 1
                                 continue
                             found_time = later
-                        return datetime(year, month, found_day, *found_time)
+                        return (year, month, found_day, *found_time)
                     month, day, time = month + 1, 1, None
                     candidate_month = self._next_month[month] if month <= 12 else None
             candidate_year = self._next_year(year + 1)
         return None
+
+    def next_match_after(self, wall: datetime) -> datetime | None:
+        """:meth:`next_match` for a naive datetime (whole seconds), returning one."""
+        found = self.next_match(wall.year, wall.month, wall.day, wall.hour, wall.minute, wall.second)
+        return None if found is None else datetime(*found)
 
     def _next_time(self, hour: int, minute: int, second: int) -> tuple[int, int, int] | None:
         next_hour, next_minute, next_second = self._next_hour, self._next_minute, self._next_second
