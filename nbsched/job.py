@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from uuid import uuid4
 
 import attrs
@@ -202,7 +202,7 @@ class Job:
             func, func_ref = _resolve_func(owner, changes["func"])
             new["func"], new["func_ref"] = func, func_ref
             if "name" not in changes and (not self.name or self.func is not None):
-                new["name"] = callable_name(func)
+                new["name"] = str(cast(Any, func).describe()) if is_task(func) else callable_name(func)
         if "args" in changes:
             value = changes["args"]
             if isinstance(value, str | bytes) or not isinstance(value, Iterable):
@@ -262,7 +262,7 @@ class Job:
                 raise JobArgumentError(owner, "next_run_time", changes["next_run_time"], exc.problem) from None
 
         target: Callable[..., Any] | None = new.get("func", self.func)
-        if target is not None and ("args" in new or "kwargs" in new or "func" in new):
+        if target is not None and not is_task(target) and ("args" in new or "kwargs" in new or "func" in new):
             check_callable_args(target, new.get("args", self.args), new.get("kwargs", self.kwargs), owner)
         for key, value in new.items():
             setattr(self, key, value)
@@ -274,7 +274,8 @@ class Job:
         :raises TransientJobError: when the callable has no ``module:qualname`` reference
         :raises SerializationError: when an argument is not JSON-serialisable
         """
-        if self.func_ref is None:
+        task = cast(Any, self.func).to_dict() if is_task(self.func) else None
+        if self.func_ref is None and task is None:
             raise TransientJobError(self.id, reference_problem(self.func) or "")
         owner = f"Job {self.id!r}"
         return {
@@ -282,6 +283,7 @@ class Job:
             "id": self.id,
             "name": self.name,
             "func": self.func_ref,
+            "task": task,
             "args": jsonstate.encode(list(self.args), owner, "args"),
             "kwargs": jsonstate.encode(self.kwargs, owner, "kwargs"),
             "trigger": self.trigger.to_dict(),
@@ -311,8 +313,13 @@ class Job:
             raise SerializationError(
                 "Job", "version", version, f"is not supported (this nbsched reads up to {STATE_VERSION})"
             )
-        func_ref = state["func"]
-        func = ref_to_obj(func_ref)
+        func_ref = state.get("func")
+        if state.get("task") is not None:
+            func = task_from_dict(state["task"])
+        elif isinstance(func_ref, str):
+            func = ref_to_obj(func_ref)
+        else:
+            raise SerializationError("Job", "func", func_ref, "is neither a reference nor a task")
         next_run_time = state.get("next_run_time")
         return cls(
             id=state["id"],
@@ -367,7 +374,28 @@ class Job:
         return hash(self.id)
 
 
+def is_task(obj: Any) -> bool:
+    """Whether ``obj`` is a task spec (``Notebook``, ``Cell``) rather than a function.
+
+    A task spec is callable (calling it runs the task), has a ``task_type`` (its alias under
+    ``nbsched.tasks``), a ``default_executor`` alias, ``describe()``, ``to_dict()`` and ``from_dict()``; it is
+    stored as its JSON state, not by reference.
+    """
+    return isinstance(getattr(obj, "task_type", None), str) and hasattr(obj, "to_dict")
+
+
+def task_from_dict(state: Mapping[str, Any]) -> Any:
+    """Rebuild a task spec from its ``to_dict()`` state, by its ``"type"``."""
+    from nbsched.plugins import load_plugin
+
+    if not isinstance(state, Mapping) or "type" not in state:
+        raise SerializationError("Job", "task", state, "has no 'type' key")
+    return load_plugin("task", state["type"]).from_dict(dict(state))
+
+
 def _resolve_func(owner: str, value: Any) -> tuple[Callable[..., Any], str | None]:
+    if is_task(value):
+        return value, None
     if isinstance(value, str):
         try:
             func = ref_to_obj(value)

@@ -29,6 +29,13 @@ _BUILTIN: dict[str, dict[str, str]] = {
         "threadpool": "nbsched.executors.pool:ThreadPoolExecutor",
         "processpool": "nbsched.executors.pool:ProcessPoolExecutor",
         "asyncio": "nbsched.executors.asyncio:AsyncIOExecutor",
+        "notebook": "nbsched.executors.notebook:NotebookExecutor",
+        "kernel": "nbsched.executors.kernel:KernelExecutor",
+        "dask": "nbsched.executors.dask:DaskExecutor",
+    },
+    "task": {
+        "notebook": "nbsched.notebooks.tasks:Notebook",
+        "cell": "nbsched.notebooks.tasks:Cell",
     },
     "jobstore": {
         "memory": "nbsched.jobstores.memory:MemoryJobStore",
@@ -36,8 +43,13 @@ _BUILTIN: dict[str, dict[str, str]] = {
     },
 }
 
-_GROUPS = {"trigger": "nbsched.triggers", "executor": "nbsched.executors", "jobstore": "nbsched.jobstores"}
-_KIND_NAMES = {"trigger": "trigger", "executor": "executor", "jobstore": "job store"}
+_GROUPS = {
+    "trigger": "nbsched.triggers",
+    "executor": "nbsched.executors",
+    "jobstore": "nbsched.jobstores",
+    "task": "nbsched.tasks",
+}
+_KIND_NAMES = {"trigger": "trigger", "executor": "executor", "jobstore": "job store", "task": "task"}
 
 
 @cache

@@ -30,7 +30,7 @@ from nbsched.exceptions import (
     PluginLookupError,
     SerializationError,
 )
-from nbsched.job import Job
+from nbsched.job import Job, is_task
 from nbsched.plugins import load_plugin
 
 if TYPE_CHECKING:
@@ -125,6 +125,8 @@ class JobsAPI:
         for extra in ("max_runs", "retries", "retry_backoff", "tags"):
             if extra in trigger_args:
                 options[extra] = trigger_args.pop(extra)
+        if executor == "default" and is_task(func):
+            executor = func.default_executor  # notebooks and cells run on the notebook (or kernel) executor
         for field, value in (("jobstore", jobstore), ("executor", executor)):
             if not isinstance(value, str) or not value:
                 raise JobArgumentError("add_job", field, value, "must be an alias (a non-empty string)")

@@ -96,6 +96,25 @@ class RunRecorder:
             run.worker = self._worker
             self._mark(run, entry[1])
 
+    def current(self, job_id: str, run_time: datetime) -> Run | None:
+        """The run this scheduler is tracking for ``job_id``'s fire at ``run_time`` (executors name their
+        output folders after its id)."""
+        with self._cond:
+            entry = self._active.get((job_id, run_time))
+            return entry[0] if entry else None
+
+    def progress(self, job_id: str, run_time: datetime, text: str, outputs: dict[str, str] | None = None) -> None:
+        """A running run reports progress (``"cell 7/23"``) and, optionally, where its outputs are."""
+        with self._cond:
+            entry = self._active.get((job_id, run_time))
+            if entry is None:
+                return
+            run = entry[0]
+            run.progress = text
+            if outputs:
+                run.outputs = {**run.outputs, **outputs}
+            self._mark(run, entry[1])
+
     def finished(self, event: JobExecutionEvent) -> tuple[Run, Job] | None:
         """Record an executor's outcome event; returns the finished run and its job (``None``: not tracked)."""
         status = _OUTCOME.get(event.code)
@@ -111,9 +130,18 @@ class RunRecorder:
             run.finished_at = now
             if run.started_at is None and status is not RunStatus.SKIPPED:
                 run.started_at = now
+            # Executors of notebook runs report outputs, the failing cell and timeouts on the result/error.
+            detail = event.exception if event.exception is not None else event.retval
+            outputs = getattr(detail, "outputs", None)
+            if isinstance(outputs, dict):
+                run.outputs = {**run.outputs, **outputs}
+            cell_index = getattr(detail, "cell_index", None)
+            if isinstance(cell_index, int):
+                run.cell_index = cell_index
             if event.exception is not None:
-                run.error_type = type(event.exception).__name__
-                run.error_message = str(event.exception)
+                run.status = RunStatus(getattr(event.exception, "run_status", RunStatus.FAILED))
+                run.error_type = getattr(event.exception, "ename", None) or type(event.exception).__name__
+                run.error_message = getattr(event.exception, "evalue", None) or str(event.exception)
                 run.traceback = event.traceback
             elif status is RunStatus.SKIPPED:
                 run.error_message = "missed its misfire grace time before it could start"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import heapq
 import logging
+import shutil
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
@@ -158,6 +159,10 @@ class BaseScheduler(JobsAPI, ABC):
         if "clock" in config:
             self._clock = _config.clock(owner, config["clock"])
         self.keep_runs: int | None = _config.number(owner, "keep_runs", config.get("keep_runs", 100), integer=True)
+        #: the most notebook/cell runs at once (the notebook executor queues the rest); None: one per core
+        self.max_concurrent_runs: int | None = _config.number(
+            owner, "max_concurrent_runs", config.get("max_concurrent_runs"), integer=True
+        )
         self.keep_runs_for: float | None = _config.number(owner, "keep_runs_for", config.get("keep_runs_for"))
         self.heartbeat_interval = float(
             _config.number(owner, "heartbeat_interval", config.get("heartbeat_interval", 10.0), optional=False)
@@ -376,11 +381,19 @@ class BaseScheduler(JobsAPI, ABC):
     def _create_lock(self) -> Any:
         return threading.RLock()
 
+    #: executors created on first use when a job needs them (notebook and cell tasks)
+    _AUTO_EXECUTORS = frozenset({"notebook", "kernel"})
+
     def _lookup_executor(self, alias: str) -> Executor:
         try:
             return self._executors[alias]
         except KeyError:
-            raise PluginLookupError("executor", alias, list(self._executors)) from None
+            if alias not in self._AUTO_EXECUTORS:
+                raise PluginLookupError("executor", alias, list(self._executors)) from None
+        with self._executors_lock:
+            if alias not in self._executors:
+                self.add_executor(alias, alias)
+            return self._executors[alias]
 
     def _lookup_jobstore(self, alias: str) -> JobStore:
         try:
@@ -539,9 +552,12 @@ class BaseScheduler(JobsAPI, ABC):
     def _job_finished(self, event: JobExecutionEvent) -> None:
         """Record an executor's outcome; schedule a retry when the job asks for one."""
         outcome = self._recorder.finished(event)
-        if outcome is None or outcome[0].status is not RunStatus.FAILED:
+        if outcome is None:
             return
         run, job = outcome
+        retry_timeouts = bool(getattr(job.func, "retry_on_timeout", False))
+        if run.status is not RunStatus.FAILED and not (run.status is RunStatus.TIMED_OUT and retry_timeouts):
+            return
         if run.attempt <= job.retries and event.jobstore is not None:
             self._schedule_retry(job, run, event.jobstore)
 
@@ -581,6 +597,20 @@ class BaseScheduler(JobsAPI, ABC):
                 continue
             if pruned:
                 self._logger.debug("Pruned %d run(s) from job store %r", len(pruned), alias)
+                _remove_run_folders(pruned)
+
+
+def _remove_run_folders(runs: list[Run]) -> None:
+    """Delete the output folders of pruned runs (``<data dir>/runs/<job id>/<run id>/``), files with rows."""
+    from nbsched.paths import data_dir
+
+    root = data_dir(create=False) / "runs"
+    for run in runs:
+        if not run.outputs:
+            continue
+        folder = root / run.job_id / run.id
+        if folder.is_dir() and folder.resolve().is_relative_to(root.resolve()):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _mapping(owner: str, field: str, value: Any) -> Mapping[str, Any]:
