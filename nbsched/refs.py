@@ -6,6 +6,7 @@ callable has none (lambda, closure, ``__main__``, bound method of an instance).
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
@@ -103,6 +104,25 @@ def maybe_ref(ref: Any) -> Any:
     return ref_to_obj(ref) if isinstance(ref, str) else ref
 
 
+def _signature(func: Callable[..., Any]) -> inspect.Signature | None:
+    try:
+        return _cached_signature(func)
+    except TypeError:  # unhashable callable
+        return _uncached_signature(func)
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_signature(func: Callable[..., Any]) -> inspect.Signature | None:
+    return _uncached_signature(func)
+
+
+def _uncached_signature(func: Callable[..., Any]) -> inspect.Signature | None:
+    try:
+        return inspect.signature(func)
+    except (ValueError, TypeError):
+        return None
+
+
 def check_callable_args(
     func: Callable[..., Any], args: Sequence[Any], kwargs: Mapping[str, Any], owner: str = "add_job"
 ) -> None:
@@ -112,9 +132,8 @@ def check_callable_args(
     """
     from nbsched.exceptions import JobArgumentError
 
-    try:
-        sig = inspect.signature(func)
-    except (ValueError, TypeError):
+    sig = _signature(func)
+    if sig is None:
         return  # builtins without a signature cannot be checked
     try:
         sig.bind(*args, **kwargs)

@@ -6,6 +6,7 @@ executors written against it keep working.
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 import threading
@@ -95,6 +96,11 @@ class BaseExecutor(Executor):
         self._logger.error("Error running job %s", job_id, exc_info=(type(exc), exc, tb or exc.__traceback__))
 
 
+@functools.lru_cache(maxsize=64)
+def _logger(name: str) -> logging.Logger:
+    return logging.getLogger(name)
+
+
 def run_job(
     job: Job,
     jobstore_alias: str | None,
@@ -110,7 +116,7 @@ def run_job(
     ``on_start(job_id, run_time)`` is called just before each run starts (the scheduler's run records).
     """
     events: list[JobExecutionEvent] = []
-    logger = logging.getLogger(logger_name)
+    logger = _logger(logger_name)
     grace = job.misfire_grace_time
     func = job.func
     assert func is not None

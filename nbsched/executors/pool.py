@@ -5,6 +5,9 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import multiprocessing
+import queue
+import threading
+from collections import deque
 import traceback
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime, timedelta
@@ -18,6 +21,7 @@ from nbsched.refs import ref_to_obj
 
 if TYPE_CHECKING:
     from nbsched.job import Job
+    from nbsched.schedulers.base import BaseScheduler
 
 __all__ = ["ProcessPoolExecutor", "ThreadPoolExecutor"]
 
@@ -32,34 +36,84 @@ def _workers(owner: str, value: Any) -> int:
 
 
 class ThreadPoolExecutor(BaseExecutor):
-    """Runs jobs in a pool of threads.
+    """Runs jobs in a pool of threads, started as they are needed up to ``max_workers``.
+
+    The pool is a plain queue of ``(job, run_times)`` items that worker threads take from; a worker runs the
+    job and reports its events itself. No future is created per run: firing many due jobs at once spends its
+    time in the jobs, not in bookkeeping.
 
     :param max_workers: the maximum number of spawned threads
-    :param pool_kwargs: extra arguments for :class:`concurrent.futures.ThreadPoolExecutor`
+    :param pool_kwargs: ``thread_name_prefix``, ``initializer`` and ``initargs``, as
+        :class:`concurrent.futures.ThreadPoolExecutor` takes them
     """
 
     def __init__(self, max_workers: int = 10, pool_kwargs: dict[str, Any] | None = None) -> None:
         super().__init__()
         self._max_workers = _workers("ThreadPoolExecutor", max_workers)
-        self._pool_kwargs = dict(pool_kwargs or {})
-        self._pool = concurrent.futures.ThreadPoolExecutor(self._max_workers, **self._pool_kwargs)
+        options = dict(pool_kwargs or {})
+        self._name_prefix = options.pop("thread_name_prefix", "nbsched-worker")
+        self._initializer = options.pop("initializer", None)
+        self._initargs = tuple(options.pop("initargs", ()))
+        if options:
+            raise ConfigurationError("ThreadPoolExecutor", "pool_kwargs", options, "has unknown keys")
+        self._queue: queue.SimpleQueue[tuple[Job, list[datetime]] | None] = queue.SimpleQueue()
+        # One token per idle worker; deque append/pop are atomic, so no lock is taken per run.
+        self._idle: deque[None] = deque()
+        self._threads: list[threading.Thread] = []
+        self._threads_lock = threading.Lock()
+        self._closed = False
+
+    def start(self, scheduler: BaseScheduler, alias: str) -> None:
+        super().start(scheduler, alias)
+        self._closed = False
 
     def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
-        self._pool.submit(self._run, job, run_times)
-
-    def _run(self, job: Job, run_times: list[datetime]) -> None:
-        # Runs in a worker thread: run the job and dispatch its events from here (no future callbacks).
+        if self._closed:
+            raise RuntimeError("cannot run jobs after the executor was shut down")
+        self._queue.put((job, run_times))
         try:
-            events = run_job(
-                job, job._jobstore_alias, run_times, self._logger.name, self._clock_now(), self._on_start()
-            )
-        except BaseException as exc:
-            self._run_job_error(job.id, exc)
-        else:
-            self._run_job_success(job.id, events)
+            self._idle.pop()
+        except IndexError:
+            self._add_worker()
+
+    def _add_worker(self) -> None:
+        with self._threads_lock:
+            if len(self._threads) >= self._max_workers:
+                return
+            thread = threading.Thread(target=self._work, name=f"{self._name_prefix}_{len(self._threads)}", daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _work(self) -> None:
+        if self._initializer is not None:
+            self._initializer(*self._initargs)
+        now, on_start, name = self._clock_now(), self._on_start(), self._logger.name
+        get, idle = self._queue.get, self._idle
+        while True:
+            item = get()
+            if item is None:
+                return
+            job, run_times = item
+            try:
+                events = run_job(job, job._jobstore_alias, run_times, name, now, on_start)
+            except BaseException as exc:
+                self._run_job_error(job.id, exc)
+            else:
+                self._run_job_success(job.id, events)
+            del item, job, run_times
+            idle.append(None)
 
     def shutdown(self, wait: bool = True) -> None:
-        self._pool.shutdown(wait)
+        self._closed = True
+        with self._threads_lock:
+            threads = list(self._threads)
+            self._threads.clear()
+        for _ in threads:
+            self._queue.put(None)  # each worker takes one and stops after the work queued before it
+        if wait:
+            for thread in threads:
+                if thread is not threading.current_thread():
+                    thread.join()
 
 
 def _run_in_process(

@@ -9,6 +9,7 @@ from datetime import datetime
 from nbsched.abc import JobStore
 from nbsched.exceptions import ConflictingIdError, JobLookupError
 from nbsched.job import Job
+from nbsched.runs import Run
 
 __all__ = ["MemoryJobStore"]
 
@@ -77,6 +78,18 @@ class MemoryJobStore(JobStore):
             return False
         self.update_job(job)
         return True
+
+    def claim_jobs(self, claims: list[tuple[Job, datetime | None, list[Run]]]) -> list[bool]:
+        # One process, one lock for all new runs: the firing path of the default store stays cheap.
+        results: list[bool] = []
+        new_runs: list[Run] = []
+        for job, expected, runs in claims:
+            won = self.claim_job(job, expected)
+            if won:
+                new_runs.extend(runs)
+            results.append(won)
+        self._runs.add_many(new_runs)
+        return results
 
     def remove_job(self, job_id: str) -> None:
         entry = self._index.pop(job_id, None)

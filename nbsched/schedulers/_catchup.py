@@ -59,6 +59,12 @@ def plan_fires(
     """
     # Compare instants in UTC: datetimes sharing a zone compare by wall clock, wrong in a repeated DST hour.
     now = now.astimezone(UTC)
+    following = trigger.get_next_fire_time(next_run_time, now)
+    if following is None or following.astimezone(UTC) > now:
+        # The common case, one fire due: no list walk.
+        if misfire_grace_time is not None and now - next_run_time > timedelta(seconds=misfire_grace_time):
+            return FirePlan(run_times=[], missed=[next_run_time], skipped=False, next_run_time=following)
+        return FirePlan(run_times=[next_run_time], missed=[], skipped=False, next_run_time=following)
     due: list[datetime] = []
     current: datetime | None = next_run_time
     while current is not None and _utc(current) <= now and len(due) < limit:

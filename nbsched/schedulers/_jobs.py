@@ -6,6 +6,7 @@ the stores; the processing loop that runs them lives in :mod:`nbsched.schedulers
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import sys
@@ -45,6 +46,11 @@ __all__ = ["JobsAPI", "undefined"]
 STATE_STOPPED = 0
 STATE_RUNNING = 1
 _JOB_OPTIONS = ("misfire_grace_time", "coalesce", "max_instances")
+
+
+@functools.lru_cache(maxsize=64)
+def _takes_timezone(cls: type) -> bool:
+    return "timezone" in inspect.signature(cls).parameters
 
 
 class _Undefined:
@@ -360,7 +366,7 @@ class JobsAPI:
             cls = load_plugin("trigger", trigger)
         except PluginLookupError as exc:
             raise JobArgumentError("add_job", "trigger", trigger, f"is unknown: {exc}") from None
-        if "timezone" in inspect.signature(cls).parameters:  # and/or triggers have no zone of their own
+        if _takes_timezone(cls):  # and/or triggers have no zone of their own
             trigger_args.setdefault("timezone", self.timezone)
         try:
             return cls(**trigger_args)  # type: ignore[no-any-return]
@@ -373,9 +379,9 @@ class JobsAPI:
 
     def _real_add_job(self, job: Job, jobstore_alias: str, replace_existing: bool) -> None:
         explicit = job._explicit
-        defaults = {key: getattr(self._job_defaults, key) for key in _JOB_OPTIONS if key not in explicit}
-        if defaults:
-            job._modify(**defaults)
+        for key in _JOB_OPTIONS:
+            if key not in explicit:  # the defaults were checked by configure()
+                setattr(job, key, getattr(self._job_defaults, key))
         if "next_run_time" not in explicit:
             job.next_run_time = job.trigger.get_next_fire_time(None, self._clock.now())
         store = self._lookup_jobstore(jobstore_alias)
