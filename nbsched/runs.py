@@ -82,7 +82,7 @@ class Run:
     :ivar outputs: output kind -> path (``{"ipynb": ..., "html": ...}``)
     """
 
-    id: str = attrs.field(factory=lambda: new_run_id())
+    id: str = attrs.field(factory=new_run_id)
     job_id: str
     scheduled_at: datetime
     status: RunStatus = RunStatus.SCHEDULED

@@ -7,8 +7,8 @@ import logging
 import multiprocessing
 import queue
 import threading
-from collections import deque
 import traceback
+from collections import deque
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any

@@ -49,7 +49,7 @@ _JOB_OPTIONS = ("misfire_grace_time", "coalesce", "max_instances")
 
 
 @functools.lru_cache(maxsize=64)
-def _takes_timezone(cls: type) -> bool:
+def _takes_timezone(cls: Any) -> bool:
     return "timezone" in inspect.signature(cls).parameters
 
 
