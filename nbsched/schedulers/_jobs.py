@@ -6,7 +6,6 @@ the stores; the processing loop that runs them lives in :mod:`nbsched.schedulers
 
 from __future__ import annotations
 
-import functools
 import inspect
 import json
 import sys
@@ -48,9 +47,15 @@ STATE_RUNNING = 1
 _JOB_OPTIONS = ("misfire_grace_time", "coalesce", "max_instances")
 
 
-@functools.lru_cache(maxsize=64)
-def _takes_timezone(cls: Any) -> bool:
-    return "timezone" in inspect.signature(cls).parameters
+_TAKES_TIMEZONE: dict[type, bool] = {}
+
+
+def _takes_timezone(cls: type) -> bool:
+    """Whether a trigger class has a ``timezone`` argument (cached: ``inspect.signature`` is slow)."""
+    known = _TAKES_TIMEZONE.get(cls)
+    if known is None:
+        known = _TAKES_TIMEZONE[cls] = "timezone" in inspect.signature(cls).parameters
+    return known
 
 
 class _Undefined:
