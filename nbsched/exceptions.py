@@ -16,6 +16,11 @@ they resemble, so code written for APScheduler 3 (which raises ``ValueError``, `
     ├── ConflictingIdError (KeyError)                   a job by that id exists already
     ├── TransientJobError (ValueError)                  job cannot go to a persistent store
     ├── PluginLookupError (KeyError)                    no trigger/executor/job store by that alias
+    ├── JobStoreError                                   a store's database cannot be used (names file/URL)
+    │   ├── SchemaVersionError                          its schema is newer than this nbsched
+    │   ├── DatabaseLockedError                         another process held the write lock too long
+    │   ├── DatabaseReadOnlyError                       the file (or database) cannot be written
+    │   └── DatabaseFullError                           the disk or a size limit is full; nothing stored
     ├── SchedulerAlreadyRunningError
     ├── SchedulerNotRunningError
     └── MaxInstancesReachedError
@@ -31,14 +36,19 @@ from typing import Any
 __all__ = [
     "ConfigurationError",
     "ConflictingIdError",
+    "DatabaseFullError",
+    "DatabaseLockedError",
+    "DatabaseReadOnlyError",
     "InvalidArgumentError",
     "JobArgumentError",
     "JobLookupError",
+    "JobStoreError",
     "MaxInstancesReachedError",
     "NbschedError",
     "PluginLookupError",
     "SchedulerAlreadyRunningError",
     "SchedulerNotRunningError",
+    "SchemaVersionError",
     "SerializationError",
     "TransientJobError",
     "TriggerArgumentError",
@@ -172,6 +182,51 @@ class MaxInstancesReachedError(NbschedError):
         super().__init__(
             f'Job "{self.job_id}" has already reached its maximum number of instances ({self.max_instances})'
         )
+
+
+class JobStoreError(NbschedError):
+    """A job store's database cannot be used as asked.
+
+    :param database: the SQLite file or the database URL (password hidden)
+    :param problem: what went wrong, as the end of a sentence beginning with ``database <database>``
+    """
+
+    def __init__(self, database: str, problem: str) -> None:
+        self.database = database
+        self.problem = problem
+        super().__init__(f"database {database} {problem}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.database, self.problem))
+
+
+class SchemaVersionError(JobStoreError):
+    """The database was migrated by a newer nbsched than this one."""
+
+    def __init__(self, database: str, found: str, known: str) -> None:
+        self.found = found
+        self.known = known
+        NbschedError.__init__(
+            self,
+            f"database {database} has schema version {found}, newer than this nbsched ({known}); upgrade nbsched",
+        )
+        self.database = database
+        self.problem = str(self)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.database, self.found, self.known))
+
+
+class DatabaseLockedError(JobStoreError):
+    """Another process kept the database's write lock beyond the busy timeout, retries included."""
+
+
+class DatabaseReadOnlyError(JobStoreError):
+    """The database file (or the database) cannot be written."""
+
+
+class DatabaseFullError(JobStoreError):
+    """The disk, or a size limit of the database, is full; the transaction was rolled back."""
 
 
 def _short_repr(value: Any, limit: int = 80) -> str:

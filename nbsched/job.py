@@ -97,6 +97,8 @@ class Job:
     retry_backoff: float = 0.0
     run_count: int = 0
     tags: frozenset[str] = frozenset()
+    #: the trigger will not fire again, but the job is kept until its last runs are done (retries)
+    completed: bool = False
     _scheduler: BaseScheduler | None = attrs.field(default=None, alias="scheduler")
     _jobstore_alias: str | None = attrs.field(default=None, alias="jobstore_alias")
     _pending: bool = attrs.field(default=True, alias="pending")
@@ -296,6 +298,7 @@ class Job:
             "retries": self.retries,
             "retry_backoff": self.retry_backoff,
             "run_count": self.run_count,
+            "completed": self.completed,
             "tags": sorted(self.tags),
         }
 
@@ -338,6 +341,7 @@ class Job:
             retries=state.get("retries", 0),
             retry_backoff=state.get("retry_backoff", 0.0),
             run_count=state.get("run_count", 0),
+            completed=state.get("completed", False),
             tags=frozenset(state.get("tags", ())),
             scheduler=scheduler,
         )
@@ -358,6 +362,8 @@ class Job:
             status = "pending"  # no next run time computed yet (APScheduler shows the same)
         elif self.next_run_time is not None:
             status = "next run at: " + datetime_repr(self.next_run_time)
+        elif self.completed:
+            status = "completed, last runs still retrying"
         else:
             status = "paused"
         return f"{self.name} (trigger: {self.trigger}, {status})"

@@ -44,6 +44,7 @@ from nbsched.events import (
 )
 from nbsched.exceptions import (
     ConfigurationError,
+    JobLookupError,
     MaxInstancesReachedError,
     PluginLookupError,
     SchedulerAlreadyRunningError,
@@ -466,6 +467,8 @@ class BaseScheduler(JobsAPI, ABC):
                 next_run_time = None
             job.next_run_time = next_run_time
             job.run_count += fired
+            # A finished schedule whose runs may still be retried stays stored until they are done.
+            job.completed = next_run_time is None and fired > 0 and job.retries > 0
             runs = self._recorder.new_runs(job, plan.run_times, plan.missed, now) if plan else []
             prepared.append((job, expected, fired, plan, runs))
         if not prepared:
@@ -483,7 +486,7 @@ class BaseScheduler(JobsAPI, ABC):
             if plan is None:
                 continue  # stored with no next run time: paused until someone fixes or resumes it
             self._recorder.claimed(alias, runs, job)
-            if job.next_run_time is None:
+            if job.next_run_time is None and not job.completed:
                 # The trigger is done (a date job after its run) or max_runs is reached.
                 store.remove_job(job.id)
                 events.append(JobEvent(EVENT_JOB_REMOVED, job.id, alias))
@@ -555,18 +558,29 @@ class BaseScheduler(JobsAPI, ABC):
         if outcome is None:
             return
         run, job = outcome
+        if event.jobstore is not None:
+            self._after_run(job, run, event.jobstore)
+
+    def _after_run(self, job: Job, run: Run, alias: str) -> None:
+        """Retry a failed, timed-out or lost run where the job asks for it; else let a completed job go."""
         retry_timeouts = bool(getattr(job.func, "retry_on_timeout", False))
-        if run.status is not RunStatus.FAILED and not (run.status is RunStatus.TIMED_OUT and retry_timeouts):
-            return
-        if run.attempt <= job.retries and event.jobstore is not None:
-            self._schedule_retry(job, run, event.jobstore)
+        retryable = run.status in (RunStatus.FAILED, RunStatus.LOST) or (
+            run.status is RunStatus.TIMED_OUT and retry_timeouts
+        )
+        if retryable and run.attempt <= job.retries:
+            self._schedule_retry(job, run, alias)
+        elif job.completed:
+            try:
+                self.remove_job(job.id, alias)
+            except JobLookupError:
+                pass  # another scheduler removed it
 
     def _run_lost(self, run: Run, alias: str) -> None:
         """A run whose worker died was marked lost: retry it where its job asks for retries."""
         store = self._jobstores.get(alias)
         job = store.lookup_job(run.job_id) if store is not None else None
-        if job is not None and run.attempt <= job.retries:
-            self._schedule_retry(job, run, alias)
+        if job is not None:
+            self._after_run(job, run, alias)
 
     def _schedule_retry(self, job: Job, run: Run, alias: str) -> None:
         delay = job.retry_backoff * 2 ** (run.attempt - 1)

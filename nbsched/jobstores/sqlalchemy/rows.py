@@ -1,0 +1,136 @@
+"""Conversion between :class:`~nbsched.job.Job`/:class:`~nbsched.runs.Run` and rows of the store's tables.
+
+A job row splits :meth:`Job.to_dict` into ``task`` (``{"version", "func", "task", "args", "kwargs"}``: a
+function reference or a task spec such as a notebook), ``trigger`` (the
+trigger's own versioned state) and ``options`` (the rest, with ``"version"``); ``version`` holds the job state
+version. Nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import RowMapping
+
+from nbsched.job import Job
+from nbsched.runs import Run, RunStatus
+
+if TYPE_CHECKING:
+    from nbsched.schedulers.base import BaseScheduler
+
+__all__ = ["dumps", "job_from_row", "job_values", "run_from_row", "run_values"]
+
+#: version of the ``task`` and ``outputs`` JSON written here
+TASK_VERSION = 1
+OUTPUTS_VERSION = 1
+_TASK_KEYS = ("func", "task", "args", "kwargs")
+_OWN_COLUMNS = ("id", "name", "trigger", "version", *_TASK_KEYS)
+_RUN_FIELDS = (
+    "status",
+    "attempt",
+    "started_at",
+    "finished_at",
+    "worker",
+    "heartbeat_at",
+    "error_type",
+    "error_message",
+    "traceback",
+    "progress",
+    "cell_index",
+)
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text (NaN and infinities refused: :mod:`nbsched.jsonstate` tags them)."""
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)
+
+
+def job_values(job: Job) -> dict[str, Any]:
+    """Column values of a job's row.
+
+    :raises TransientJobError: when the callable has no ``module:qualname`` reference
+    :raises SerializationError: when an argument is not JSON-serialisable
+    """
+    state = job.to_dict()
+    task = {"version": TASK_VERSION, **{key: state.get(key) for key in _TASK_KEYS}}
+    options = {key: value for key, value in state.items() if key not in _OWN_COLUMNS}
+    options["version"] = state["version"]
+    return {
+        "id": job.id,
+        "name": state["name"],
+        "task": dumps(task),
+        "trigger": dumps(state["trigger"]),
+        "next_run_time": job.next_run_time,
+        "paused": job.next_run_time is None,
+        "options": dumps(options),
+        "version": state["version"],
+        "load_error": None,
+    }
+
+
+def job_from_row(row: RowMapping, scheduler: BaseScheduler | None, alias: str | None) -> Job:
+    """Rebuild the job of a row, bound to ``scheduler`` and the store ``alias``.
+
+    :raises Exception: whatever stops the row from loading (corrupt JSON, a module that is gone, state of a
+        newer version); the store reports the row as broken
+    """
+    task = json.loads(row["task"])
+    options = json.loads(row["options"])
+    if not isinstance(task, dict) or not isinstance(options, dict):
+        raise ValueError("task and options must be JSON objects")
+    if task.get("version", TASK_VERSION) > TASK_VERSION:
+        raise ValueError(f"task state version {task['version']} is newer than this nbsched ({TASK_VERSION})")
+    state = {
+        **options,
+        **{key: task.get(key) for key in _TASK_KEYS},
+        "id": row["id"],
+        "name": row["name"],
+        "trigger": json.loads(row["trigger"]),
+        "version": row["version"],
+    }
+    job = Job.from_dict(state, scheduler)
+    stored: datetime | None = row["next_run_time"]
+    if job.next_run_time != stored:
+        # The column is the truth (claims compare it); the JSON copy only keeps the time zone for display.
+        job.next_run_time = stored
+    job._jobstore_alias = alias
+    job._pending = False
+    return job
+
+
+def run_values(run: Run) -> dict[str, Any]:
+    """Column values of a run's row."""
+    values: dict[str, Any] = {field: getattr(run, field) for field in _RUN_FIELDS}
+    values["status"] = str(run.status)
+    values["id"] = run.id
+    values["job_id"] = run.job_id
+    values["scheduled_at"] = run.scheduled_at
+    values["outputs"] = dumps({"version": OUTPUTS_VERSION, "outputs": dict(run.outputs)})
+    return values
+
+
+def run_from_row(row: RowMapping) -> Run:
+    """Rebuild a run from its row."""
+    try:
+        outputs = json.loads(row["outputs"]).get("outputs", {})
+    except (ValueError, AttributeError):
+        outputs = {}  # an unreadable output list must not hide the run itself
+    return Run(
+        id=row["id"],
+        job_id=row["job_id"],
+        scheduled_at=row["scheduled_at"],
+        status=RunStatus(row["status"]),
+        attempt=row["attempt"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        worker=row["worker"],
+        heartbeat_at=row["heartbeat_at"],
+        error_type=row["error_type"],
+        error_message=row["error_message"],
+        traceback=row["traceback"],
+        progress=row["progress"],
+        cell_index=row["cell_index"],
+        outputs=outputs,
+    )

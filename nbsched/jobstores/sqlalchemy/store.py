@@ -1,0 +1,394 @@
+"""The SQL job store: jobs and their run history in SQLite (default) or PostgreSQL, shared by many schedulers.
+
+Exactly once: a due fire is taken by one conditional ``UPDATE jobs SET ... WHERE id = :id AND next_run_time =
+:due`` (whoever updates the row won it) and recorded as a ``runs`` row unique per ``(job_id, scheduled_at)``;
+:meth:`SQLAlchemyJobStore.claim_jobs` does all claims of a scheduler pass and their run rows in one transaction.
+
+A row that cannot be loaded (its module is gone, corrupt JSON, state written by a newer nbsched) is kept: it is
+logged once, skipped when jobs are handed out, marked in ``load_error`` and listed by :meth:`get_broken_jobs`.
+Each process decides for itself (an environment that has the module runs the job), and rows are tried again
+every :attr:`~SQLAlchemyJobStore.broken_recheck_interval` seconds, so a job works again once its module is back.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, Engine, MetaData, Row, bindparam, delete, func, select, text, update
+from sqlalchemy.engine import URL
+
+from nbsched.abc import JobStore
+from nbsched.exceptions import ConflictingIdError, JobLookupError
+from nbsched.job import Job
+from nbsched.jobstores.sqlalchemy.database import Database
+from nbsched.jobstores.sqlalchemy.errors import JobStoreError
+from nbsched.jobstores.sqlalchemy.history import RunHistory, insert_ignoring
+from nbsched.jobstores.sqlalchemy.notify import DataVersionWatcher, PostgresListener
+from nbsched.jobstores.sqlalchemy.rows import job_from_row, job_values
+from nbsched.jobstores.sqlalchemy.schema import TableNames, migrate, tables
+from nbsched.refs import maybe_ref
+from nbsched.runs import Run, RunFilter
+
+if TYPE_CHECKING:
+    from nbsched.schedulers.base import BaseScheduler
+
+__all__ = ["SQLAlchemyJobStore"]
+
+logger = logging.getLogger("nbsched.jobstores.sqlalchemy")
+
+
+class SQLAlchemyJobStore(JobStore):
+    """Stores jobs and runs in a database through SQLAlchemy; the tables are created and migrated on open.
+
+    Plugin alias: ``sqlalchemy``. The arguments are APScheduler 3's.
+
+    :param url: database URL; with neither ``url`` nor ``engine``, the default store
+        (:func:`nbsched.paths.default_db_url`: ``$NBSCHED_DB_URL`` or ``<data dir>/nbsched.db``)
+    :param engine: an :class:`~sqlalchemy.engine.Engine` (or a reference to one) to use instead of ``url``;
+        the caller keeps it (it is not disposed of at shutdown)
+    :param tablename: name of the jobs table; the runs and version tables are named after it
+        (``runs``/``schema_version`` next to the default ``jobs``, else ``<tablename>_runs`` and
+        ``<tablename>_schema_version``)
+    :param metadata: a :class:`~sqlalchemy.schema.MetaData` (or a reference to one) to put the tables in
+    :param pickle_protocol: accepted for compatibility and ignored: nothing is pickled, jobs are stored as
+        versioned JSON
+    :param tableschema: the (existing) database schema holding the tables
+    :param engine_options: keyword arguments to :func:`~sqlalchemy.create_engine` (ignored with ``engine``);
+        for SQLite, ``connect_args={"timeout": seconds}`` sets the busy timeout (default 30)
+    :raises SchemaVersionError: when the database was migrated by a newer nbsched
+    :raises JobStoreError: when the database cannot be opened or written
+    """
+
+    #: seconds between attempts to load rows that could not be loaded
+    broken_recheck_interval: float = 60.0
+
+    def __init__(
+        self,
+        url: str | URL | None = None,
+        engine: Engine | str | None = None,
+        tablename: str = "jobs",
+        metadata: MetaData | str | None = None,
+        pickle_protocol: int | None = None,
+        tableschema: str | None = None,
+        engine_options: dict[str, Any] | None = None,
+    ) -> None:
+        del pickle_protocol  # nothing is pickled
+        if engine is None and url is None:
+            from nbsched.paths import default_db_url
+
+            url = default_db_url()
+        self._db = Database(url, maybe_ref(engine), engine_options)
+        self._names = TableNames.for_table(tablename, tableschema)
+        self._jobs, runs = tables(self._names, maybe_ref(metadata))
+        self._history = RunHistory(self._db, runs)
+        self._channel = f"nbsched_{tablename}"
+        self._broken: dict[str, str] = {}  # guarded by _broken_lock (the scheduler and callers share the store)
+        self._broken_lock = threading.Lock()
+        self._reported: set[tuple[str, str]] = set()
+        self._broken_checked = time.monotonic()
+        self._watcher: DataVersionWatcher | None = None
+        self._listener: PostgresListener | None = None
+        self.change_check_interval = 1.0 if self._db.dialect == "sqlite" else None
+        try:
+            migrate(self._db, self._names)
+        except BaseException:
+            self._db.dispose()
+            raise
+
+        t = self._jobs
+        self._insert_job = insert_ignoring(t, self._db.dialect, "id")
+        self._claim = update(t).where(t.c.id == bindparam("b_id"), t.c.next_run_time == bindparam("b_expected"))
+        self._claim_paused = update(t).where(t.c.id == bindparam("b_id"), t.c.next_run_time.is_(None))
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (APScheduler 3 attribute)."""
+        return self._db.engine
+
+    # ---------------------------------------------------------------------------------------------- life
+    def start(self, scheduler: BaseScheduler, alias: str) -> None:
+        """Bind to the scheduler; start watching for changes other processes make."""
+        super().start(scheduler, alias)
+        self._recheck_broken()
+        if self._db.dialect == "sqlite" and self._db.file is not None and self._watcher is None:
+            self._watcher = DataVersionWatcher(self._db.engine)
+            self._watcher.reset()
+        elif (
+            self._db.dialect == "postgresql" and self._db.engine.dialect.driver == "psycopg" and self._listener is None
+        ):
+            self._listener = PostgresListener(self._db.engine, self._channel, scheduler.wakeup)
+            self._listener.start()
+
+    def shutdown(self) -> None:
+        """Stop watching for changes and close the connections (the engine too, when the store made it)."""
+        if self._listener is not None:
+            self._listener.stop()
+            self._listener = None
+        if self._watcher is not None:
+            self._watcher.close()
+            self._watcher = None
+        self._db.dispose()
+
+    def changed_since_last_check(self) -> bool:
+        """SQLite: whether any connection committed to the file since the last call (``PRAGMA data_version``)."""
+        if self._watcher is None:
+            return False
+        try:
+            return self._watcher.changed()
+        except Exception as exc:  # a failing check must not stop the scheduler: report a change, it re-reads
+            logger.warning("cannot check %s for changes: %s", self._db.display, exc)
+            return True
+
+    # ------------------------------------------------------------------------------------------ reading
+    def lookup_job(self, job_id: str) -> Job | None:
+        """The job with this id, or ``None`` (also when its row cannot be loaded: see :meth:`get_broken_jobs`)."""
+        rows = self._db.read(lambda conn: conn.execute(select(self._jobs).where(self._jobs.c.id == job_id)).all())
+        jobs = self._load(rows)
+        return jobs[0] if jobs else None
+
+    def get_due_jobs(self, now: datetime) -> list[Job]:
+        """Loadable jobs whose next run time is at or before ``now``, earliest first."""
+        if self._broken_ids() and time.monotonic() - self._broken_checked > self.broken_recheck_interval:
+            self._recheck_broken()
+        t = self._jobs
+        query = self._ordered(select(t).where(t.c.next_run_time <= now))
+        return self._load(self._db.read(lambda conn: conn.execute(query).all()))
+
+    def get_next_run_time(self) -> datetime | None:
+        """The earliest next run time of any loadable job."""
+        t = self._jobs
+        query = select(func.min(t.c.next_run_time)).where(t.c.next_run_time.is_not(None))
+        broken = self._broken_ids()
+        if broken:
+            query = query.where(t.c.id.not_in(broken))
+        value: datetime | None = self._db.read(lambda conn: conn.execute(query).scalar())
+        return value
+
+    def get_all_jobs(self) -> list[Job]:
+        """Every loadable job, earliest first, paused ones last."""
+        query = self._ordered(select(self._jobs))
+        return self._load(self._db.read(lambda conn: conn.execute(query).all()))
+
+    def get_broken_jobs(self) -> list[tuple[str, str]]:
+        """``(job id, reason)`` of every stored job that cannot be loaded here (rows are tried again first)."""
+        self._recheck_broken()
+        with self._broken_lock:
+            return sorted(self._broken.items())
+
+    def _broken_ids(self) -> list[str]:
+        with self._broken_lock:
+            return list(self._broken)
+
+    def _forget_broken(self, job_ids: Iterable[str]) -> None:
+        with self._broken_lock:
+            for job_id in job_ids:
+                self._broken.pop(job_id, None)
+
+    def _ordered(self, query: Any) -> Any:
+        t = self._jobs
+        broken = self._broken_ids()
+        if broken:
+            query = query.where(t.c.id.not_in(broken))
+        return query.order_by(t.c.next_run_time.asc().nulls_last(), t.c.id)
+
+    # ------------------------------------------------------------------------------------------ writing
+    def add_job(self, job: Job) -> None:
+        """Store a new job.
+
+        :raises ConflictingIdError: when a job with this id is stored (loadable or not)
+        :raises TransientJobError: when the callable cannot be stored by reference (lambda, closure, __main__)
+        :raises SerializationError: when an argument is not JSON
+        """
+        values = job_values(job)
+
+        def work(conn: Connection) -> None:
+            if conn.execute(self._insert_job, values).rowcount != 1:
+                raise ConflictingIdError(job.id)
+            self._notify(conn)
+
+        self._db.write(work)
+
+    def update_job(self, job: Job) -> None:
+        """Replace the stored job with the same id (a broken row is replaced too, which mends it).
+
+        :raises JobLookupError: when no job has this id
+        """
+        values = job_values(job)
+        stmt = update(self._jobs).where(self._jobs.c.id == job.id).values(values)
+
+        def work(conn: Connection) -> None:
+            if conn.execute(stmt).rowcount != 1:
+                raise JobLookupError(job.id)
+            self._notify(conn)
+
+        self._db.write(work)
+        self._forget_broken([job.id])
+
+    def remove_job(self, job_id: str) -> None:
+        """Delete the job with this id (its run history stays).
+
+        :raises JobLookupError: when no job has this id
+        """
+
+        def work(conn: Connection) -> None:
+            if conn.execute(delete(self._jobs).where(self._jobs.c.id == job_id)).rowcount != 1:
+                raise JobLookupError(job_id)
+            self._notify(conn)
+
+        self._db.write(work)
+        self._forget_broken([job_id])
+
+    def remove_all_jobs(self) -> None:
+        """Delete every job, broken ones included (an explicit request; the run history stays)."""
+
+        def work(conn: Connection) -> None:
+            conn.execute(delete(self._jobs))
+            self._notify(conn)
+
+        self._db.write(work)
+        self._forget_broken(self._broken_ids())
+
+    def claim_job(self, job: Job, expected_next_run_time: datetime | None) -> bool:
+        """Store ``job`` iff the stored ``next_run_time`` still equals ``expected_next_run_time`` (one
+        conditional ``UPDATE``); ``True`` when this caller won."""
+        return self.claim_jobs([(job, expected_next_run_time, [])])[0]
+
+    def claim_jobs(self, claims: Sequence[tuple[Job, datetime | None, list[Run]]]) -> list[bool]:
+        """Claim several fires in one transaction and record the runs of those won.
+
+        A run whose ``(job_id, scheduled_at)`` is recorded already is skipped; the claim still counts. Rows are
+        updated in id order, so concurrent claimers on PostgreSQL lock them in the same order (no deadlock).
+        No ``NOTIFY`` here: a claim only moves a job's next run time later, which sleeping schedulers find when
+        they wake for the earlier one.
+
+        :return: for each claim, whether this caller won it
+        """
+        prepared = [(job_values(job), expected, runs) for job, expected, runs in claims]
+        order = sorted(range(len(claims)), key=lambda index: claims[index][0].id)
+
+        def work(conn: Connection) -> list[bool]:
+            won = [False] * len(prepared)
+            new_runs: list[Run] = []
+            for index in order:
+                values, expected, runs = prepared[index]
+                params = {**values, "b_id": values["id"]}
+                del params["id"]
+                if expected is None:
+                    result = conn.execute(self._claim_paused, params)
+                else:
+                    result = conn.execute(self._claim, {**params, "b_expected": expected})
+                if result.rowcount == 1:
+                    won[index] = True
+                    new_runs.extend(runs)
+            self._history.insert(conn, new_runs)
+            return won
+
+        results = self._db.write(work)
+        self._forget_broken(job.id for (job, _, _), ok in zip(claims, results, strict=True) if ok)
+        return results
+
+    def _notify(self, conn: Connection) -> None:
+        if self._db.dialect == "postgresql":
+            # Delivered at commit, to every listening scheduler (see notify.py).
+            conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": self._channel})
+
+    # ------------------------------------------------------------------------------------- broken rows
+    def _load(self, rows: Iterable[Row[Any]]) -> list[Job]:
+        jobs: list[Job] = []
+        marks: dict[str, str | None] = {}
+        for row in rows:
+            mapping = row._mapping
+            job_id = mapping["id"]
+            try:
+                job = job_from_row(mapping, self._scheduler, self._alias)
+            except Exception as exc:  # any failure to rebuild a row makes it broken, never fatal
+                reason = f"{type(exc).__name__}: {exc}"
+                with self._broken_lock:
+                    self._broken[job_id] = reason
+                    first = (job_id, reason) not in self._reported
+                    self._reported.add((job_id, reason))
+                if first:
+                    logger.warning(
+                        "job %r in %s cannot be loaded and is skipped (kept in the store): %s",
+                        job_id,
+                        self._db.display,
+                        reason,
+                    )
+                if mapping["load_error"] != reason:
+                    marks[job_id] = reason
+                continue
+            with self._broken_lock:
+                mended = self._broken.pop(job_id, None) is not None
+            if mended:
+                logger.info("job %r in %s loads again", job_id, self._db.display)
+            if mapping["load_error"] is not None:
+                marks[job_id] = None
+            jobs.append(job)
+        if marks:
+            self._mark(marks)
+        return jobs
+
+    def _mark(self, marks: dict[str, str | None]) -> None:
+        """Record load errors in the ``load_error`` column, for other tools (best effort)."""
+        stmt = update(self._jobs).where(self._jobs.c.id == bindparam("b_id")).values(load_error=bindparam("b_error"))
+        params = [{"b_id": job_id, "b_error": reason} for job_id, reason in marks.items()]
+        try:
+            self._db.write(lambda conn: conn.execute(stmt, params))
+        except JobStoreError as exc:  # a read-only database still hands out the loadable jobs
+            logger.debug("cannot record load errors in %s: %s", self._db.display, exc)
+
+    def _recheck_broken(self) -> None:
+        """Try every row that failed to load (here or in another process) again."""
+        self._broken_checked = time.monotonic()
+        t = self._jobs
+        ids = self._broken_ids()
+        query = select(t).where(t.c.load_error.is_not(None) | t.c.id.in_(ids))
+        rows = self._db.read(lambda conn: conn.execute(query).all())
+        present = {row._mapping["id"] for row in rows}
+        self._forget_broken(job_id for job_id in ids if job_id not in present)  # removed meanwhile
+        self._load(rows)
+
+    # ------------------------------------------------------------------------------------- run history
+    def add_run(self, run: Run) -> bool:
+        """Record a new run; ``False`` (nothing stored) when ``(job_id, scheduled_at)`` is recorded already."""
+        return self._history.add_run(run)
+
+    def update_run(self, run: Run) -> None:
+        """Store the run's current state (matched by ``id``)."""
+        self._history.update_runs([run])
+
+    def update_runs(self, runs: list[Run]) -> None:
+        """Store several runs' current state in one transaction."""
+        self._history.update_runs(runs)
+
+    def get_run(self, run_id: str) -> Run | None:
+        """The run with this id, or ``None``."""
+        return self._history.get_run(run_id)
+
+    def get_runs(self, run_filter: RunFilter) -> list[Run]:
+        """Runs matching the filter, newest ``scheduled_at`` first."""
+        return self._history.get_runs(run_filter)
+
+    def heartbeat_runs(self, run_ids: list[str], at: datetime) -> None:
+        """Record that these running runs are alive at ``at``."""
+        self._history.heartbeat_runs(run_ids, at)
+
+    def mark_lost_runs(self, stale_before: datetime, now: datetime) -> list[Run]:
+        """Mark ``lost`` every running run whose last heartbeat is before ``stale_before`` (conditionally)."""
+        return self._history.mark_lost_runs(stale_before, now)
+
+    def delete_runs(self, run_ids: list[str]) -> None:
+        """Delete these runs."""
+        self._history.delete_runs(run_ids)
+
+    def prune_runs(self, keep_last: int | None, older_than: datetime | None) -> list[Run]:
+        """Delete finished runs beyond the newest ``keep_last`` per job or scheduled before ``older_than``."""
+        return self._history.prune_runs(keep_last, older_than)
+
+    def __repr__(self) -> str:
+        return f"<SQLAlchemyJobStore (url={self._db.display!r}, table={self._names.jobs!r})>"
