@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["CronTrigger"]
 
 _OWNER = "CronTrigger"
+_Wall = tuple[int, int, int, int, int, int]  # year, month, day, hour, minute, second
 _SECOND = timedelta(seconds=1)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _OFFSET_RE = re.compile(r"UTC(?P<sign>[+-])(?P<hours>\d\d):(?P<minutes>\d\d)")
@@ -96,7 +97,7 @@ class CronTrigger(Trigger):
             hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(known)})"
             raise TriggerArgumentError(_OWNER, name, value, f"is not an argument of CronTrigger{hint}")
         self._init_common(timezone, start_date, end_date, jitter)
-        given = dict(zip(self.FIELD_NAMES, (year, month, day, week, day_of_week, hour, minute, second)))
+        given = dict(zip(self.FIELD_NAMES, (year, month, day, week, day_of_week, hour, minute, second), strict=True))
         remaining = {name for name, value in given.items() if value is not None}
         self.fields = []
         assign_defaults = False
@@ -247,6 +248,13 @@ class CronTrigger(Trigger):
         match = self._schedule.next_match(*wall)
         if self._fixed_offset:
             return None if match is None else datetime(*match, 0, tz)
+        just_before = datetime.fromtimestamp(start - 1, tz)
+        offset, offset_before = local.utcoffset(), just_before.utcoffset()
+        if offset is not None and offset_before is not None and offset_before < offset:
+            # ``start`` is the first instant after a spring gap: wall times of the gap fire now.
+            in_gap = self._schedule.next_match_after(just_before.replace(tzinfo=None) + _SECOND)
+            if in_gap is not None and in_gap < datetime(*wall):
+                return local
         if self._repeat_fold and local.fold == 0 and _is_repeated(wall, tz):
             # ``start`` lies in the first pass of a repeated hour: times of that hour earlier than ``start``
             # come round again in the second pass, before any time after the repeated hour.
@@ -308,7 +316,7 @@ class CronTrigger(Trigger):
 
     @classmethod
     def _from_state(cls, state: dict[str, Any], timezone: tzinfo | None) -> Self:
-        options = {
+        options: dict[str, Any] = {
             "timezone": timezone,
             "start_date": state.get("start_date"),
             "end_date": state.get("end_date"),
@@ -380,18 +388,19 @@ def _timezone_from_state(name: Any) -> tzinfo | None:
         raise SerializationError(_OWNER, "timezone", name, exc.problem) from None
 
 
-def _offsets(wall: tuple[int, ...], tz: tzinfo) -> tuple[timedelta, timedelta]:
+def _offsets(wall: _Wall, tz: tzinfo) -> tuple[timedelta, timedelta]:
     """The UTC offsets of a wall time (year .. second) read with ``fold=0`` and ``fold=1``.
 
     Equal: an ordinary time. First smaller: the time is in a gap. First larger: the time repeats.
     """
     first = tz.utcoffset(datetime(*wall, 0, tz))
     second = tz.utcoffset(datetime(*wall, 0, tz, fold=1))
-    assert first is not None and second is not None
+    assert first is not None
+    assert second is not None
     return first, second
 
 
-def _is_repeated(wall: tuple[int, ...], tz: tzinfo) -> bool:
+def _is_repeated(wall: _Wall, tz: tzinfo) -> bool:
     first, second = _offsets(wall, tz)
     return first > second
 
@@ -414,6 +423,6 @@ def _transition(low: datetime, high: datetime, tz: tzinfo) -> datetime:
 
 def _fold_walls(wall: datetime, tz: tzinfo) -> tuple[datetime, datetime]:
     """The wall-clock span ``[start, end)`` that repeats around the repeated time ``wall``."""
-    first, second = _offsets(wall.timetuple()[:6], tz)
+    first, second = _offsets((wall.year, wall.month, wall.day, wall.hour, wall.minute, wall.second), tz)
     transition = _transition(wall - first, wall - second, tz)
     return transition + second, transition + first

@@ -36,8 +36,12 @@ def describe_cron(trigger: CronTrigger) -> str:
     return _join(time_text, day_text)
 
 
+def _is_time_of_day(time_text: str) -> bool:
+    return time_text.startswith("at ") and ":" in time_text
+
+
 def _join(time_text: str, day_text: str) -> str:
-    if day_text == "every weekday" and time_text.startswith("at "):
+    if day_text == "every weekday" and _is_time_of_day(time_text):
         return f"{day_text} {time_text}"
     return f"{time_text} {day_text}".strip()
 
@@ -51,7 +55,7 @@ def _describe(schedule: CronSchedule) -> tuple[str, str, bool] | None:
     if day_text is None or time is None:
         return None
     time_text, zoned = time
-    if day_text == "every day" and not time_text.startswith("at "):
+    if day_text == "every day" and not _is_time_of_day(time_text):
         day_text = ""
     return time_text, day_text, zoned
 

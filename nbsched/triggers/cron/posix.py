@@ -4,8 +4,9 @@ The meaning is crontab's (Vixie cron, and croniter, the reference for the differ
 APScheduler 3's ``from_crontab``:
 
 - day of week: 0 and 7 are Sunday, 1 is Monday; names ``sun`` .. ``sat``;
-- when both day of month and day of week are restricted (neither is a bare ``*``), a day matches if *either*
-  matches, as croniter does (Vixie cron also treats ``*/2`` as unrestricted; croniter does not);
+- when both day of month and day of week are restricted, a day matches if *either* matches, with croniter's
+  reading of "restricted" (see :attr:`PosixExpression.day_or`; Vixie cron instead treats every field starting
+  with ``*``, such as ``*/2``, as unrestricted);
 - ``a-b/n``, ``a/n`` (``a`` to the field's maximum), ``*/n``, lists, month names; a range written backwards
   wraps around (``fri-mon``, ``nov-feb``); ``a-a`` is just ``a`` (croniter reads it as the whole field);
 - the macros ``@yearly``, ``@annually``, ``@monthly``, ``@weekly``, ``@daily``, ``@midnight``, ``@hourly``.
@@ -55,8 +56,15 @@ class PosixExpression(NamedTuple):
 
     @property
     def day_or(self) -> bool:
-        """Whether a day matches on day of month *or* day of week (both restricted)."""
-        return not _is_star(self.fields[2]) and not _is_star(self.fields[4])
+        """Whether a day matches on day of month *or* day of week (both restricted).
+
+        croniter's rule, followed exactly: a day field is unrestricted when it is or lists a bare ``*``, or
+        when it covers every value and the *other* day field's text contains a ``*`` (``*/2``).
+        """
+        day_text, weekday_text = self.fields[2], self.fields[4]
+        day_all = _is_star(day_text) or (len(self.values[2]) == 31 and "*" in weekday_text)
+        weekday_all = _is_star(weekday_text) or (len(self.values[4]) == 7 and "*" in day_text)
+        return not day_all and not weekday_all
 
     @property
     def hour_repeats(self) -> bool:
@@ -105,7 +113,8 @@ def parse_posix(expr: str) -> PosixExpression:
 
 
 def _is_star(field: str) -> bool:
-    return field in ("*", "?")
+    """Unrestricted: ``*`` (or ``?``), alone or anywhere in a list, as croniter reads it."""
+    return any(term in ("*", "?") for term in field.split(","))
 
 
 def _parse_field(name: str, text: str, low: int, high: int) -> frozenset[int]:
