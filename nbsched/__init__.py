@@ -6,7 +6,7 @@ pickle-free persistent store, exactly-once firing across processes, run history 
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+import importlib.metadata as _metadata
 
 from nbsched.clock import ManualClock, SystemClock
 from nbsched.default import default_scheduler
@@ -65,8 +65,8 @@ from nbsched.triggers import (
 )
 
 try:
-    __version__ = version("nbsched")
-except PackageNotFoundError:  # a source checkout that was not installed
+    __version__ = _metadata.version("nbsched")
+except _metadata.PackageNotFoundError:  # a source checkout that was not installed
     __version__ = "0+unknown"
 
 __all__ = [

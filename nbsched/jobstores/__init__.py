@@ -1,1 +1,3 @@
-"""Job stores: where jobs live between runs."""
+"""Job stores: where jobs live between runs (memory; SQLite or PostgreSQL through SQLAlchemy)."""
+
+__all__: list[str] = []
