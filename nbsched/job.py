@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
-from uuid import uuid4
 
 import attrs
 
@@ -26,6 +25,7 @@ from nbsched.exceptions import (
     UnreferenceableError,
 )
 from nbsched.refs import callable_name, check_callable_args, obj_to_ref, ref_to_obj, reference_problem
+from nbsched.runs import new_run_id
 
 if TYPE_CHECKING:
     from nbsched.schedulers.base import BaseScheduler
@@ -126,7 +126,7 @@ class Job:
         """
         job = cls(id="", func=None, func_ref=None, trigger=trigger, scheduler=scheduler)
         changes: dict[str, Any] = {
-            "id": uuid4().hex if id is None else id,
+            "id": new_run_id() if id is None else id,
             "func": func,
             "args": () if args is None else args,
             "kwargs": {} if kwargs is None else kwargs,

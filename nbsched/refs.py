@@ -6,8 +6,10 @@ callable has none (lambda, closure, ``__main__``, bound method of an instance).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from importlib import import_module
@@ -61,6 +63,21 @@ def obj_to_ref(obj: Any) -> str:
 
     :raises UnreferenceableError: when it has none or it does not resolve back to the same object
     """
+    try:
+        return _known_refs[obj]
+    except (KeyError, TypeError):  # not seen yet, or unhashable
+        pass
+    ref = _find_ref(obj)
+    with contextlib.suppress(TypeError):
+        _known_refs[obj] = ref
+    return ref
+
+
+# Functions whose reference was checked (weakly held: a function that goes away takes its entry along).
+_known_refs: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+def _find_ref(obj: Any) -> str:
     problem = reference_problem(obj)
     if problem is not None:
         raise UnreferenceableError("obj_to_ref", "func", obj, f"cannot be stored by reference: {problem}")
@@ -132,13 +149,36 @@ def check_callable_args(
     """
     from nbsched.exceptions import JobArgumentError
 
+    try:
+        key: Any = (func, len(args), tuple(kwargs))
+        problem = _binding_problems[key]
+    except KeyError:
+        if len(_binding_problems) >= 4096:  # bounded: programs that make a new closure per job
+            _binding_problems.clear()
+        problem = _binding_problems[key] = _binding_problem(func, args, kwargs)
+    except TypeError:  # unhashable callable
+        problem = _binding_problem(func, args, kwargs)
+    if problem is None:
+        return
+    sig, reason = problem
+    params = ", ".join(str(param).split(":")[0].split("=")[0] for param in sig.parameters.values())
+    raise JobArgumentError(
+        owner, "args/kwargs", (tuple(args), dict(kwargs)), f"do not fit {callable_name(func)}({params}): {reason}"
+    )
+
+
+# Whether a call shape (function, positional count, keyword names) binds depends on nothing else: cache it.
+_binding_problems: dict[Any, tuple[inspect.Signature, str] | None] = {}
+
+
+def _binding_problem(
+    func: Callable[..., Any], args: Sequence[Any], kwargs: Mapping[str, Any]
+) -> tuple[inspect.Signature, str] | None:
     sig = _signature(func)
     if sig is None:
-        return  # builtins without a signature cannot be checked
+        return None  # builtins without a signature cannot be checked
     try:
         sig.bind(*args, **kwargs)
     except TypeError as exc:
-        params = ", ".join(str(param).split(":")[0].split("=")[0] for param in sig.parameters.values())
-        raise JobArgumentError(
-            owner, "args/kwargs", (tuple(args), dict(kwargs)), f"do not fit {callable_name(func)}({params}): {exc}"
-        ) from None
+        return sig, str(exc)
+    return None

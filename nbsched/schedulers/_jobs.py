@@ -81,6 +81,7 @@ class JobsAPI:
     _jobstores: dict[str, JobStore]
     _jobstores_lock: Any
     _pending_jobs: list[tuple[Job, str, bool]]
+    _listener_mask: int
 
     def _dispatch_event(self, event: SchedulerEvent) -> None:
         raise NotImplementedError
@@ -404,7 +405,8 @@ class JobsAPI:
             store.update_job(job)
         job._jobstore_alias = jobstore_alias
         job._pending = False
-        self._dispatch_event(JobEvent(EVENT_JOB_ADDED, job.id, jobstore_alias))
+        if self._listener_mask & EVENT_JOB_ADDED:
+            self._dispatch_event(JobEvent(EVENT_JOB_ADDED, job.id, jobstore_alias))
         self._logger.info('Added job "%s" to job store "%s"', job.name, jobstore_alias)
         if self.state == STATE_RUNNING:
             self.wakeup()

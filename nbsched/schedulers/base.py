@@ -7,6 +7,7 @@ wait that long, or until :meth:`~BaseScheduler.wakeup`, and call it again.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import heapq
 import logging
@@ -570,10 +571,8 @@ class BaseScheduler(JobsAPI, ABC):
         if retryable and run.attempt <= job.retries:
             self._schedule_retry(job, run, alias)
         elif job.completed:
-            try:
+            with contextlib.suppress(JobLookupError):  # another scheduler may have removed it
                 self.remove_job(job.id, alias)
-            except JobLookupError:
-                pass  # another scheduler removed it
 
     def _run_lost(self, run: Run, alias: str) -> None:
         """A run whose worker died was marked lost: retry it where its job asks for retries."""
