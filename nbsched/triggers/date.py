@@ -66,6 +66,8 @@ def _in_zone(dt: datetime, zone: tzinfo) -> datetime:
 
 def _jittered(fire_time: datetime, jitter: float | None, zone: tzinfo) -> datetime:
     """Add jitter in absolute time (adding a timedelta to a zoned datetime would add wall-clock time)."""
+    if not jitter:
+        return fire_time.astimezone(zone)
     result = apply_jitter(fire_time.astimezone(UTC), jitter)
     assert result is not None
     return result.astimezone(zone)

@@ -64,7 +64,16 @@ class IntervalTrigger(Trigger):
         or an ``end_date`` before ``start_date``
     """
 
-    __slots__ = ("_anchor", "end_date", "interval", "interval_length", "jitter", "start_date", "timezone")
+    __slots__ = (
+        "_anchor",
+        "_end_utc",
+        "end_date",
+        "interval",
+        "interval_length",
+        "jitter",
+        "start_date",
+        "timezone",
+    )
 
     alias = "interval"
 
@@ -117,6 +126,7 @@ class IntervalTrigger(Trigger):
         #: the maximum random delay in seconds
         self.jitter: float | None = check_jitter(owner, jitter)
         self._anchor: datetime | None = self.start_date
+        self._end_utc: datetime | None = self.end_date.astimezone(UTC) if self.end_date is not None else None
         if (
             self.start_date is not None
             and self.end_date is not None
@@ -163,7 +173,7 @@ class IntervalTrigger(Trigger):
             fire_time = _jittered(origin + offset, self.jitter, self.timezone)
         except OverflowError:
             return None  # past datetime.max: there is no next fire time
-        if self.end_date is not None and fire_time.astimezone(UTC) > self.end_date.astimezone(UTC):
+        if self._end_utc is not None and fire_time > self._end_utc:  # aware comparison: by instant
             return None
         return fire_time
 
