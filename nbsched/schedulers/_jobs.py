@@ -257,6 +257,21 @@ class JobsAPI:
         except JobLookupError:
             return None
 
+    def get_broken_jobs(self, jobstore: str | None = None) -> list[tuple[str, str, str]]:
+        """Stored jobs that cannot be loaded (their module is gone, their state is newer or corrupt).
+
+        They are kept in their store, never deleted, and run again once they can be loaded.
+
+        :return: ``(job store alias, job id, reason)`` for each
+        """
+        with self._jobstores_lock:
+            return [
+                (alias, job_id, reason)
+                for alias, store in self._jobstores.items()
+                if jobstore in (None, alias)
+                for job_id, reason in store.get_broken_jobs()
+            ]
+
     def remove_job(self, job_id: str, jobstore: str | None = None) -> None:
         """Remove a job, so it will not run any more.
 
@@ -313,7 +328,10 @@ class JobsAPI:
                         jobs = store.get_all_jobs()
                         for job in jobs:
                             print(f"    {job}", file=out)
-                        if not jobs:
+                        broken = store.get_broken_jobs()
+                        for job_id, reason in broken:
+                            print(f"    {job_id} (cannot be loaded, kept in the store: {reason})", file=out)
+                        if not jobs and not broken:
                             print("    No scheduled jobs", file=out)
 
     def export_jobs(self, outfile: str | IO[str], jobstore: str | None = None) -> None:

@@ -121,3 +121,42 @@ def test_default_store_alias_and_owner_only_file(tmp_path: Path, monkeypatch: py
         assert again.get_job("persisted").args == (1, 2)
     finally:
         again.shutdown()
+
+
+def test_a_row_that_cannot_be_loaded_is_kept_and_reported(url: str) -> None:
+    import io
+
+    from sqlalchemy import create_engine, text
+
+    clock = ManualClock(T0)
+    first = _scheduler(url, clock)
+    first.add_job(tasks.record, "interval", minutes=1, id="fine")
+    first.add_job(tasks.add, "interval", minutes=1, args=[1, 2], id="moved")
+    first.start(paused=True)
+    first.shutdown()
+    engine = create_engine(url)
+    with engine.begin() as conn:  # the function's module was refactored away since
+        task = conn.execute(text("SELECT task FROM jobs WHERE id = 'moved'")).scalar_one()
+        conn.execute(
+            text("UPDATE jobs SET task = :task WHERE id = 'moved'"),
+            {"task": task.replace("tests.tasks:add", "tests.gone:add")},
+        )
+    engine.dispose()
+
+    second = _scheduler(url, clock)
+    second.start()
+    try:
+        clock.advance(60)
+        assert tasks.CALLS == [None]  # the loadable job runs, the other waits
+        out = io.StringIO()
+        second.print_jobs(out=out)
+        assert "moved (cannot be loaded, kept in the store:" in out.getvalue()
+        assert "tests.gone" in out.getvalue()
+        assert [(alias, job_id) for alias, job_id, _ in second.get_broken_jobs()] == [("default", "moved")]
+        assert [job.id for job in second.get_jobs()] == ["fine"]
+    finally:
+        second.shutdown()
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM jobs WHERE id = 'moved'")).scalar_one() == 1
+    engine.dispose()
