@@ -15,7 +15,9 @@ wall clock jumps (DST), nbsched follows its design rather than APScheduler's acc
 
 from __future__ import annotations
 
+import copy
 import difflib
+import json
 import re
 from datetime import UTC, datetime, timedelta, tzinfo
 from datetime import timezone as fixed_timezone
@@ -31,6 +33,9 @@ from nbsched.triggers.cron.posix import PosixExpression, parse_posix
 
 if TYPE_CHECKING:
     from typing import Self
+
+#: compiled triggers by their JSON state (see :meth:`CronTrigger.from_dict`)
+_LOADED: dict[str, Any] = {}
 
 __all__ = ["CronTrigger"]
 
@@ -308,11 +313,29 @@ class CronTrigger(Trigger):
 
         :raises SerializationError: for state of another type, a newer version or with unknown keys
         """
-        check_state(cls, state)
-        unknown = set(state) - _STATE_KEYS
-        if unknown:
-            raise SerializationError(cls.__name__, "state", sorted(unknown), "has unknown keys")
-        return cls._from_state(state, _timezone_from_state(state.get("timezone")))
+        # Stores load the same cron state over and over (every pass that finds the job due); compiling the
+        # expressions is the costly part, and a compiled trigger never changes, so copies share it.
+        try:
+            key = json.dumps(state, sort_keys=True)
+        except (TypeError, ValueError):
+            key = None
+        cached = _LOADED.get(key) if key is not None else None
+        if cached is None or type(cached) is not cls:
+            check_state(cls, state)
+            unknown = set(state) - _STATE_KEYS
+            if unknown:
+                raise SerializationError(cls.__name__, "state", sorted(unknown), "has unknown keys")
+            cached = cls._from_state(state, _timezone_from_state(state.get("timezone")))
+            if key is not None:
+                if len(_LOADED) >= 1024:
+                    _LOADED.clear()
+                _LOADED[key] = cached
+        return copy.copy(cached)
+
+    def __copy__(self) -> Self:
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone
 
     @classmethod
     def _from_state(cls, state: dict[str, Any], timezone: tzinfo | None) -> Self:
