@@ -51,6 +51,7 @@ from nbsched.exceptions import (
     UnreferenceableError,
 )
 from nbsched.job import Job
+from nbsched.notebooks import Cell, Notebook
 from nbsched.runs import Run, RunStatus
 from nbsched.schedulers.asyncio import AsyncIOScheduler
 from nbsched.schedulers.background import BackgroundScheduler
@@ -94,6 +95,7 @@ __all__ = [
     "BackgroundScheduler",
     "BlockingScheduler",
     "CalendarIntervalTrigger",
+    "Cell",
     "ConfigurationError",
     "ConflictingIdError",
     "CronTrigger",
@@ -108,6 +110,7 @@ __all__ = [
     "JobSubmissionEvent",
     "ManualClock",
     "MaxInstancesReachedError",
+    "Notebook",
     "NbschedError",
     "OrTrigger",
     "Run",

@@ -21,6 +21,8 @@ they resemble, so code written for APScheduler 3 (which raises ``ValueError``, `
     │   ├── DatabaseLockedError                         another process held the write lock too long
     │   ├── DatabaseReadOnlyError                       the file (or database) cannot be written
     │   └── DatabaseFullError                           the disk or a size limit is full; nothing stored
+    ├── NotebookRunError (RuntimeError)                 a notebook or cell run failed, timed out, lost its kernel
+    │                                                   (nbsched.notebooks.execute; carries ename/evalue/cell_index)
     ├── SchedulerAlreadyRunningError
     ├── SchedulerNotRunningError
     └── MaxInstancesReachedError

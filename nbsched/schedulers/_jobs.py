@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     import logging
     from datetime import tzinfo
 
-    from nbsched.abc import Clock, JobStore
+    from nbsched.abc import Clock, Executor, JobStore
     from nbsched.schedulers._config import JobDefaults
 
 __all__ = ["JobsAPI", "undefined"]
@@ -88,6 +88,23 @@ class JobsAPI:
 
     def _lookup_jobstore(self, alias: str) -> JobStore:
         raise NotImplementedError
+
+    def _lookup_executor(self, alias: str) -> Executor:
+        raise NotImplementedError
+
+    def _prepare_executor(self, job: Job) -> None:
+        """Let the job's executor get ready for it ahead of its first run (a notebook executor starts a
+        kernel, so that a due run does not wait for one)."""
+        try:
+            executor = self._lookup_executor(job.executor)
+        except LookupError:
+            return  # reported when the job is due
+        prepare = getattr(executor, "prepare_job", None)
+        if prepare is not None and self.state != STATE_STOPPED:
+            try:
+                prepare(job)
+            except Exception:
+                self._logger.exception('Could not prepare executor "%s" for job "%s"', job.executor, job)
 
     def wakeup(self) -> None:
         raise NotImplementedError
@@ -425,6 +442,8 @@ class JobsAPI:
         job._pending = False
         if self._listener_mask & EVENT_JOB_ADDED:
             self._dispatch_event(JobEvent(EVENT_JOB_ADDED, job.id, jobstore_alias))
+        if is_task(job.func):
+            self._prepare_executor(job)
         self._logger.info('Added job "%s" to job store "%s"', job.name, jobstore_alias)
         if self.state == STATE_RUNNING:
             self.wakeup()

@@ -1,0 +1,182 @@
+"""The notebook executor: runs ``Notebook`` and headless ``Cell`` jobs, at most ``max_concurrent_runs`` at once.
+
+Each run executes in a worker thread of its own, with nbclient on an event loop of its own (see
+:mod:`nbsched.notebooks.execute`), and writes everything to its run folder ``<data dir>/runs/<job id>/<run id>/``
+(the folder run retention deletes with the run). Runs beyond ``max_concurrent_runs`` wait in a queue. A
+:class:`~nbsched.notebooks.kernels.KernelPool` keeps a fresh kernel ready for every kernel name in use, so a due
+run does not wait for a kernel to start; no kernel ever serves two runs.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import os
+import threading
+import traceback
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from uuid import uuid4
+
+from nbsched.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
+from nbsched.exceptions import ConfigurationError
+from nbsched.executors.base import BaseExecutor, run_job
+from nbsched.job import is_task
+
+if TYPE_CHECKING:
+    from nbsched.job import Job
+    from nbsched.notebooks.kernels import KernelPool
+    from nbsched.schedulers.base import BaseScheduler
+
+__all__ = ["NotebookExecutor"]
+
+
+def _positive(owner: str, field: str, value: Any, *, integer: bool, optional: bool) -> Any:
+    if value is None and optional:
+        return None
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            value = int(value) if integer else float(value)
+    kinds = int if integer else int | float
+    if isinstance(value, bool) or not isinstance(value, kinds) or value <= 0:
+        kind = "a positive integer" if integer else "a positive number"
+        raise ConfigurationError(owner, field, value, f"must be {kind}" + (" or None" if optional else ""))
+    return value
+
+
+class NotebookExecutor(BaseExecutor):
+    """Runs notebook and headless cell jobs with warm kernels.
+
+    :param max_concurrent_runs: the most runs at once, the rest queue (default: the scheduler's
+        ``max_concurrent_runs`` option, else the number of CPUs)
+    :param warm_kernels: keep a fresh kernel ready per kernel name in use
+    :param idle_timeout: seconds a kernel name goes unused before its ready kernel is shut down
+    """
+
+    def __init__(
+        self, max_concurrent_runs: int | None = None, warm_kernels: bool = True, idle_timeout: float = 600.0
+    ) -> None:
+        super().__init__()
+        owner = "NotebookExecutor"
+        self._max_concurrent = _positive(owner, "max_concurrent_runs", max_concurrent_runs, integer=True, optional=True)
+        if not isinstance(warm_kernels, bool):
+            raise ConfigurationError(owner, "warm_kernels", warm_kernels, "must be True or False")
+        self._warm = warm_kernels
+        self._idle_timeout = float(_positive(owner, "idle_timeout", idle_timeout, integer=False, optional=False))
+        self._threads: concurrent.futures.ThreadPoolExecutor | None = None
+        self._kernels: KernelPool | None = None
+        self.max_concurrent_runs = 0
+
+    # ------------------------------------------------------------------------------------------ lifecycle
+    def start(self, scheduler: BaseScheduler, alias: str) -> None:
+        super().start(scheduler, alias)
+        # Imported here, in one thread: first imports of jupyter_client racing in two threads can fail.
+        import jupyter_client  # noqa: F401
+        import nbclient  # noqa: F401
+
+        from nbsched.notebooks.kernels import KernelPool
+        from nbsched.paths import data_dir
+
+        self.max_concurrent_runs = (
+            self._max_concurrent or getattr(scheduler, "max_concurrent_runs", None) or os.cpu_count() or 1
+        )
+        self._threads = concurrent.futures.ThreadPoolExecutor(
+            self.max_concurrent_runs, thread_name_prefix="nbsched-notebook"
+        )
+        self._kernels = KernelPool(data_dir() / "kernels", warm=self._warm, idle_timeout=self._idle_timeout)
+        threading.Thread(target=self._warm_up, args=(scheduler, alias), name="nbsched-warm-up", daemon=True).start()
+
+    def shutdown(self, wait: bool = True) -> None:
+        if self._threads is not None:
+            self._threads.shutdown(wait)
+        if self._kernels is not None:
+            self._kernels.shutdown(wait)
+
+    @property
+    def kernels(self) -> KernelPool | None:
+        """The warm kernel pool (``None`` until started)."""
+        return self._kernels
+
+    def _warm_up(self, scheduler: BaseScheduler, alias: str) -> None:
+        # Off the scheduler's thread: import nbclient/nbconvert, and start kernels for the jobs already stored.
+        try:
+            for job in scheduler.get_jobs():
+                if job.executor == alias:
+                    self.prepare_job(job)
+            from nbsched.notebooks.outputs import warm_up
+
+            warm_up()
+        except Exception as exc:
+            self._logger.debug("Warm-up failed: %s", exc)
+
+    def prepare_job(self, job: Job) -> None:
+        """Start a kernel for ``job``'s kernel name ahead of its first run (called for jobs it will run)."""
+        task: Any = job.func
+        name = task.kernel_for_warming() if is_task(task) and hasattr(task, "kernel_for_warming") else None
+        if name and self._kernels is not None:
+            self._kernels.prepare(name)
+
+    # --------------------------------------------------------------------------------------------- running
+    def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
+        if self._threads is None:
+            raise RuntimeError("NotebookExecutor is not started")
+        self.prepare_job(job)  # a queued run's kernel starts while it waits
+        self._threads.submit(self._run, job, run_times)
+
+    def _run(self, job: Job, run_times: list[datetime]) -> None:
+        try:
+            events = [self._run_one(job, run_time) for run_time in run_times]
+        except BaseException as exc:
+            self._run_job_error(job.id, exc)
+        else:
+            self._run_job_success(job.id, events)
+
+    def _run_one(self, job: Job, run_time: datetime) -> JobExecutionEvent:
+        jobstore = job._jobstore_alias
+        now = self._clock_now()
+        if job.misfire_grace_time is not None and now is not None:
+            late = now() - run_time
+            if late > timedelta(seconds=job.misfire_grace_time):
+                self._logger.warning('Run time of job "%s" was missed by %s', job, late)
+                return JobExecutionEvent(EVENT_JOB_MISSED, job.id, jobstore, run_time)
+        task: Any = job.func
+        if not is_task(task) or not hasattr(task, "run"):
+            # A plain function sent here on purpose: run it like the thread pool would.
+            return run_job(job, jobstore, [run_time], self._logger.name, now, self._on_start())[0]
+        from nbsched.notebooks.execute import NotebookRunError
+        from nbsched.paths import runs_dir
+
+        scheduler = self._scheduler
+        run = scheduler._recorder.current(job.id, run_time) if scheduler is not None else None
+        run_id = run.id if run is not None else uuid4().hex
+        on_start = self._on_start()
+
+        def started() -> None:
+            if on_start is not None:
+                on_start(job.id, run_time)
+
+        def progress(text: str, outputs: dict[str, str]) -> None:
+            if scheduler is not None:
+                scheduler._recorder.progress(job.id, run_time, text, outputs)
+
+        self._logger.info('Running job "%s" (scheduled at %s)', job, run_time)
+        try:
+            folder = runs_dir(job.id, run_id)
+            result = task.run(
+                folder,
+                pool=self._kernels,
+                on_progress=progress,
+                on_started=started,
+                metadata={"job_id": job.id, "run_id": run_id, "scheduled_at": run_time.isoformat()},
+            )
+        except NotebookRunError as exc:
+            self._logger.warning('Job "%s" failed: %s', job, exc)
+            return JobExecutionEvent(
+                EVENT_JOB_ERROR, job.id, jobstore, run_time, exception=exc, traceback=exc.traceback_text or str(exc)
+            )
+        except Exception as exc:
+            self._logger.exception('Job "%s" raised an exception', job)
+            text = "".join(traceback.format_exception(exc))
+            return JobExecutionEvent(EVENT_JOB_ERROR, job.id, jobstore, run_time, exception=exc, traceback=text)
+        self._logger.info('Job "%s" executed successfully', job)
+        return JobExecutionEvent(EVENT_JOB_EXECUTED, job.id, jobstore, run_time, retval=result)

@@ -1,0 +1,500 @@
+"""Headless notebook runs: nbclient in a thread and event loop of its own, papermill's conventions.
+
+:func:`run_notebook` runs one prepared notebook and returns a :class:`NotebookResult` or raises a
+:class:`NotebookRunError`. It never runs on the caller's event loop: from a thread with a running loop (a
+Jupyter kernel's main thread) it runs in a new thread, which is what papermill's "event loop is already running"
+failures come from. Per run:
+
+- the notebook gets ``metadata.papermill`` (parameters, input/output path, times, exception) and every cell
+  ``metadata.papermill`` (status ``pending → running → completed | failed``, times, exception), as papermill
+  writes them; the output notebook is written before the first cell and after every cell, and once more (with
+  papermill's error banner when a cell failed) at the end, whatever happened;
+- cells tagged ``skip-execution`` are skipped, errors in cells tagged ``raises-exception`` are kept as output
+  and the run goes on; ``sys.exit(0)`` ends a run early and successfully (as with papermill);
+- ``cell_timeout`` bounds each cell, ``timeout`` the whole run: when one is passed the kernel is interrupted,
+  and killed when the cell has not stopped ``interrupt_grace`` seconds later; the run is ``timed_out``;
+- a kernel that dies is detected (nbclient checks it every second) and the run fails with ``DeadKernelError``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from nbsched.exceptions import NbschedError
+from nbsched.notebooks import parameters as params
+from nbsched.notebooks.kernels import KernelPool, StartedKernel, change_directory, connect_client, start_kernel
+from nbsched.notebooks.outputs import RunOutputs, add_error_banner, remove_error_markers
+
+__all__ = ["NotebookResult", "NotebookRunError", "RunSpec", "content_hash", "run_notebook", "run_notebook_async"]
+
+_logger = logging.getLogger("nbsched.notebooks")
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+#: seconds a cell runs before the output notebook is saved mid-cell (then every AUTOSAVE_EVERY seconds)
+FIRST_AUTOSAVE = 1.0
+AUTOSAVE_EVERY = 30.0
+
+ProgressCallback = Callable[[str, dict[str, str]], None]
+
+
+class NotebookRunError(NbschedError, RuntimeError):
+    """A notebook or cell run that failed, timed out or lost its kernel.
+
+    The scheduler copies these attributes into the run record.
+
+    :ivar ename: the error's class name as the kernel reported it (``ZeroDivisionError``, ``DeadKernelError``,
+        ``CellTimeoutError``)
+    :ivar evalue: its message
+    :ivar cell_index: index of the failing cell in the executed notebook (papermill's numbering: before the
+        error banner cells were added), ``None`` when no cell was running
+    :ivar outputs: output kind -> path of what the run wrote
+    :ivar run_status: ``"failed"`` or ``"timed_out"``
+    :ivar traceback_text: the traceback as plain text (ANSI colours removed)
+    """
+
+    def __init__(
+        self,
+        ename: str,
+        evalue: str,
+        cell_index: int | None = None,
+        outputs: dict[str, str] | None = None,
+        run_status: str = "failed",
+        traceback_text: str = "",
+    ) -> None:
+        self.ename = ename
+        self.evalue = evalue
+        self.cell_index = cell_index
+        self.outputs = dict(outputs or {})
+        self.run_status = run_status
+        self.traceback_text = traceback_text
+        where = f" in cell {cell_index}" if cell_index is not None else ""
+        super().__init__(f"{ename}{where}: {evalue}" if evalue else f"{ename}{where}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Crosses process boundaries (process pools, Dask workers): rebuild from the plain fields.
+        return (
+            type(self),
+            (self.ename, self.evalue, self.cell_index, self.outputs, self.run_status, self.traceback_text),
+        )
+
+
+@attrs.frozen(kw_only=True)
+class NotebookResult:
+    """What a successful run returns (the job's return value).
+
+    :ivar outputs: output kind -> path (``ipynb``, ``html``, ``stdout``, ``stderr``, ``kernel_log``)
+    :ivar input_sha256: content hash of the notebook (or cell source) that ran
+    :ivar cells: number of cells in the executed notebook
+    :ivar duration: seconds from the first cell to the last
+    :ivar kernel_id: id of the kernel that ran it (never reused)
+    :ivar warm_kernel: whether that kernel was started ahead of the run (by the pool)
+    """
+
+    outputs: dict[str, str]
+    input_sha256: str
+    cells: int
+    duration: float
+    kernel_id: str
+    warm_kernel: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class RunSpec:
+    """Everything one run needs besides the notebook itself.
+
+    :ivar name: base name of the output files
+    :ivar input_path: shown in ``metadata.papermill.input_path``
+    :ivar input_sha256: hash of the input, recorded in the outputs
+    :ivar parameters: values for the injected cell (checked against the ``parameters`` cell)
+    :ivar kernel_name: kernelspec name (``None``: the notebook's, else ``python3``)
+    :ivar cwd: working folder of the kernel
+    :ivar timeout: seconds for the whole run (``None``: no limit)
+    :ivar cell_timeout: seconds for each cell (``None``: no limit)
+    :ivar startup_timeout: seconds for the kernel to start
+    :ivar interrupt_grace: seconds between interrupting a timed-out kernel and killing it
+    :ivar formats: renderings besides the notebook (``html``)
+    :ivar metadata: extra ``metadata.nbsched`` entries (job and run ids)
+    """
+
+    name: str
+    input_path: str
+    input_sha256: str
+    parameters: Mapping[str, Any] = attrs.field(factory=dict)
+    kernel_name: str | None = None
+    cwd: Path
+    timeout: float | None = None
+    cell_timeout: float | None = None
+    startup_timeout: float = 60.0
+    interrupt_grace: float = 5.0
+    formats: tuple[str, ...] = ("ipynb", "html")
+    metadata: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+def content_hash(data: bytes | str) -> str:
+    """SHA-256 of a notebook's bytes (or a cell's source), hex."""
+    return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _plain(text: str) -> str:
+    return _ANSI.sub("", text)
+
+
+def run_notebook(
+    nb: Any,
+    spec: RunSpec,
+    folder: Path,
+    *,
+    pool: KernelPool | None = None,
+    on_progress: ProgressCallback | None = None,
+    on_started: Callable[[], None] | None = None,
+) -> NotebookResult:
+    """Run ``nb`` (an nbformat v4 notebook, modified in place) and write its outputs to ``folder``.
+
+    Blocks until the run ends. nbclient gets an event loop of its own: in this thread when it has none
+    running, else in a new thread (so this works from inside a Jupyter kernel).
+
+    :raises NotebookRunError: when a cell failed, a timeout passed, the kernel died or could not start
+    """
+    coro = run_notebook_async(nb, spec, folder, pool=pool, on_progress=on_progress, on_started=on_started)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["result"] = asyncio.run(coro)
+        except BaseException as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="nbsched-notebook-run")
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["result"]  # type: ignore[no-any-return]
+
+
+def _prepare(nb: Any, spec: RunSpec, outputs: RunOutputs, kernel_name: str) -> None:
+    """Parameters, papermill metadata and a clean slate of outputs (papermill's ``notebook_start``)."""
+    import nbformat
+
+    remove_error_markers(nb)
+    if spec.parameters:
+        params.check_parameters(nb, spec.parameters, spec.input_path)
+        params.inject_parameters(nb, spec.parameters, nbformat.v4.new_code_cell)
+    for cell in nb.cells:
+        if "id" not in cell:
+            cell["id"] = nbformat.v4.new_code_cell().id
+        if cell.cell_type == "code":
+            cell.execution_count = None
+            cell.outputs = []
+        cell.metadata["papermill"] = {
+            "exception": None,
+            "start_time": None,
+            "end_time": None,
+            "duration": None,
+            "status": "pending",
+        }
+    nb.nbformat_minor = max(int(nb.get("nbformat_minor", 5)), 5)  # cell ids need 4.5
+    metadata = nb.metadata
+    if "kernelspec" not in metadata or metadata["kernelspec"].get("name") != kernel_name:
+        metadata["kernelspec"] = _kernelspec_metadata(kernel_name)
+    from nbsched import __version__
+
+    metadata["papermill"] = {
+        "default_parameters": {},
+        "parameters": params.json_parameters(spec.parameters),
+        "environment_variables": {},
+        "version": f"nbsched {__version__}",
+        "input_path": spec.input_path,
+        "output_path": str(outputs.ipynb),
+        "start_time": _now(),
+        "end_time": None,
+        "duration": None,
+        "exception": None,
+    }
+    metadata["nbsched"] = {"input_sha256": spec.input_sha256, **spec.metadata}
+
+
+def _kernelspec_metadata(kernel_name: str) -> dict[str, str]:
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        spec = KernelSpecManager().get_kernel_spec(kernel_name)
+    except NoSuchKernel:
+        return {"name": kernel_name, "display_name": kernel_name}
+    return {"name": kernel_name, "display_name": spec.display_name, "language": spec.language}
+
+
+async def run_notebook_async(
+    nb: Any,
+    spec: RunSpec,
+    folder: Path,
+    *,
+    pool: KernelPool | None = None,
+    on_progress: ProgressCallback | None = None,
+    on_started: Callable[[], None] | None = None,
+) -> NotebookResult:
+    """The coroutine behind :func:`run_notebook` (call it only on a loop of its own)."""
+    outputs = RunOutputs(folder, spec.name, spec.formats)
+    outputs.touch_streams()
+    paths = outputs.paths()
+    kernel_name = spec.kernel_name or nb.metadata.get("kernelspec", {}).get("name") or "python3"
+    try:
+        _prepare(nb, spec, outputs, kernel_name)
+    except NbschedError as exc:
+        raise NotebookRunError(type(exc).__name__, str(exc), None, paths) from None
+    outputs.write_notebook(nb)
+    if on_started is not None:
+        on_started()
+    progress = on_progress or (lambda text, outs: None)
+    progress("starting kernel", paths)
+
+    # A kernel being started ahead is ready sooner than one started now: wait for it rather than start another.
+    kernel: StartedKernel | None = pool.take(kernel_name, wait=spec.startup_timeout) if pool is not None else None
+    client: Any = None
+    run = _Run(nb, spec, outputs, paths)
+    try:
+        if kernel is not None and not await kernel.km.is_alive():
+            _release(pool, kernel, now=True)
+            kernel = None
+        if kernel is None:
+            try:
+                kernel = await start_kernel(
+                    kernel_name, cwd=spec.cwd, log_dir=folder, startup_timeout=spec.startup_timeout
+                )
+            except Exception as exc:
+                run.fail(type(exc).__name__, str(exc) or repr(exc), None)
+        if kernel is not None:
+            paths["kernel_log"] = str(outputs.kernel_log)
+            client, info = await connect_client(kernel.km, spec.startup_timeout)
+            if kernel.warm:
+                await change_directory(client, spec.cwd, spec.startup_timeout)
+            if "language_info" in info["content"]:
+                nb.metadata["language_info"] = info["content"]["language_info"]
+            await run.cells(kernel, client, progress)
+    finally:
+        if client is not None:
+            client.stop_channels()
+        stopping = None
+        if kernel is not None:
+            if pool is not None:
+                _release(pool, kernel, now=False)
+            else:
+                stopping = asyncio.ensure_future(_stop(kernel))
+            if kernel.log_path is not None:
+                with contextlib.suppress(OSError):
+                    os.replace(kernel.log_path, outputs.kernel_log)
+        await run.finish()
+        if stopping is not None:
+            await stopping
+    if run.error is not None:
+        raise run.error
+    return NotebookResult(
+        outputs=dict(paths),
+        input_sha256=spec.input_sha256,
+        cells=len(nb.cells),
+        duration=run.duration,
+        kernel_id=kernel.kernel_id if kernel is not None else "",
+        warm_kernel=kernel.warm if kernel is not None else False,
+    )
+
+
+def _release(pool: KernelPool | None, kernel: StartedKernel, now: bool) -> None:
+    if pool is not None:
+        pool.release(kernel, now=now)
+
+
+async def _stop(kernel: StartedKernel) -> None:
+    from nbsched.notebooks.kernels import stop_kernel
+
+    await stop_kernel(kernel)
+
+
+class _Run:
+    """The cell loop of one run and its bookkeeping (papermill's execution manager, in short)."""
+
+    def __init__(self, nb: Any, spec: RunSpec, outputs: RunOutputs, paths: dict[str, str]) -> None:
+        self.nb = nb
+        self.spec = spec
+        self.outputs = outputs
+        self.paths = paths
+        self.error: NotebookRunError | None = None
+        self.started = time.monotonic()
+        self.duration = 0.0
+        self.deadline = self.started + spec.timeout if spec.timeout else None
+
+    def fail(self, ename: str, evalue: str, cell_index: int | None, status: str = "failed", tb: str = "") -> None:
+        if self.error is None:
+            self.error = NotebookRunError(ename, evalue, cell_index, self.paths, status, tb)
+
+    async def cells(self, kernel: StartedKernel, client: Any, progress: ProgressCallback) -> None:
+        from nbclient import NotebookClient
+        from nbclient.exceptions import CellExecutionError, DeadKernelError
+
+        nb = self.nb
+        runner = NotebookClient(
+            nb,
+            km=kernel.km,
+            kernel_name=kernel.kernel_name,
+            timeout=None,  # timeouts are enforced here (interrupt, then kill), not by nbclient
+            allow_errors=False,
+            record_timing=True,
+            skip_cells_with_tag="skip-execution",
+            resources={"metadata": {"path": str(self.spec.cwd)}},
+        )
+        runner.kc = client
+        total = len(nb.cells)
+        self.started = time.monotonic()
+        if self.spec.timeout:
+            self.deadline = self.started + self.spec.timeout
+        for index, cell in enumerate(nb.cells):
+            progress(f"cell {index + 1}/{total}", self.paths)
+            meta = cell.metadata["papermill"]
+            meta["start_time"], meta["status"], meta["exception"] = _now(), "running", False
+            started = time.monotonic()
+            failed = stop = False
+            try:
+                await self._run_cell(runner, kernel, cell, index)
+            except CellExecutionError as exc:
+                if exc.ename == "SystemExit" and exc.evalue in ("", "0"):
+                    stop = True  # sys.exit(0): papermill's way of ending a notebook early, successfully
+                else:
+                    failed = True
+                    self.fail(exc.ename, exc.evalue, index, tb=_cell_traceback(cell) or _plain(str(exc)))
+            except _TimedOut as exc:
+                failed = True
+                self.fail("CellTimeoutError", str(exc), index, status="timed_out", tb=str(exc))
+            except DeadKernelError:
+                failed = True
+                code = _exit_code(kernel)
+                detail = f" (exit code {code})" if code is not None else ""
+                self.fail("DeadKernelError", f"Kernel died while running cell {index}{detail}", index)
+            finally:
+                if failed:
+                    meta["exception"], meta["status"] = True, "failed"
+                    nb.metadata["papermill"]["exception"] = True
+                self._complete(cell, started)
+            if failed or stop:
+                break
+        self.duration = time.monotonic() - self.started
+
+    def _complete(self, cell: Any, started: float) -> None:
+        meta = cell.metadata["papermill"]
+        meta["end_time"] = _now()
+        meta["duration"] = round(time.monotonic() - started, 6)
+        if meta["status"] != "failed":
+            meta["status"] = "completed"
+        self.outputs.append_streams(cell)
+        self.outputs.write_notebook(self.nb)
+
+    async def _run_cell(self, runner: Any, kernel: StartedKernel, cell: Any, index: int) -> None:
+        spec = self.spec
+        task = asyncio.ensure_future(
+            runner.async_execute_cell(cell, index, execution_count=runner.code_cells_executed + 1)
+        )
+        started = time.monotonic()
+        cell_deadline = started + spec.cell_timeout if spec.cell_timeout else None
+        next_save = started + FIRST_AUTOSAVE
+        while True:
+            limits = [d for d in (cell_deadline, self.deadline) if d is not None]
+            now = time.monotonic()
+            wait = min([next_save, *limits]) - now
+            done, _ = await asyncio.wait({task}, timeout=max(wait, 0))
+            if done:
+                task.result()  # raises the cell's error
+                return
+            now = time.monotonic()
+            if limits and now >= min(limits):
+                break
+            if now >= next_save:
+                self.outputs.write_notebook(self.nb)  # a long cell: show it running, with its output so far
+                next_save = now + AUTOSAVE_EVERY
+        # A timeout passed: interrupt, and kill the kernel if the cell does not stop.
+        if cell_deadline is not None and (self.deadline is None or cell_deadline <= self.deadline):
+            reason = f"cell {index} ran longer than its cell_timeout of {spec.cell_timeout:g} s"
+        else:
+            reason = f"the run took longer than its timeout of {spec.timeout:g} s (in cell {index})"
+        _logger.warning("Notebook %s: %s; interrupting the kernel", spec.name, reason)
+        with contextlib.suppress(Exception):
+            await kernel.km.interrupt_kernel()
+        done, _ = await asyncio.wait({task}, timeout=spec.interrupt_grace)
+        if done:
+            reason += "; interrupted"
+        else:
+            reason += f"; interrupted, then killed after {spec.interrupt_grace:g} s"
+            with contextlib.suppress(Exception):
+                await kernel.km.shutdown_kernel(now=True)
+            done, _ = await asyncio.wait({task}, timeout=5)
+            if not done:
+                task.cancel()
+                done, _ = await asyncio.wait({task}, timeout=5)
+        for finished in done:
+            if not finished.cancelled():
+                finished.exception()  # retrieved: the timeout is what is reported
+        raise _TimedOut(reason)
+
+    async def finish(self) -> None:
+        """papermill's ``notebook_complete`` plus the error banner; writes the notebook and the HTML."""
+        import nbformat
+
+        nb = self.nb
+        meta = nb.metadata["papermill"]
+        meta["end_time"] = _now()
+        start = datetime.fromisoformat(meta["start_time"])
+        meta["duration"] = round((datetime.now(UTC) - start).total_seconds(), 6)
+        if self.error is None:
+            meta["exception"] = False
+            for cell in nb.cells:
+                if cell.metadata["papermill"]["status"] == "pending":
+                    cell.metadata["papermill"]["status"] = "completed"
+        elif self.error.cell_index is not None:
+            meta["exception"] = True
+            add_error_banner(nb, self.error.cell_index, nbformat.v4.new_markdown_cell)
+        self.outputs.write_notebook(nb)
+        try:
+            await asyncio.to_thread(self.outputs.write_html, nb)
+        except Exception as exc:
+            _logger.warning("Notebook %s: could not render HTML: %s", self.spec.name, exc)
+            self.paths.pop("html", None)
+            if self.error is not None:
+                self.error.outputs.pop("html", None)
+
+
+class _TimedOut(Exception):
+    pass
+
+
+def _cell_traceback(cell: Any) -> str:
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            return _plain("\n".join(output.get("traceback", [])))
+    return ""
+
+
+def _exit_code(kernel: StartedKernel) -> int | None:
+    process = getattr(getattr(kernel.km, "provisioner", None), "process", None)
+    code = getattr(process, "returncode", None) if process is not None else None
+    if process is not None and code is None:
+        with contextlib.suppress(Exception):
+            code = process.poll()
+    return code if isinstance(code, int) else None

@@ -1,0 +1,375 @@
+"""Kernels for notebook runs: started fresh for every run, ahead of time when possible.
+
+:class:`KernelPool` keeps one freshly started kernel ready per kernel name in use, so a due run connects to a
+kernel that is already up instead of waiting a second or two for one to start. A kernel serves exactly one run
+and is shut down after it (in the background, off the run's critical path); the pool then starts the next one.
+A kernel name nobody took for ``idle_timeout`` seconds loses its ready kernel. Warm kernels start in a neutral
+folder and are moved to the run's working folder before the first cell, which needs a Python kernel: other
+languages start cold, in their working folder.
+
+Kernel managers are :class:`jupyter_client.AsyncKernelManager`; the pool's own event loop (one daemon thread)
+starts and stops them, while each run talks to its kernel from its own thread and loop through a fresh client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import concurrent.futures
+import contextlib
+import logging
+import os
+import threading
+import time
+import weakref
+from functools import cache
+from pathlib import Path
+from queue import Empty
+from typing import Any
+from uuid import uuid4
+
+__all__ = ["KernelPool", "StartedKernel", "connect_client", "kernel_language", "start_kernel", "stop_kernel"]
+
+_logger = logging.getLogger("nbsched.kernels")
+
+#: every kernel this process started and has not stopped yet (killed at exit if still alive)
+_live: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+class StartedKernel:
+    """A kernel process started for one run.
+
+    :ivar km: its :class:`jupyter_client.AsyncKernelManager`
+    :ivar kernel_name: the kernelspec name
+    :ivar kernel_id: a unique id (also the name of its log file)
+    :ivar log_path: where the kernel process's own stdout/stderr go
+    :ivar warm: started ahead of time by a pool (its working folder still has to be set)
+    :ivar started: ``time.monotonic()`` when it became ready
+    """
+
+    def __init__(self, km: Any, kernel_name: str, kernel_id: str, log_path: Path | None, warm: bool) -> None:
+        self.km = km
+        self.kernel_name = kernel_name
+        self.kernel_id = kernel_id
+        self.log_path = log_path
+        self.warm = warm
+        self.started = time.monotonic()
+
+    def __repr__(self) -> str:
+        return f"<StartedKernel {self.kernel_name} {self.kernel_id}{' warm' if self.warm else ''}>"
+
+
+@cache
+def kernel_language(kernel_name: str) -> str | None:
+    """The language of an installed kernelspec (``None`` when it is not installed)."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        return str(KernelSpecManager().get_kernel_spec(kernel_name).language).lower()
+    except NoSuchKernel:
+        return None
+
+
+def _new_manager(kernel_name: str) -> Any:
+    import zmq
+    from jupyter_client.manager import AsyncKernelManager
+
+    # CurveZMQ keys when the kernel supports them: no plain-text TCP traffic (and no warning from ipykernel).
+    encryption = "auto" if zmq.has("curve") else "disabled"
+    return AsyncKernelManager(kernel_name=kernel_name, transport_encryption=encryption)
+
+
+async def start_kernel(
+    kernel_name: str, *, cwd: Path, log_dir: Path | None, startup_timeout: float, warm: bool = False
+) -> StartedKernel:
+    """Start a kernel and wait until it answers.
+
+    :raises RuntimeError: when it does not answer within ``startup_timeout`` seconds or dies while starting
+    """
+    km = _new_manager(kernel_name)
+    kernel_id = uuid4().hex
+    extra: list[str] = []
+    if getattr(km, "ipykernel", False):
+        extra.append("--HistoryManager.hist_file=:memory:")  # no history database shared between runs
+    log_path = log_dir / f"{kernel_id}.log" if log_dir is not None else None
+    kwargs: dict[str, Any] = {"cwd": str(cwd), "extra_arguments": extra}
+    log_file = None
+    if log_path is not None:
+        log_file = os.fdopen(os.open(log_path, os.O_CREAT | os.O_APPEND | os.O_WRONLY, 0o600), "ab")
+        kwargs["stdout"] = kwargs["stderr"] = log_file
+    try:
+        await km.start_kernel(**kwargs)
+    finally:
+        if log_file is not None:
+            log_file.close()  # the kernel process holds its own copy of the descriptor
+    started = StartedKernel(km, kernel_name, kernel_id, log_path, warm)
+    _live.add(km)
+    try:
+        client, _ = await connect_client(km, startup_timeout)
+        client.stop_channels()
+    except BaseException:
+        await stop_kernel(started, now=True)
+        raise
+    started.started = time.monotonic()
+    return started
+
+
+async def connect_client(km: Any, timeout: float) -> tuple[Any, dict[str, Any]]:
+    """A started :class:`~jupyter_client.asynchronous.AsyncKernelClient` of ``km`` that has answered
+    ``kernel_info`` on shell and is receiving IOPub; also returns the ``kernel_info_reply``.
+
+    Like ``wait_for_ready`` but without its fixed 0.2 s wait when IOPub is already live.
+    """
+    client = km.client()
+    client.start_channels()
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            msg_id = client.kernel_info()
+            reply = await _shell_reply(client, msg_id, 1.0)
+            if reply is not None:
+                # IOPub subscriptions connect late (zmq "slow joiner"): wait for the welcome or the status message.
+                with contextlib.suppress(Empty, TimeoutError):
+                    await client.get_iopub_msg(timeout=0.5)
+                    return client, reply
+            if not await km.is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
+    except BaseException:
+        client.stop_channels()
+        raise
+
+
+async def _shell_reply(client: Any, msg_id: str, timeout: float) -> dict[str, Any] | None:
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        try:
+            msg: dict[str, Any] = await client.get_shell_msg(timeout=remaining)
+        except (Empty, TimeoutError):
+            return None
+        if msg.get("parent_header", {}).get("msg_id") == msg_id:
+            return msg
+
+
+async def change_directory(client: Any, cwd: Path, timeout: float) -> None:
+    """Move a (Python) kernel to ``cwd`` without leaving a trace in its namespace or history."""
+    msg_id = client.execute(f"__import__('os').chdir({str(cwd)!r})", silent=True, store_history=False)
+    reply = await _shell_reply(client, msg_id, timeout)
+    if reply is None or reply["content"].get("status") != "ok":
+        raise RuntimeError(f"could not change the kernel's working folder to {cwd}")
+
+
+async def stop_kernel(kernel: StartedKernel, now: bool = False) -> None:
+    """Shut the kernel down (``now``: kill it) and release its resources; never raises."""
+    km = kernel.km
+    try:
+        if await km.is_alive():
+            await km.shutdown_kernel(now=now)
+        else:
+            await km.cleanup_resources()
+    except Exception as exc:
+        _logger.debug("Stopping kernel %s: %s", kernel.kernel_id, exc)
+        with contextlib.suppress(Exception):
+            await km.shutdown_kernel(now=True)
+    _live.discard(km)
+    with contextlib.suppress(Exception):
+        km.context.term()
+
+
+def _kill_all_at_exit() -> None:
+    for km in list(_live):
+        with contextlib.suppress(Exception):
+            if km.provisioner is not None and km.provisioner.process is not None:
+                km.provisioner.process.kill()
+
+
+atexit.register(_kill_all_at_exit)
+
+
+class KernelPool:
+    """One ready kernel per kernel name in use; kernels are never reused.
+
+    :param home: folder warm kernels start in and keep their logs in until a run takes them
+    :param warm: keep kernels ready (``False``: every run starts its kernel itself)
+    :param idle_timeout: seconds after the last use of a kernel name before its ready kernel is shut down
+    :param startup_timeout: seconds a kernel may take to start
+    """
+
+    def __init__(
+        self, home: Path, *, warm: bool = True, idle_timeout: float = 600.0, startup_timeout: float = 60.0
+    ) -> None:
+        self.home = home
+        self.warm = warm
+        self.idle_timeout = idle_timeout
+        self.startup_timeout = startup_timeout
+        self._lock = threading.Lock()
+        self._ready: dict[str, StartedKernel] = {}
+        self._starting: dict[str, concurrent.futures.Future[StartedKernel]] = {}
+        self._last_used: dict[str, float] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self._pending: set[concurrent.futures.Future[Any]] = set()
+        #: kernels started by this pool (counter, for tests and benchmarks)
+        self.started_count = 0
+
+    # ------------------------------------------------------------------------------------------ service loop
+    def _service_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            return self._service_loop_unlocked()
+
+    def _submit(self, coro: Any) -> concurrent.futures.Future[Any]:
+        future = asyncio.run_coroutine_threadsafe(coro, self._service_loop())
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._forget)
+        return future
+
+    def _forget(self, future: concurrent.futures.Future[Any]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    # ---------------------------------------------------------------------------------------------- public
+    def can_warm(self, kernel_name: str) -> bool:
+        """Whether kernels of this name can be started ahead (installed and Python)."""
+        return self.warm and kernel_language(kernel_name) == "python"
+
+    def prepare(self, kernel_name: str) -> None:
+        """Note that ``kernel_name`` is in use and start a kernel for it if none is ready or starting."""
+        if not self.can_warm(kernel_name):
+            return
+        with self._lock:
+            if self._closed:
+                return
+            self._last_used[kernel_name] = time.monotonic()
+            if kernel_name in self._ready or kernel_name in self._starting:
+                return
+            self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+            future = asyncio.run_coroutine_threadsafe(self._warm_one(kernel_name), self._service_loop_unlocked())
+            self._starting[kernel_name] = future
+
+    def _service_loop_unlocked(self) -> asyncio.AbstractEventLoop:
+        # Called with the lock held.
+        if self._loop is None:
+            loop = asyncio.new_event_loop()
+            thread = threading.Thread(target=loop.run_forever, name="nbsched-kernels", daemon=True)
+            thread.start()
+            self._loop, self._thread = loop, thread
+        return self._loop
+
+    async def _warm_one(self, kernel_name: str) -> StartedKernel:
+        try:
+            kernel = await start_kernel(
+                kernel_name, cwd=self.home, log_dir=self.home, startup_timeout=self.startup_timeout, warm=True
+            )
+        except BaseException as exc:
+            with self._lock:
+                self._starting.pop(kernel_name, None)
+            _logger.warning("Could not start a %s kernel ahead of time: %s", kernel_name, exc)
+            raise
+        with self._lock:
+            self._starting.pop(kernel_name, None)
+            self.started_count += 1
+            if self._closed or kernel_name not in self._last_used:
+                keep = False
+            else:
+                keep = True
+                self._ready[kernel_name] = kernel
+        if not keep:
+            await stop_kernel(kernel, now=True)
+        else:
+            assert self._loop is not None
+            self._loop.call_later(self.idle_timeout + 0.5, self._shrink)
+        return kernel
+
+    def take(self, kernel_name: str, wait: float = 0.0) -> StartedKernel | None:
+        """The ready kernel of this name, now belonging to the caller; a fresh one starts in its place.
+
+        :param wait: seconds to wait for a kernel that is being started (``0``: only an already ready one)
+        :return: ``None`` when none is ready (the caller starts its own)
+        """
+        if not self.can_warm(kernel_name):
+            return None
+        with self._lock:
+            kernel = self._ready.pop(kernel_name, None)
+            starting = self._starting.get(kernel_name)
+            self._last_used[kernel_name] = time.monotonic()
+        if kernel is None and starting is not None and wait > 0:
+            with contextlib.suppress(Exception):
+                starting.result(wait)
+            with self._lock:
+                kernel = self._ready.pop(kernel_name, None)
+        self.prepare(kernel_name)  # the next run's kernel starts now
+        return kernel
+
+    def wait_ready(self, kernel_name: str, timeout: float) -> bool:
+        """Wait until a kernel of this name is ready (starting one if needed); whether one is."""
+        self.prepare(kernel_name)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if kernel_name in self._ready:
+                    return True
+                starting = self._starting.get(kernel_name)
+            if starting is None:
+                return False
+            with contextlib.suppress(Exception):
+                starting.result(max(deadline - time.monotonic(), 0))
+        return False
+
+    def release(self, kernel: StartedKernel, now: bool = False) -> concurrent.futures.Future[Any]:
+        """Shut a used kernel down in the background (it is never handed out again)."""
+        return self._submit(stop_kernel(kernel, now=now))
+
+    def ready_names(self) -> list[str]:
+        with self._lock:
+            return sorted(self._ready)
+
+    def _shrink(self) -> None:
+        # On the service loop: drop ready kernels of names unused for idle_timeout.
+        now = time.monotonic()
+        doomed: list[StartedKernel] = []
+        with self._lock:
+            for name, last in list(self._last_used.items()):
+                if now - last >= self.idle_timeout:
+                    del self._last_used[name]
+                    kernel = self._ready.pop(name, None)
+                    if kernel is not None:
+                        doomed.append(kernel)
+        for kernel in doomed:
+            _logger.debug("Kernel name %s idle: shutting down its ready kernel", kernel.kernel_name)
+            self._submit(self._stop_and_clean(kernel))  # tracked, so shutdown() waits for it
+
+    async def _stop_and_clean(self, kernel: StartedKernel) -> None:
+        await stop_kernel(kernel, now=True)
+        if kernel.log_path is not None:
+            kernel.log_path.unlink(missing_ok=True)
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Stop every ready kernel and the service loop (used kernels being stopped are waited for)."""
+        with self._lock:
+            self._closed = True
+            ready = list(self._ready.values())
+            self._ready.clear()
+            self._last_used.clear()
+            starting = list(self._starting.values())
+            loop = self._loop
+        if loop is None:
+            return
+        futures = [self._submit(self._stop_and_clean(kernel)) for kernel in ready]
+        if wait:
+            for future in [*starting, *futures, *list(self._pending)]:
+                with contextlib.suppress(Exception):
+                    future.result(self.startup_timeout + 10)
+        loop.call_soon_threadsafe(loop.stop)
+        if self._thread is not None and wait:
+            self._thread.join(10)
+            if not loop.is_running():
+                loop.close()
+        with self._lock:
+            self._loop = None
+            self._thread = None

@@ -1,0 +1,139 @@
+"""The files of one notebook run, all inside its run folder ``<data dir>/runs/<job id>/<run id>/``.
+
+``<name>.ipynb`` is rewritten (atomically) before the first cell and after every cell, so a crash or a kill
+leaves the last finished cell on disk; ``<name>.html`` is rendered by nbconvert when the run ends, failed or not;
+``stdout.txt``/``stderr.txt`` collect the cells' streams and ``kernel.log`` what the kernel process itself
+printed. Failed runs get papermill's error banner: a red note at the top linking to an anchor cell placed just
+before the failing cell.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from nbsched.notebooks.paths import resolve_within
+
+__all__ = [
+    "ERROR_ANCHOR_MSG",
+    "ERROR_MARKER_TAG",
+    "ERROR_MESSAGE_TEMPLATE",
+    "RunOutputs",
+    "add_error_banner",
+    "remove_error_markers",
+    "render_html",
+]
+
+# papermill's error banner, word for word, so that failed outputs read (and link) the same.
+ERROR_MARKER_TAG = "papermill-error-cell-tag"
+_ERROR_STYLE = 'style="color:red; font-family:Helvetica Neue, Helvetica, Arial, sans-serif; font-size:2em;"'
+ERROR_MESSAGE_TEMPLATE = (
+    f"<span {_ERROR_STYLE}>An Exception was encountered at '<a href=\"#papermill-error-cell\">In [%s]</a>'.</span>"
+)
+ERROR_ANCHOR_MSG = (
+    f'<span id="papermill-error-cell" {_ERROR_STYLE}>'
+    "Execution using papermill encountered an exception here and stopped:"
+    "</span>"
+)
+
+
+def remove_error_markers(nb: Any) -> None:
+    """Drop banner cells left by an earlier failed run (in place)."""
+    nb.cells = [cell for cell in nb.cells if ERROR_MARKER_TAG not in cell.get("metadata", {}).get("tags", [])]
+
+
+def add_error_banner(nb: Any, cell_index: int, new_markdown_cell: Any) -> None:
+    """Mark the failing cell ``cell_index`` of ``nb`` (in place): an anchor before it, a linking note first."""
+    execution_count = nb.cells[cell_index].get("execution_count")
+    anchor = new_markdown_cell(ERROR_ANCHOR_MSG)
+    anchor.metadata["tags"] = [ERROR_MARKER_TAG]
+    note = new_markdown_cell(ERROR_MESSAGE_TEMPLATE % str(execution_count))
+    note.metadata["tags"] = [ERROR_MARKER_TAG]
+    nb.cells.insert(cell_index, anchor)
+    nb.cells.insert(0, note)
+
+
+_exporter_lock = threading.Lock()
+_exporter: Any = None
+
+
+def render_html(nb: Any) -> str:
+    """The notebook as a standalone HTML page (nbconvert's ``lab`` template, images embedded)."""
+    global _exporter
+    with _exporter_lock:  # exporters are costly to build (templates) and not documented as thread-safe
+        if _exporter is None:
+            from nbconvert import HTMLExporter
+
+            _exporter = HTMLExporter()
+        body, _ = _exporter.from_notebook_node(nb)
+    return str(body)
+
+
+def warm_up() -> None:
+    """Import nbconvert and render a tiny notebook once, so that the first run does not pay for it."""
+    import nbformat
+
+    render_html(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")]))
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class RunOutputs:
+    """The output files of one run.
+
+    :param folder: the run folder (created by the caller, e.g. :func:`nbsched.paths.runs_dir`)
+    :param name: base name of the output notebook and page (the input notebook's stem)
+    :param formats: renderings to write at the end besides the notebook (``"html"``)
+    """
+
+    def __init__(self, folder: Path, name: str, formats: tuple[str, ...] = ("ipynb", "html")) -> None:
+        self.folder = folder.resolve()
+        self.ipynb = resolve_within(self.folder, f"{name}.ipynb", "RunOutputs", "name")
+        self.html = resolve_within(self.folder, f"{name}.html", "RunOutputs", "name") if "html" in formats else None
+        self.stdout = self.folder / "stdout.txt"
+        self.stderr = self.folder / "stderr.txt"
+        self.kernel_log = self.folder / "kernel.log"
+
+    def paths(self) -> dict[str, str]:
+        """Output kind -> path, as recorded on the run."""
+        out = {"ipynb": str(self.ipynb)}
+        if self.html is not None:
+            out["html"] = str(self.html)
+        out["stdout"] = str(self.stdout)
+        out["stderr"] = str(self.stderr)
+        return out
+
+    def write_notebook(self, nb: Any) -> None:
+        """Write the notebook as it is now (readers never see a half-written file)."""
+        import nbformat
+
+        _atomic_write(self.ipynb, nbformat.writes(nb))
+
+    def write_html(self, nb: Any) -> None:
+        if self.html is not None:
+            _atomic_write(self.html, render_html(nb))
+
+    def append_streams(self, cell: Any) -> None:
+        """Append a finished cell's stdout/stderr stream outputs to ``stdout.txt``/``stderr.txt``."""
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream":
+                target = self.stderr if output.get("name") == "stderr" else self.stdout
+                with target.open("a", encoding="utf-8") as handle:
+                    handle.write("".join(output.get("text", "")))
+
+    def touch_streams(self) -> None:
+        """Create (or empty, for a retried run) the stream files, readable by the owner only."""
+        for path in (self.stdout, self.stderr):
+            os.close(os.open(path, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600))
