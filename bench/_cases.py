@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from bench import core, idle, lateness, triggers
+from bench import core, idle, lateness, store, triggers
 from bench._measure import Case
 
 __all__ = ["CASES", "find"]
 
-CASES: list[Case] = [*core.CASES, *triggers.CASES, *lateness.CASES, *idle.CASES]
+CASES: list[Case] = [*core.CASES, *triggers.CASES, *lateness.CASES, *idle.CASES, *store.CASES]
 
 
 def find(name: str) -> Case:

@@ -40,6 +40,15 @@ class Lib:
         options.setdefault("job_defaults", {"misfire_grace_time": None})
         return self.BackgroundScheduler(**options)
 
+    def sql_store(self, url: str) -> Any:
+        """This library's ``SQLAlchemyJobStore(url=url)`` (imported on first use: SQLAlchemy stays out of the
+        other cases' processes)."""
+        return importlib.import_module(f"{self.name}.jobstores.sqlalchemy").SQLAlchemyJobStore(url=url)
+
+    def sql_scheduler(self, url: str, **options: Any) -> Any:
+        """:meth:`scheduler` whose default job store is :meth:`sql_store` on ``url``."""
+        return self.scheduler(jobstores={"default": self.sql_store(url)}, **options)
+
 
 def load(name: str) -> Lib:
     """Import one library's scheduler, triggers and events.

@@ -18,7 +18,7 @@ from typing import Any
 
 from bench._measure import Case, Figure, percentile
 
-__all__ = ["CASES", "lateness"]
+__all__ = ["CASES", "lateness", "measure_lateness"]
 
 # Per-job start times (filled by the jobs) and scheduled times (filled by the listener).
 _starts: defaultdict[str, list[float]] = defaultdict(list)
@@ -35,25 +35,46 @@ def _on_executed(event: Any) -> None:
 
 
 def lateness(lib: Any, quick: bool) -> dict[str, Any]:
-    """p50/p99/max of start - scheduled, in ms, over every run of every job."""
+    """p50/p99/max of start - scheduled, in ms, over every run of every job (memory store)."""
     jobs, seconds = (100, 2.0) if quick else (200, 5.0)
+    return measure_lateness(lib, lib.scheduler(), jobs=jobs, seconds=seconds, shortest=0.2, longest=0.5, spread=0.2)
+
+
+def measure_lateness(
+    lib: Any,
+    scheduler: Any,
+    *,
+    jobs: int,
+    seconds: float,
+    shortest: float,
+    longest: float,
+    spread: float,
+    lead: float = 0.5,
+) -> dict[str, Any]:
+    """Lateness percentiles (ms) of ``jobs`` interval jobs run for ``seconds`` on ``scheduler`` (not started).
+
+    Intervals are evenly spread from ``shortest`` to ``longest`` seconds, first fires over ``spread`` seconds
+    starting ``lead`` seconds after the scheduler started (time to add the jobs; adding them must fit in it).
+    Also used by the store benchmarks, with a SQL job store.
+    """
     _starts.clear()
     _scheduled.clear()
     rng = random.Random(1234)  # the same schedule for both libraries
-    scheduler = lib.scheduler()
     scheduler.add_listener(_on_executed, lib.EVENT_JOB_EXECUTED)
     scheduler.start()
-    origin = time.time() + 0.5  # leave time to add the jobs before the first one is due
+    origin = time.time() + lead  # leave time to add the jobs before the first one is due
     scheduled_fires = 0
     try:
         for index in range(jobs):
             job_id = f"job{index}"
-            interval = 0.2 + 0.3 * index / (jobs - 1)
-            offset = rng.uniform(0.0, 0.2)
+            interval = shortest + (longest - shortest) * index / (jobs - 1)
+            offset = rng.uniform(0.0, spread)
             scheduled_fires += int((seconds - offset) // interval) + 1
             first = datetime.fromtimestamp(origin + offset, UTC)
             trigger = lib.IntervalTrigger(seconds=interval, start_date=first, timezone="UTC")
             scheduler.add_job(record_start, trigger, args=(job_id,), id=job_id)
+        if time.time() > origin:
+            raise RuntimeError(f"{lib.name}: adding {jobs} jobs took longer than the {lead} s lead")
         time.sleep(max(0.0, origin + seconds - time.time()))
     finally:
         scheduler.shutdown(wait=True)

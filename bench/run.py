@@ -60,7 +60,7 @@ def _select(only: list[str]) -> list[tuple[Case, list[Figure]]]:
 
 def _format(value: float | None) -> str:
     if value is None:
-        return "-"
+        return "—"  # no value: the notes under the table say why
     if abs(value) >= 1000:
         return f"{value:,.0f}"
     if abs(value) >= 100:
@@ -167,7 +167,9 @@ def main(argv: list[str] | None = None) -> int:
                 versions.setdefault(lib, result.get("_version", "?"))
                 for key, value in result.items():
                     if key.startswith("_missing_"):
-                        notes.append(f"{key.removeprefix('_missing_')} [{lib}]: {value}")
+                        note = f"{key.removeprefix('_missing_')} [{lib}]: {value}"
+                        if note not in notes:  # once, not once per run
+                            notes.append(note)
         notes.extend(_fire_time_checks(samples, figures))
         for figure in figures:
             values = {lib: [run.get(figure.id) for run in samples[lib]] for lib in LIBRARIES}
