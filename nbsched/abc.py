@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from nbsched.exceptions import JobLookupError
+from nbsched.exceptions import ConflictingIdError, JobLookupError
 
 if TYPE_CHECKING:
     from typing import Self
@@ -149,6 +149,20 @@ class JobStore(ABC):
     @abstractmethod
     def add_job(self, job: Job) -> None:
         """Store a new job."""
+
+    def add_jobs(self, jobs: list[Job]) -> list[str]:
+        """Store several new jobs at once (one transaction in a persistent store); a job whose id is taken
+        is left out, and its id returned, so the caller can decide (replace it, or raise).
+
+        :return: the ids that were already stored
+        """
+        conflicts: list[str] = []
+        for job in jobs:
+            try:
+                self.add_job(job)
+            except ConflictingIdError:
+                conflicts.append(job.id)
+        return conflicts
 
     @abstractmethod
     def update_job(self, job: Job) -> None:

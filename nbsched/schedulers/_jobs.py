@@ -100,7 +100,7 @@ class JobsAPI:
         except LookupError:
             return  # reported when the job is due
         prepare = getattr(executor, "prepare_job", None)
-        if prepare is not None and self.state != STATE_STOPPED:
+        if prepare is not None:
             try:
                 prepare(job)
             except Exception:
@@ -419,25 +419,59 @@ class JobsAPI:
             ) from None
 
     def _real_add_job(self, job: Job, jobstore_alias: str, replace_existing: bool) -> None:
-        explicit = job._explicit
-        for key in _JOB_OPTIONS:
-            if key not in explicit:  # the defaults were checked by configure()
-                setattr(job, key, getattr(self._job_defaults, key))
-        if "next_run_time" not in explicit:
-            job.next_run_time = job.trigger.get_next_fire_time(None, self._clock.now())
+        self._complete(job)
         store = self._lookup_jobstore(jobstore_alias)
         try:
             store.add_job(job)
         except ConflictingIdError:
             if not replace_existing:
                 raise
-            existing = store.lookup_job(job.id)
-            if existing is not None and "next_run_time" not in explicit and existing.trigger == job.trigger:
-                # Same schedule: keep the stored next run time so fires missed while stopped are caught up.
-                job.next_run_time = existing.next_run_time
-                job.run_count = existing.run_count
-                job.trigger = existing.trigger  # keeps state such as a lazily anchored interval grid
-            store.update_job(job)
+            self._replace(store, job)
+        self._added(job, jobstore_alias)
+
+    def _add_pending_jobs(self) -> None:
+        """Store the jobs added before start(): one batch per job store, then the replacements one by one."""
+        by_store: dict[str, list[tuple[Job, bool]]] = {}
+        for job, alias, replace_existing in self._pending_jobs:
+            by_store.setdefault(alias, []).append((job, replace_existing))
+        del self._pending_jobs[:]
+        for alias, entries in by_store.items():
+            store = self._lookup_jobstore(alias)
+            for job, _ in entries:
+                self._complete(job)
+            # Several jobs may share an id (re-added with replace_existing): the batch takes the first of each.
+            first: dict[str, Job] = {}
+            for job, _ in entries:
+                first.setdefault(job.id, job)
+            conflicts = set(store.add_jobs(list(first.values())))
+            for job, replace_existing in entries:
+                if first.get(job.id) is job and job.id not in conflicts:
+                    self._added(job, alias)
+                    continue
+                if not replace_existing:
+                    raise ConflictingIdError(job.id)
+                self._replace(store, job)
+                self._added(job, alias)
+
+    def _complete(self, job: Job) -> None:
+        """Fill in the job defaults and the first run time of a job about to be stored."""
+        explicit = job._explicit
+        for key in _JOB_OPTIONS:
+            if key not in explicit:  # the defaults were checked by configure()
+                setattr(job, key, getattr(self._job_defaults, key))
+        if "next_run_time" not in explicit:
+            job.next_run_time = job.trigger.get_next_fire_time(None, self._clock.now())
+
+    def _replace(self, store: JobStore, job: Job) -> None:
+        existing = store.lookup_job(job.id)
+        if existing is not None and "next_run_time" not in job._explicit and existing.trigger == job.trigger:
+            # Same schedule: keep the stored next run time so fires missed while stopped are caught up.
+            job.next_run_time = existing.next_run_time
+            job.run_count = existing.run_count
+            job.trigger = existing.trigger  # keeps state such as a lazily anchored interval grid
+        store.update_job(job)
+
+    def _added(self, job: Job, jobstore_alias: str) -> None:
         job._jobstore_alias = jobstore_alias
         job._pending = False
         if self._listener_mask & EVENT_JOB_ADDED:

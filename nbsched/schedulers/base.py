@@ -105,6 +105,7 @@ class BaseScheduler(JobsAPI, ABC):
         self._listeners: list[tuple[Callable[[Any], Any], int]] = []
         self._listeners_lock = self._create_lock()
         self._listener_mask = 0
+        self._store_listeners: list[Callable[[str], Any]] = []
         self._pending_jobs: list[tuple[Job, str, bool]] = []
         self._clock: Clock = SystemClock()
         # Processing passes started/finished, so a manual clock's advance() can wait for the pass it caused.
@@ -112,6 +113,7 @@ class BaseScheduler(JobsAPI, ABC):
         self._passes_done = 0
         self._passes_cond = threading.Condition()
         self._recorder = RunRecorder(self)
+        self._starting = False  # start() is storing the pending jobs (executors added now start at once)
         self._retry_queue: list[tuple[datetime, int, Job, str, datetime]] = []
         self._retry_seq = 0
         self._last_prune: datetime | None = None
@@ -206,9 +208,11 @@ class BaseScheduler(JobsAPI, ABC):
                 self.add_jobstore(self._create_default_jobstore(), "default")
             for alias, store in self._jobstores.items():
                 store.start(self, alias)
-            for job, jobstore_alias, replace_existing in self._pending_jobs:
-                self._real_add_job(job, jobstore_alias, replace_existing)
-            del self._pending_jobs[:]
+            self._starting = True
+            try:
+                self._add_pending_jobs()
+            finally:
+                self._starting = False
         self._recorder.start()
         self._clock.add_observer(self._on_clock_jump)
         self.state = STATE_PAUSED if paused else STATE_RUNNING
@@ -302,7 +306,7 @@ class BaseScheduler(JobsAPI, ABC):
                 type(self).__name__, "executor", alias, _plugin_arg(executor, executor_opts)
             )
             self._executors[alias] = instance
-            if self.state != STATE_STOPPED:
+            if self.state != STATE_STOPPED or self._starting:
                 instance.start(self, alias)
         self._dispatch_event(SchedulerEvent(EVENT_EXECUTOR_ADDED, alias))
 
@@ -354,6 +358,19 @@ class BaseScheduler(JobsAPI, ABC):
             self._listener_mask = 0
             for _, mask in self._listeners:
                 self._listener_mask |= mask
+
+    def add_store_listener(self, callback: Callable[[str], Any]) -> None:
+        """Call ``callback(alias)`` from the scheduler's thread when a processing pass finds that job store
+        ``alias`` was written since the previous pass (jobs or runs, by any process or connection: see
+        :meth:`~nbsched.abc.JobStore.changed_since_last_check`; SQLite stores are asked about once a second).
+        Views of a shared store (the widget panel) refresh on it instead of polling."""
+        with self._listeners_lock:
+            self._store_listeners.append(callback)
+
+    def remove_store_listener(self, callback: Callable[[str], Any]) -> None:
+        """Remove a callback added with :meth:`add_store_listener` (every registration of it)."""
+        with self._listeners_lock:
+            self._store_listeners = [cb for cb in self._store_listeners if cb != callback]
 
     def _dispatch_event(self, event: SchedulerEvent) -> None:
         if event.code & _RUN_OUTCOMES and isinstance(event, JobExecutionEvent):
@@ -421,6 +438,7 @@ class BaseScheduler(JobsAPI, ABC):
         retry_later = now + timedelta(seconds=self.jobstore_retry_interval)
         wakeups: list[datetime] = []
         events: list[SchedulerEvent] = []
+        changed: list[str] = []
         with self._jobstores_lock:
             self._submit_due_retries(now, events)
             if self._retry_queue:
@@ -440,8 +458,16 @@ class BaseScheduler(JobsAPI, ABC):
                 if store.change_check_interval is not None:
                     # Jobs added by other processes are noticed at this bounded interval while idle.
                     wakeups.append(now + timedelta(seconds=store.change_check_interval))
+                    if self._store_listeners and store.changed_since_last_check():
+                        changed.append(alias)
         for event in events:
             self._dispatch_event(event)
+        for alias in changed:
+            for callback in tuple(self._store_listeners):
+                try:
+                    callback(alias)
+                except Exception:
+                    self._logger.exception("Error notifying store listener")
         if self.state != STATE_RUNNING or not wakeups:
             return None
         wait = (min(w.astimezone(UTC) for w in wakeups) - self._clock.now()).total_seconds()

@@ -56,6 +56,15 @@ def test_add_conflicting_id(store: JobStore) -> None:
     assert store.lookup_job("a").next_run_time == T0  # type: ignore[union-attr]
 
 
+def test_add_jobs_in_one_batch_returns_the_taken_ids(store: JobStore) -> None:
+    store.add_job(make_job("taken", T0))
+    conflicts = store.add_jobs([make_job("x", T0), make_job("taken", T0 + timedelta(seconds=5)), make_job("y", None)])
+    assert conflicts == ["taken"]
+    assert ids(store.get_all_jobs()) == ["taken", "x", "y"]
+    assert store.lookup_job("taken").next_run_time == T0  # type: ignore[union-attr]  # left alone
+    assert store.add_jobs([]) == []
+
+
 def test_ordering_earliest_first_paused_last(store: JobStore) -> None:
     store.add_job(make_job("paused", None))
     store.add_job(make_job("late", T0 + timedelta(hours=1)))

@@ -213,6 +213,31 @@ class SQLAlchemyJobStore(JobStore):
 
         self._db.write(work)
 
+    def add_jobs(self, jobs: list[Job]) -> list[str]:
+        """Store several new jobs in one transaction; ids already stored are left alone and returned.
+
+        :raises TransientJobError: when a callable cannot be stored by reference (nothing is stored)
+        :raises SerializationError: when an argument is not JSON (nothing is stored)
+        """
+        if not jobs:
+            return []
+        rows = [job_values(job) for job in jobs]
+        ids = [values["id"] for values in rows]
+        t = self._jobs
+
+        def work(conn: Connection) -> list[str]:
+            taken = set()
+            for start in range(0, len(ids), 500):  # bounded IN lists
+                chunk = ids[start : start + 500]
+                taken.update(conn.execute(select(t.c.id).where(t.c.id.in_(chunk))).scalars())
+            fresh = [values for values in rows if values["id"] not in taken]
+            if fresh:
+                conn.execute(self._insert_job, fresh)  # one executemany; ON CONFLICT DO NOTHING for races
+                self._notify(conn)
+            return [job_id for job_id in ids if job_id in taken]
+
+        return self._db.write(work)
+
     def update_job(self, job: Job) -> None:
         """Replace the stored job with the same id (a broken row is replaced too, which mends it).
 
