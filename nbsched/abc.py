@@ -121,6 +121,8 @@ class JobStore(ABC):
 
     _scheduler: BaseScheduler | None = None
     _alias: str | None = None
+    #: whether several schedulers (processes, machines) may share this store
+    shared: bool = False
 
     def start(self, scheduler: BaseScheduler, alias: str) -> None:
         """Called by the scheduler when it starts or when the store is added to a running scheduler."""

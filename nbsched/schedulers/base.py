@@ -11,6 +11,7 @@ import contextlib
 import difflib
 import heapq
 import logging
+import random
 import shutil
 import threading
 from abc import ABC, abstractmethod
@@ -62,6 +63,8 @@ from nbsched.schedulers._runs import RunRecorder
 __all__ = ["STATE_PAUSED", "STATE_RUNNING", "STATE_STOPPED", "BaseScheduler", "undefined"]
 
 _RUN_OUTCOMES = EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED
+#: due fires claimed per store transaction
+CLAIM_BATCH = 100
 
 #: constant indicating a scheduler's stopped state
 STATE_STOPPED = 0
@@ -498,8 +501,24 @@ class BaseScheduler(JobsAPI, ABC):
             job.completed = next_run_time is None and fired > 0 and job.retries > 0
             runs = self._recorder.new_runs(job, plan.run_times, plan.missed, now) if plan else []
             prepared.append((job, expected, fired, plan, runs))
-        if not prepared:
-            return
+        # Claim in batches: each batch is one transaction, its jobs start as soon as it commits, and schedulers
+        # sharing the store take turns instead of one of them taking every due job in one long transaction.
+        # Sharing schedulers see the same due jobs: each starts at a random batch so they do not all race for
+        # the same rows (and lose to whichever came first).
+        if store.shared and len(prepared) > CLAIM_BATCH:
+            offset = random.randrange(len(prepared) // CLAIM_BATCH + 1) * CLAIM_BATCH
+            prepared = prepared[offset:] + prepared[:offset]
+        for start in range(0, len(prepared), CLAIM_BATCH):
+            self._claim_and_submit(prepared[start : start + CLAIM_BATCH], alias, store, now, events)
+
+    def _claim_and_submit(
+        self,
+        prepared: list[tuple[Job, datetime, int, FirePlan | None, list[Run]]],
+        alias: str,
+        store: JobStore,
+        now: datetime,
+        events: list[SchedulerEvent],
+    ) -> None:
         try:
             won = store.claim_jobs([(job, expected, runs) for job, expected, _, _, runs in prepared])
         except Exception:

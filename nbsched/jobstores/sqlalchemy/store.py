@@ -66,6 +66,8 @@ class SQLAlchemyJobStore(JobStore):
 
     #: seconds between attempts to load rows that could not be loaded
     broken_recheck_interval: float = 60.0
+    #: several schedulers (processes, machines) share the database
+    shared = True
 
     def __init__(
         self,
