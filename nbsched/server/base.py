@@ -1,0 +1,110 @@
+"""The base of the REST handlers: authorization resource, JSON replies, the error mapping, worker threads."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar, TypeVar, cast
+
+from jupyter_core.utils import ensure_async
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import APIHandler
+from tornado.web import HTTPError
+
+from nbsched.exceptions import JobLookupError
+from nbsched.runs import Run, RunFilter
+from nbsched.server import responses, schemas
+from nbsched.server.app import SERVICE_KEY, NbschedService
+from nbsched.server.errors import ApiError, error_body, status_for
+
+__all__ = ["AUTH_RESOURCE", "NbschedHandler", "authorized_to"]
+
+#: the authorization resource of every nbsched endpoint
+AUTH_RESOURCE = "nbsched"
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Awaitable[None]])
+
+
+def authorized_to(action: str) -> Callable[[F], F]:
+    """``@authorized(action)``, typed (jupyter_server's decorator factory loses the method's type)."""
+    return cast("Callable[[F], F]", authorized(action))
+
+
+class NbschedHandler(APIHandler):
+    """Base of the nbsched handlers: JSON replies, the error mapping, worker-thread calls."""
+
+    auth_resource = AUTH_RESOURCE
+    #: the path template of this handler in ``openapi.yaml``
+    openapi_path: ClassVar[str]
+
+    # ------------------------------------------------------------------------------------- errors (tornado)
+    def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
+        exc_info = kwargs.get("exc_info")
+        if exc_info is not None and not isinstance(exc_info[1], HTTPError):
+            status_code = status_for(exc_info[1]) or 500
+        super().send_error(status_code, **kwargs)
+
+    def log_exception(self, typ: Any, value: BaseException | None, tb: Any) -> None:
+        status = status_for(value) if value is not None else None
+        if status is not None and status < 500 and not isinstance(value, HTTPError):
+            self.log.warning("%s %s: %d %s", self.request.method, self.request.path, status, value)
+            return
+        super().log_exception(typ, value, tb)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc_info = kwargs.get("exc_info")
+        self.set_status(status_code)
+        self.finish(json.dumps(error_body(status_code, exc_info[1] if exc_info else None)))
+
+    # -------------------------------------------------------------------------------------------- helpers
+    @property
+    def service(self) -> NbschedService:
+        """The extension's service; 503 when the store or the scheduler could not be started."""
+        service: NbschedService = self.settings[SERVICE_KEY]
+        if service.error is not None:
+            raise ApiError(503, f"nbsched is not available: {service.error}", "ServiceUnavailable")
+        return service
+
+    @property
+    def scheduler(self) -> Any:
+        return self.service.scheduler
+
+    async def call(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``func(*args, **kwargs)`` in a worker thread."""
+        return await asyncio.get_running_loop().run_in_executor(None, functools.partial(func, *args, **kwargs))
+
+    def reply(self, body: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.finish(json.dumps(body))
+
+    def body(self, owner: str) -> dict[str, Any]:
+        return schemas.parse_body(self.request.body, owner)
+
+    async def require_execute(self, why: str) -> None:
+        """Refuse (403) unless the caller may ``execute`` on ``nbsched``."""
+        allowed = await ensure_async(self.authorizer.is_authorized(self, self.current_user, "execute", AUTH_RESOURCE))
+        if not allowed:
+            raise ApiError(403, f"User is not authorized to execute on resource: {AUTH_RESOURCE} ({why}).", "Forbidden")
+
+    def job_reply(self, job_id: str) -> schemas.JobOut:
+        """A job response (runs in a worker thread)."""
+        job = self.scheduler.get_job(job_id)
+        if job is None:
+            raise JobLookupError(job_id)
+        return responses.job_out(job, self._last_run(job_id))
+
+    def _last_run(self, job_id: str) -> Run | None:
+        store = self.service.store
+        assert store is not None
+        runs = store.get_runs(RunFilter(job_id=job_id, limit=1))
+        return runs[0] if runs else None
+
+    def get_run(self, run_id: str) -> Run:
+        store = self.service.store
+        assert store is not None
+        run = store.get_run(run_id)
+        if run is None:
+            raise ApiError(404, f"No run by the id of {run_id} was found", "RunLookupError")
+        return run

@@ -1,0 +1,110 @@
+"""Job and run responses: what the REST API shows of a :class:`~nbsched.job.Job` and a :class:`~nbsched.runs.Run`
+(the shapes are ``JobOut`` and ``RunOut`` in :mod:`nbsched.server.schemas`)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any
+
+from nbsched.datetimes import timezone_name
+from nbsched.job import Job, is_task
+from nbsched.runs import Run
+from nbsched.server.schedules import schedule_of
+from nbsched.server.schemas import JobOut, LastRunOut, RunOut
+
+__all__ = ["job_out", "plain", "run_out", "task_out"]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def plain(value: Any) -> Any:
+    """A value as plain JSON: dates as ISO text, tuples as lists, non-finite floats as text."""
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    if isinstance(value, Mapping):
+        return {str(key): plain(item) for key, item in value.items()}
+    return value
+
+
+def task_out(job: Job) -> dict[str, Any]:
+    """The ``task`` of a job response."""
+    func = job.func
+    if is_task(func):
+        state = func.to_dict()  # type: ignore[union-attr]  # is_task: a task spec
+        kind = state.get("type")
+        if kind == "notebook":
+            keys = ("path", "kernel_name", "timeout", "cell_timeout", "cwd", "output_formats", "snapshot")
+            return {"type": "notebook", **{key: state.get(key) for key in keys}, "parameters": plain(func.parameters)}  # type: ignore[union-attr]
+        if kind == "cell":
+            keys = ("source", "mode", "kernel_name", "timeout", "cell_timeout", "cwd", "output_formats")
+            return {"type": "cell", **{key: state.get(key) for key in keys}}
+        return {"type": str(kind)}
+    return {"type": "function", "ref": job.func_ref, "args": plain(list(job.args)), "kwargs": plain(job.kwargs)}
+
+
+def job_out(job: Job, last_run: Run | None) -> JobOut:
+    """A job response."""
+    zone = getattr(job.trigger, "timezone", None)
+    last: LastRunOut | None = None
+    if last_run is not None:
+        last = {
+            "id": last_run.id,
+            "status": str(last_run.status),
+            "scheduled_at": last_run.scheduled_at.isoformat(),
+            "started_at": _iso(last_run.started_at),
+            "finished_at": _iso(last_run.finished_at),
+            "duration": last_run.duration,
+        }
+    return {
+        "id": job.id,
+        "name": job.name,
+        "task": task_out(job),
+        "trigger": job.trigger.to_dict(),
+        "schedule": schedule_of(job.trigger),
+        "trigger_description": job.trigger.describe(),
+        "timezone": timezone_name(zone) if isinstance(zone, tzinfo) else None,
+        "next_run_time": _iso(job.next_run_time),
+        "paused": job.next_run_time is None and not job.completed,
+        "executor": job.executor,
+        "misfire_grace_time": job.misfire_grace_time,
+        "coalesce": job.coalesce,
+        "max_instances": job.max_instances,
+        "max_runs": job.max_runs,
+        "retries": job.retries,
+        "retry_backoff": job.retry_backoff,
+        "tags": sorted(job.tags),
+        "run_count": job.run_count,
+        "last_run": last,
+    }
+
+
+def run_out(run: Run) -> RunOut:
+    """A run response (output file paths stay on the server: only their kinds are listed)."""
+    return {
+        "id": run.id,
+        "job_id": run.job_id,
+        "scheduled_at": run.scheduled_at.isoformat(),
+        "status": str(run.status),
+        "attempt": run.attempt,
+        "started_at": _iso(run.started_at),
+        "finished_at": _iso(run.finished_at),
+        "duration": run.duration,
+        "worker": run.worker,
+        "heartbeat_at": _iso(run.heartbeat_at),
+        "error_type": run.error_type,
+        "error_message": run.error_message,
+        "traceback": run.traceback,
+        "progress": run.progress,
+        "cell_index": run.cell_index,
+        "outputs": sorted(run.outputs),
+    }

@@ -1,0 +1,450 @@
+"""Request and response shapes of the REST API, and the checks that turn request JSON into scheduler arguments.
+
+The shapes are defined once, here, as ``TypedDict`` s; ``openapi.yaml`` documents them and
+``labextension/src/api.ts`` mirrors them. Checks raise :class:`~nbsched.exceptions.InvalidArgumentError` (400)
+with a message naming the shape, the field and the value: ``JobCreate: trigger.every '5x' is not a duration
+(e.g. '5m', '1h30m', '90s')``. Trigger expressions are checked by the triggers themselves (``CronTrigger: ...``).
+
+Parsing never imports anything a request names: a function task is kept as its reference text until the handler
+has checked the caller's ``execute`` permission.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import Any, Literal, NotRequired, TypedDict
+
+import attrs
+
+from nbsched.abc import Trigger
+from nbsched.datetimes import as_timezone, convert_to_datetime
+from nbsched.exceptions import InvalidArgumentError
+from nbsched.runs import RunStatus
+from nbsched.server.schedules import parse_trigger
+
+__all__ = [
+    "BrokenJobOut",
+    "ErrorOut",
+    "FunctionTask",
+    "HealthOut",
+    "JobChanges",
+    "JobCreateIn",
+    "JobListOut",
+    "JobOut",
+    "JobSpec",
+    "JobUpdateIn",
+    "LastRunOut",
+    "RunListOut",
+    "RunOut",
+    "RunQuery",
+    "TaskIn",
+    "TriggerIn",
+    "notebook_path",
+    "parse_body",
+    "parse_job_changes",
+    "parse_job_spec",
+    "parse_run_query",
+]
+
+# ------------------------------------------------------------------------------------------ response shapes
+
+
+class ErrorOut(TypedDict):
+    """Body of every error response."""
+
+    message: str
+    error: str
+
+
+class LastRunOut(TypedDict):
+    """The latest run of a job, in a job."""
+
+    id: str
+    status: str
+    scheduled_at: str
+    started_at: str | None
+    finished_at: str | None
+    duration: float | None
+
+
+class JobOut(TypedDict):
+    """A job. ``task`` is ``{"type": "notebook", ...}``, ``{"type": "function", ...}`` or ``{"type": "cell", ...}``;
+    ``trigger`` is the trigger's stored state; ``schedule`` the same as a request's ``trigger`` object
+    (``{"cron": ...}``, ``{"every": ...}``, ``{"at": ...}``), ``null`` for triggers it cannot express."""
+
+    id: str
+    name: str
+    task: dict[str, Any]
+    trigger: dict[str, Any]
+    schedule: dict[str, Any] | None
+    trigger_description: str
+    timezone: str | None
+    next_run_time: str | None
+    paused: bool
+    executor: str
+    misfire_grace_time: float | None
+    coalesce: bool
+    max_instances: int
+    max_runs: int | None
+    retries: int
+    retry_backoff: float
+    tags: list[str]
+    run_count: int
+    last_run: LastRunOut | None
+
+
+class BrokenJobOut(TypedDict):
+    """A stored job that cannot be loaded (kept in the store, never deleted)."""
+
+    id: str
+    reason: str
+
+
+class JobListOut(TypedDict):
+    jobs: list[JobOut]
+    broken: list[BrokenJobOut]
+
+
+class RunOut(TypedDict):
+    """A run; ``outputs`` lists the kinds ``GET /runs/{id}/output/{kind}`` serves for it."""
+
+    id: str
+    job_id: str
+    scheduled_at: str
+    status: str
+    attempt: int
+    started_at: str | None
+    finished_at: str | None
+    duration: float | None
+    worker: str | None
+    heartbeat_at: str | None
+    error_type: str | None
+    error_message: str | None
+    traceback: str | None
+    progress: str | None
+    cell_index: int | None
+    outputs: list[str]
+
+
+class RunListOut(TypedDict):
+    runs: list[RunOut]
+    offset: int
+    limit: int
+    has_more: bool
+
+
+class HealthOut(TypedDict):
+    ok: bool
+    version: str
+    scheduler: dict[str, Any]
+    store: dict[str, Any]
+    counts: dict[str, int]
+    error: str | None
+
+
+# ------------------------------------------------------------------------------------------- request shapes
+
+
+class TaskIn(TypedDict):
+    """``{"type": "notebook", "path", "parameters"?, "kernel_name"?, "timeout"?, "cell_timeout"?, "cwd"?,
+    "output_formats"?}`` or ``{"type": "function", "ref", "args"?, "kwargs"?}``."""
+
+    type: Literal["notebook", "function"]
+
+
+class TriggerIn(TypedDict, total=False):
+    """Exactly one of ``cron``, ``every``, ``at``; ``start_date``/``end_date``/``jitter`` with cron and every."""
+
+    cron: str
+    every: str | float
+    at: str
+    start_date: str
+    end_date: str
+    jitter: float
+
+
+class JobCreateIn(TypedDict):
+    task: TaskIn
+    trigger: TriggerIn
+    id: NotRequired[str]
+    name: NotRequired[str]
+    timezone: NotRequired[str]
+    paused: NotRequired[bool]
+    misfire_grace_time: NotRequired[float | None]
+    coalesce: NotRequired[bool]
+    max_instances: NotRequired[int]
+    max_runs: NotRequired[int | None]
+    retries: NotRequired[int]
+    retry_backoff: NotRequired[float]
+    tags: NotRequired[list[str]]
+
+
+class JobUpdateIn(TypedDict, total=False):
+    """Any field of ``JobCreateIn`` but ``id``; only the fields given change."""
+
+    task: TaskIn
+    trigger: TriggerIn
+    name: str
+    timezone: str
+    paused: bool
+    misfire_grace_time: float | None
+    coalesce: bool
+    max_instances: int
+    max_runs: int | None
+    retries: int
+    retry_backoff: float
+    tags: list[str]
+
+
+#: job options passed to the scheduler as they are (it checks them and names the bad one)
+OPTIONS = ("misfire_grace_time", "coalesce", "max_instances", "max_runs", "retries", "retry_backoff", "tags")
+_CREATE_FIELDS = frozenset({"id", "name", "task", "trigger", "timezone", "paused", *OPTIONS})
+_UPDATE_FIELDS = frozenset({"name", "task", "trigger", "timezone", "paused", *OPTIONS})
+_NOTEBOOK_FIELDS = frozenset(
+    {"type", "path", "parameters", "kernel_name", "timeout", "cell_timeout", "cwd", "output_formats"}
+)
+_FUNCTION_FIELDS = frozenset({"type", "ref", "args", "kwargs"})
+_REF = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+#: query parameters Jupyter itself may add to any request (authentication, activity tracking)
+_JUPYTER_QUERY = frozenset({"token", "_xsrf", "no_track_activity"})
+MAX_LIMIT = 1000
+
+
+@attrs.frozen(kw_only=True)
+class FunctionTask:
+    """A function job's target, kept as text until the caller is known to hold ``execute``."""
+
+    ref: str
+    args: list[Any]
+    kwargs: dict[str, Any]
+
+
+@attrs.frozen(kw_only=True)
+class JobSpec:
+    """A checked ``POST /jobs`` body: ``task`` is a ``Notebook`` or a :class:`FunctionTask`."""
+
+    id: str | None
+    name: str | None
+    task: Any
+    trigger: Trigger
+    paused: bool
+    options: dict[str, Any]
+
+
+@attrs.frozen(kw_only=True)
+class JobChanges:
+    """A checked ``PATCH /jobs/{id}`` body; ``None`` means unchanged."""
+
+    name: str | None
+    task: Any
+    trigger: Trigger | None
+    paused: bool | None
+    options: dict[str, Any]
+
+
+@attrs.frozen(kw_only=True)
+class RunQuery:
+    """The query of ``GET /runs``."""
+
+    job_id: str | None
+    status: list[RunStatus] | None
+    since: datetime | None
+    until: datetime | None
+    limit: int
+    offset: int
+
+
+# ------------------------------------------------------------------------------------------------- parsing
+
+
+def parse_body(raw: bytes, owner: str) -> dict[str, Any]:
+    """The JSON object of a request body."""
+    try:
+        body = json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidArgumentError(
+            owner, "body", raw.decode("utf-8", "replace"), f"is not valid JSON ({exc})"
+        ) from None
+    if not isinstance(body, dict):
+        raise InvalidArgumentError(owner, "body", body, "must be a JSON object")
+    return body
+
+
+def _known(owner: str, where: str, data: Mapping[str, Any], known: frozenset[str]) -> None:
+    for key in data:
+        if key not in known:
+            listing = ", ".join(sorted(known))
+            raise InvalidArgumentError(
+                owner, f"{where}field" if where else "field", key, f"is not known (known: {listing})"
+            )
+
+
+def parse_job_spec(
+    body: Mapping[str, Any], *, root: Path, default_tz: tzinfo, now: datetime, allow_hidden: bool
+) -> JobSpec:
+    """Check a ``POST /jobs`` body (``JobCreateIn``).
+
+    :param root: the resolved server root: notebooks must be inside it
+    :param default_tz: the zone of the trigger when the body names none
+    """
+    owner = "JobCreate"
+    _known(owner, "", body, _CREATE_FIELDS)
+    for required in ("task", "trigger"):
+        if required not in body:
+            raise InvalidArgumentError(owner, "field", required, "is required")
+    job_id = body.get("id")
+    if job_id is not None and (not isinstance(job_id, str) or not job_id.strip() or len(job_id) > 200):
+        raise InvalidArgumentError(owner, "id", job_id, "must be a non-empty string of at most 200 characters")
+    tz = as_timezone(body["timezone"], owner, "timezone") if body.get("timezone") is not None else default_tz
+    assert tz is not None
+    return JobSpec(
+        id=job_id,
+        name=_name(owner, body.get("name")),
+        task=_task(owner, body["task"], root, allow_hidden),
+        trigger=parse_trigger(owner, body["trigger"], tz, now),
+        paused=_bool(owner, "paused", body.get("paused", False)),
+        options={key: body[key] for key in OPTIONS if key in body},
+    )
+
+
+def parse_job_changes(
+    body: Mapping[str, Any], *, root: Path, current_tz: tzinfo, now: datetime, allow_hidden: bool
+) -> JobChanges:
+    """Check a ``PATCH /jobs/{id}`` body: any of ``JobCreateIn``'s fields but ``id``.
+
+    :param current_tz: the zone of the job's trigger, used when a new trigger comes without ``timezone``
+    """
+    owner = "JobUpdate"
+    _known(owner, "", body, _UPDATE_FIELDS)
+    if "timezone" in body and "trigger" not in body:
+        raise InvalidArgumentError(owner, "timezone", body["timezone"], "can only be changed together with trigger")
+    tz = as_timezone(body["timezone"], owner, "timezone") if body.get("timezone") is not None else current_tz
+    assert tz is not None
+    return JobChanges(
+        name=_name(owner, body.get("name")),
+        task=_task(owner, body["task"], root, allow_hidden) if "task" in body else None,
+        trigger=parse_trigger(owner, body["trigger"], tz, now) if "trigger" in body else None,
+        paused=_bool(owner, "paused", body["paused"]) if "paused" in body else None,
+        options={key: body[key] for key in OPTIONS if key in body},
+    )
+
+
+def _name(owner: str, value: Any) -> str | None:
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise InvalidArgumentError(owner, "name", value, "must be a non-empty string")
+    return value
+
+
+def _bool(owner: str, field: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidArgumentError(owner, field, value, "must be true or false")
+    return value
+
+
+def _task(owner: str, value: Any, root: Path, allow_hidden: bool) -> Any:
+    if not isinstance(value, Mapping):
+        raise InvalidArgumentError(owner, "task", value, 'must be an object with a "type" ("notebook" or "function")')
+    kind = value.get("type")
+    if kind == "function":
+        _known(owner, "task.", value, _FUNCTION_FIELDS)
+        ref = value.get("ref")
+        if not isinstance(ref, str) or not _REF.fullmatch(ref):
+            raise InvalidArgumentError(owner, "task.ref", ref, "is not a 'package.module:function' reference")
+        args = value.get("args", [])
+        if not isinstance(args, list):
+            raise InvalidArgumentError(owner, "task.args", args, "must be a list")
+        kwargs = value.get("kwargs", {})
+        if not isinstance(kwargs, dict):
+            raise InvalidArgumentError(owner, "task.kwargs", kwargs, "must be an object")
+        return FunctionTask(ref=ref, args=args, kwargs=kwargs)
+    if kind == "notebook":
+        _known(owner, "task.", value, _NOTEBOOK_FIELDS)
+        from nbsched.notebooks import Notebook
+
+        options = {
+            key: value[key] for key in ("kernel_name", "timeout", "cell_timeout", "output_formats") if key in value
+        }
+        if value.get("cwd") is not None:
+            options["cwd"] = notebook_path(value["cwd"], root, owner, "task.cwd", allow_hidden, folder=True)
+        parameters = value.get("parameters", {})
+        if not isinstance(parameters, dict):
+            raise InvalidArgumentError(owner, "task.parameters", parameters, "must be an object")
+        path = notebook_path(value.get("path"), root, owner, "task.path", allow_hidden)
+        return Notebook(path, parameters=parameters, root=str(root), **options)
+    raise InvalidArgumentError(owner, "task.type", kind, "must be 'notebook' or 'function'")
+
+
+def notebook_path(value: Any, root: Path, owner: str, field: str, allow_hidden: bool, folder: bool = False) -> str:
+    """A path below the server root, as a relative ``/``-separated path.
+
+    Refused: anything that leaves ``root`` lexically (``..``) or once symbolic links are resolved, absolute paths
+    outside it, hidden files and folders unless ``allow_hidden``, and (unless ``folder``) non-``.ipynb`` names.
+    """
+    what = "a folder" if folder else "a .ipynb file"
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidArgumentError(owner, field, value, f"must be the path of {what} under the server root")
+    if "\0" in value:
+        raise InvalidArgumentError(owner, field, value, "contains a NUL character")
+    lexical = Path(os.path.normpath(root / value))
+    if not lexical.is_relative_to(root) or not lexical.resolve().is_relative_to(root):
+        raise InvalidArgumentError(owner, field, value, "is outside the server root")
+    relative = lexical.relative_to(root)
+    if not allow_hidden and any(part.startswith(".") for part in relative.parts):
+        raise InvalidArgumentError(owner, field, value, "is hidden (ContentsManager.allow_hidden is off)")
+    if not folder and lexical.suffix != ".ipynb":
+        raise InvalidArgumentError(owner, field, value, "must name a .ipynb file")
+    return relative.as_posix() or "."
+
+
+def parse_run_query(arguments: Mapping[str, list[str]], default_tz: tzinfo) -> RunQuery:
+    """Check the query of ``GET /runs``: ``job_id``, ``status`` (repeated or comma-separated), ``since``,
+    ``until`` (ISO; naive ones in the server's zone), ``limit`` (1-1000, default 100), ``offset`` (default 0)."""
+    owner = "RunQuery"
+    known = frozenset({"job_id", "status", "since", "until", "limit", "offset"})
+    for key, values in arguments.items():
+        if key in _JUPYTER_QUERY:
+            continue
+        if key not in known:
+            raise InvalidArgumentError(owner, "parameter", key, f"is not known (known: {', '.join(sorted(known))})")
+        if key != "status" and len(values) > 1:
+            raise InvalidArgumentError(owner, key, values, "must be given once")
+
+    def one(key: str) -> str | None:
+        values = arguments.get(key)
+        return values[0] if values else None
+
+    statuses: list[RunStatus] | None = None
+    if arguments.get("status"):
+        statuses = []
+        for text in ",".join(arguments["status"]).split(","):
+            try:
+                statuses.append(RunStatus(text.strip()))
+            except ValueError:
+                listing = ", ".join(str(status) for status in RunStatus)
+                raise InvalidArgumentError(owner, "status", text, f"is not a run status (known: {listing})") from None
+    return RunQuery(
+        job_id=one("job_id"),
+        status=statuses,
+        since=convert_to_datetime(one("since"), default_tz, owner, "since"),
+        until=convert_to_datetime(one("until"), default_tz, owner, "until"),
+        limit=_count(owner, "limit", one("limit"), 100, 1, MAX_LIMIT),
+        offset=_count(owner, "offset", one("offset"), 0, 0, None),
+    )
+
+
+def _count(owner: str, field: str, text: str | None, default: int, low: int, high: int | None) -> int:
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < low or (high is not None and value > high):
+        bounds = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        raise InvalidArgumentError(owner, field, text, f"must be a whole number {bounds}")
+    return value
