@@ -1,0 +1,333 @@
+"""``nbsched export`` and ``nbsched apply``: job definitions as YAML or JSON, for git and for dev-to-prod.
+
+A definitions file holds what a job *is*, not where it stands (no next run time, no run count)::
+
+    version: 1
+    jobs:
+    - id: daily-report
+      name: report.ipynb(region='EU')
+      schedule: every weekday at 09:00 (Europe/Berlin)     # for readers; apply ignores it
+      trigger: {type: cron, version: 1, posix: 0 9 * * 1-5, timezone: Europe/Berlin, ...}
+      task: {type: notebook, version: 1, path: report.ipynb, parameters: {region: EU}, ...}
+      paused: false
+      ...
+
+A function job has ``func: module:function`` with ``args``/``kwargs`` instead of ``task``. A hand-written file
+may give ``cron:``, ``every:`` or ``at:`` (with ``timezone:``) instead of ``trigger:``.
+
+``export`` masks secret parameters as ``***``. ``apply`` creates or updates the jobs of a file, keyed by id, and
+leaves a job that already matches its definition untouched (so applying twice changes nothing, and an unchanged
+schedule keeps its next run time); a ``***`` secret keeps the value already stored. ``--prune`` removes the
+store's jobs the file does not name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from nbsched import jsonstate
+from nbsched.cli.masking import MASK, secret_names
+from nbsched.cli.output import Column, emit_json, table
+from nbsched.cli.session import EXIT_OK, Session
+from nbsched.exceptions import InvalidArgumentError
+from nbsched.job import Job, is_task, task_from_dict
+
+__all__ = ["FORMAT_VERSION", "cmd_apply", "cmd_export", "definition_of"]
+
+#: version of the definitions file format
+FORMAT_VERSION = 1
+_OPTIONS = ("executor", "misfire_grace_time", "coalesce", "max_instances", "max_runs", "retries", "retry_backoff")
+_KNOWN_KEYS = frozenset(
+    {"id", "name", "schedule", "trigger", "cron", "every", "at", "timezone", "task", "func", "args", "kwargs"}
+    | set(_OPTIONS)
+    | {"tags", "paused"}
+)
+
+
+def definition_of(job: Job, *, masked: bool = True) -> dict[str, Any]:
+    """A job's definition (``masked``: secret parameters as ``***``)."""
+    secrets = secret_names(job) if masked else set()
+    definition: dict[str, Any] = {
+        "id": job.id,
+        "name": job.name,
+        "schedule": job.trigger.describe(),
+        "trigger": job.trigger.to_dict(),
+    }
+    task = job.func
+    if is_task(task):
+        state = dict(task.to_dict())  # type: ignore[union-attr]  # task specs have to_dict (is_task checks)
+        if isinstance(state.get("parameters"), Mapping):
+            state["parameters"] = {k: MASK if k in secrets else v for k, v in state["parameters"].items()}
+        definition["task"] = state
+    else:
+        definition["func"] = job.func_ref
+        definition["args"] = jsonstate.encode(list(job.args), "export", "args")
+        kwargs = jsonstate.encode(job.kwargs, "export", "kwargs")
+        definition["kwargs"] = {k: MASK if k in secrets else v for k, v in kwargs.items()}
+    for option in _OPTIONS:
+        definition[option] = getattr(job, option)
+    definition["tags"] = sorted(job.tags)
+    definition["paused"] = job.next_run_time is None
+    return definition
+
+
+# ----------------------------------------------------------------------------------------------- export
+def _dump(document: Any, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    import yaml
+
+    text: str = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120)
+    return text
+
+
+def _format(path: str | None, given: str | None, as_json: bool) -> str:
+    if as_json:
+        return "json"
+    if given:
+        return given
+    if path and path.lower().endswith(".json"):
+        return "json"
+    return "yaml"
+
+
+def cmd_export(args: argparse.Namespace, session: Session) -> int:
+    """Write job definitions (all jobs, or the ones named) as YAML (default) or JSON."""
+    scheduler = session.scheduler
+    if args.job:
+        jobs = [session.job(job_id) for job_id in args.job]
+    else:
+        jobs = scheduler.get_jobs()
+        for _, job_id, reason in scheduler.get_broken_jobs():
+            print(f"nbsched: warning: job {job_id} cannot be loaded and is not exported: {reason}", file=sys.stderr)
+    document = {"version": FORMAT_VERSION, "jobs": [definition_of(job) for job in jobs]}
+    text = _dump(document, _format(args.output, args.format, args.json))
+    if args.output and args.output != "-":
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"exported {len(jobs)} job(s) to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------------------------ apply
+def _load(path: str, given: str | None) -> Any:
+    owner = "apply"
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidArgumentError(owner, "file", path, f"cannot be read: {exc.strerror or exc}") from None
+    fmt = given or ("json" if path.lower().endswith(".json") else "yaml")
+    if fmt == "json":
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise InvalidArgumentError(owner, "file", path, f"is not JSON: {exc}") from None
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        problem = " ".join(str(exc).split())
+        raise InvalidArgumentError(owner, "file", path, f"is not YAML: {problem}") from None
+
+
+def _entries(document: Any, path: str) -> list[dict[str, Any]]:
+    owner = "apply"
+    if not isinstance(document, Mapping) or not isinstance(document.get("jobs"), list):
+        raise InvalidArgumentError(owner, "file", path, 'has no "jobs" list')
+    version = document.get("version", FORMAT_VERSION)
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise InvalidArgumentError(owner, "version", version, f"is not supported (this nbsched reads {FORMAT_VERSION})")
+    seen: set[str] = set()
+    entries: list[dict[str, Any]] = []
+    for index, entry in enumerate(document["jobs"]):
+        where = f"jobs[{index}]"
+        if not isinstance(entry, Mapping):
+            raise InvalidArgumentError(owner, where, entry, "must be a mapping")
+        job_id = entry.get("id")
+        if not isinstance(job_id, str) or not job_id:
+            raise InvalidArgumentError(owner, f"{where}.id", job_id, "must be a non-empty string")
+        if job_id in seen:
+            raise InvalidArgumentError(owner, f"{where}.id", job_id, "appears twice in the file")
+        unknown = sorted(set(entry) - _KNOWN_KEYS)
+        if unknown:
+            raise InvalidArgumentError(owner, f"{where}.{unknown[0]}", entry[unknown[0]], "is not a definition key")
+        seen.add(job_id)
+        entries.append(dict(entry))
+    return entries
+
+
+def _trigger(entry: Mapping[str, Any], where: str) -> Any:
+    from nbsched.cli.jobs import build_trigger
+    from nbsched.triggers.base import trigger_from_dict
+
+    shortcuts = [key for key in ("cron", "every", "at") if entry.get(key) is not None]
+    if entry.get("trigger") is not None:
+        if shortcuts:
+            raise InvalidArgumentError(
+                "apply", f"{where}.{shortcuts[0]}", entry[shortcuts[0]], "conflicts with trigger"
+            )
+        if not isinstance(entry["trigger"], dict):
+            raise InvalidArgumentError("apply", f"{where}.trigger", entry["trigger"], "must be a mapping")
+        return trigger_from_dict(entry["trigger"])
+    if len(shortcuts) != 1:
+        raise InvalidArgumentError("apply", f"{where}", entry["id"], "needs exactly one of trigger, cron, every, at")
+    namespace = argparse.Namespace(cron=None, every=None, at=None, tz=entry.get("timezone"))
+    setattr(namespace, shortcuts[0], str(entry[shortcuts[0]]))
+    return build_trigger(namespace, "apply")
+
+
+def _unmask(values: Any, stored: Mapping[str, Any] | None, secrets: set[str], where: str, field: str) -> dict[str, Any]:
+    """``values`` with each ``***`` secret replaced by the value stored already."""
+    if values is None:
+        return {}
+    if not isinstance(values, Mapping):
+        raise InvalidArgumentError("apply", f"{where}.{field}", values, "must be a mapping")
+    out = dict(values)
+    for name, value in values.items():
+        if value == MASK and name in secrets:
+            if stored is None or name not in stored:
+                raise InvalidArgumentError(
+                    "apply",
+                    f"{where}.{field}[{name!r}]",
+                    value,
+                    "is a masked secret and the store has no value for it: write the value into the file",
+                )
+            out[name] = stored[name]
+    return out
+
+
+def _candidate(session: Session, entry: dict[str, Any], index: int, existing: Job | None) -> tuple[Job, bool]:
+    """The job a definition describes (not stored), and whether it is paused."""
+    where = f"jobs[{index}]"
+    owner = "apply"
+    names = list((entry.get("task") or {}).get("parameters") or {}) + list(entry.get("kwargs") or {})
+    tags = entry.get("tags") or []
+    task_secrets = (entry.get("task") or {}).get("secret_parameters") or ()
+    secrets = secret_names(None, names, tags if isinstance(tags, list) else []) | set(task_secrets)
+    stored = definition_of(existing, masked=False) if existing is not None else None
+    if (entry.get("task") is None) == (entry.get("func") is None):
+        raise InvalidArgumentError(owner, where, entry["id"], "needs exactly one of task, func")
+    func: Any
+    kwargs: dict[str, Any] = {}
+    args: list[Any] = []
+    if entry.get("task") is not None:
+        state = entry["task"]
+        if not isinstance(state, dict):
+            raise InvalidArgumentError(owner, f"{where}.task", state, "must be a mapping")
+        stored_params = (stored or {}).get("task", {}).get("parameters") if stored else None
+        state = {
+            **state,
+            "parameters": _unmask(state.get("parameters"), stored_params, secrets, where, "task.parameters"),
+        }
+        func = task_from_dict(state)
+    else:
+        func = entry["func"]
+        kwargs = jsonstate.decode(_unmask(entry.get("kwargs"), (stored or {}).get("kwargs"), secrets, where, "kwargs"))
+        raw_args = entry.get("args") or []
+        if not isinstance(raw_args, list):
+            raise InvalidArgumentError(owner, f"{where}.args", raw_args, "must be a list")
+        args = jsonstate.decode(raw_args)
+    options = {option: entry[option] for option in _OPTIONS if entry.get(option) is not None}
+    if "executor" not in options and is_task(func):
+        options["executor"] = func.default_executor  # as add_job chooses it
+    paused = entry.get("paused", False)
+    if not isinstance(paused, bool):
+        raise InvalidArgumentError(owner, f"{where}.paused", paused, "must be true or false")
+    from nbsched.triggers.base import trigger_from_dict
+
+    # Through its stored form, so that it compares equal to a stored trigger (a zone such as Etc/UTC comes back
+    # from the store as UTC, and triggers in the two zones compare unequal).
+    trigger = trigger_from_dict(_trigger(entry, where).to_dict())
+    job = Job.create(
+        session.scheduler,
+        func,
+        trigger,
+        args=args,
+        kwargs=kwargs,
+        id=entry["id"],
+        name=entry.get("name"),
+        owner=owner,
+        tags=tags,
+        **options,
+    )
+    return job, paused
+
+
+def _same(existing: Job, candidate: Job, paused: bool) -> bool:
+    # Triggers compare with ==, which leaves out state such as an interval's lazily set anchor: a definition
+    # written by hand (every: 5m) matches the job it created.
+    mine = definition_of(existing, masked=False)
+    theirs = definition_of(candidate, masked=False)
+    theirs["paused"] = paused
+    for definition in (mine, theirs):
+        del definition["trigger"], definition["schedule"]
+    return mine == theirs and existing.trigger == candidate.trigger
+
+
+def cmd_apply(args: argparse.Namespace, session: Session) -> int:
+    """Create or update the jobs of a definitions file (idempotent); ``--prune`` removes the others."""
+    scheduler = session.scheduler
+    entries = _entries(_load(args.file, args.format), args.file)
+    plan: list[tuple[str, Job | None, bool, str]] = []  # (id, candidate, paused, action)
+    for index, entry in enumerate(entries):
+        existing = scheduler.get_job(entry["id"])
+        candidate, paused = _candidate(session, entry, index, existing)
+        if existing is None:
+            action = "created"
+        elif _same(existing, candidate, paused):
+            action = "unchanged"
+        else:
+            action = "updated"
+        plan.append((candidate.id, candidate, paused, action))
+    if args.prune:
+        named = {entry["id"] for entry in entries}
+        stored = [job.id for job in scheduler.get_jobs()] + [job_id for _, job_id, _ in scheduler.get_broken_jobs()]
+        plan.extend((job_id, None, False, "removed") for job_id in stored if job_id not in named)
+
+    if not args.dry_run:
+        for job_id, planned, paused, action in plan:
+            if action == "removed":
+                scheduler.remove_job(job_id)
+            elif planned is not None and action in ("created", "updated"):
+                _store(session, planned, paused)
+
+    if args.json:
+        document: dict[str, Any] = {"dry_run": args.dry_run}
+        for action in ("created", "updated", "unchanged", "removed"):
+            document[action] = [job_id for job_id, _, _, done in plan if done == action]
+        emit_json(document)
+    else:
+        prefix = "would be " if args.dry_run else ""
+        table(
+            [Column("ID", shrink=True), Column("ACTION")], [[job_id, prefix + action] for job_id, _, _, action in plan]
+        )
+    return EXIT_OK
+
+
+def _store(session: Session, job: Job, paused: bool) -> None:
+    options: dict[str, Any] = {option: getattr(job, option) for option in _OPTIONS if option != "executor"}
+    if paused:
+        options["next_run_time"] = None
+    stored = session.scheduler.add_job(
+        job.func if job.func_ref is None else job.func_ref,
+        job.trigger,
+        args=job.args,
+        kwargs=job.kwargs,
+        id=job.id,
+        name=job.name,
+        executor=job.executor,
+        replace_existing=True,
+        tags=sorted(job.tags),
+        **options,
+    )
+    if not paused:
+        current = session.scheduler.get_job(stored.id)
+        if current is not None and current.next_run_time is None:
+            session.scheduler.resume_job(stored.id)  # it was paused before: the file says it runs

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+from nbsched.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class Result(NamedTuple):
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "home"
+    monkeypatch.setenv("NBSCHED_HOME", str(path))
+    monkeypatch.delenv("NBSCHED_DB_URL", raising=False)
+    return path
+
+
+class Cli:
+    """Runs ``main([...])`` in this process and returns its exit code and what it printed."""
+
+    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
+        self._capsys = capsys
+
+    def __call__(self, *argv: str) -> Result:
+        self._capsys.readouterr()
+        code = main(list(argv))
+        out, err = self._capsys.readouterr()
+        return Result(code, out, err)
+
+
+@pytest.fixture
+def cli(home: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
+    return Cli(capsys)
+
+
+def run_cli(home: Path, *argv: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """``python -m nbsched.cli ...`` in a subprocess with ``NBSCHED_HOME=home``."""
+    env = {**os.environ, "NBSCHED_HOME": str(home), "PYTHONPATH": str(REPO)}
+    env.pop("NBSCHED_DB_URL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "nbsched.cli", *argv],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=REPO,
+        check=False,
+    )
