@@ -44,7 +44,7 @@ def local_timezone() -> tzinfo:
 
 @lru_cache(maxsize=256)
 def _zone(name: str) -> tzinfo:
-    if name.upper() in {"UTC", "Z", "ETC/UTC"}:
+    if name.upper() in {"UTC", "Z"} or name in _UTC_NAMES:
         return UTC
     return ZoneInfo(name)
 
@@ -74,8 +74,12 @@ def timezone_name(tz: tzinfo | None) -> str:
         return "UTC"
     key = getattr(tz, "key", None) or getattr(tz, "zone", None)
     if key:
-        return str(key)
+        # The IANA database has several names for UTC (a machine whose local zone is "Etc/UTC" is common).
+        return "UTC" if key in _UTC_NAMES else str(key)
     return str(tz)
+
+
+_UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/Universal", "Universal", "Etc/Zulu", "Zulu", "UCT", "Etc/UCT"})
 
 
 def as_aware(dt: datetime, tz: tzinfo) -> datetime:

@@ -228,7 +228,7 @@ class SQLAlchemyJobStore(JobStore):
         t = self._jobs
 
         def work(conn: Connection) -> list[str]:
-            taken = set()
+            taken: set[str] = set()
             for start in range(0, len(ids), 500):  # bounded IN lists
                 chunk = ids[start : start + 500]
                 taken.update(conn.execute(select(t.c.id).where(t.c.id.in_(chunk))).scalars())
