@@ -7,6 +7,7 @@ pickle-free persistent store, exactly-once firing across processes, run history 
 from __future__ import annotations
 
 import importlib.metadata as _metadata
+import typing as _typing
 
 from nbsched.clock import ManualClock, SystemClock
 from nbsched.default import default_scheduler
@@ -64,6 +65,10 @@ from nbsched.triggers import (
     IntervalTrigger,
     OrTrigger,
 )
+
+if _typing.TYPE_CHECKING:
+    from nbsched.schedulers.base import BaseScheduler
+    from nbsched.widgets.view import JobsPanel
 
 try:
     __version__ = _metadata.version("nbsched")
@@ -125,4 +130,28 @@ __all__ = [
     "UnreferenceableError",
     "__version__",
     "default_scheduler",
+    "load_ipython_extension",
+    "panel",
+    "unload_ipython_extension",
 ]
+
+
+def load_ipython_extension(shell: object) -> None:
+    """``%load_ext nbsched``: start this kernel's scheduler and register the magics (see :mod:`nbsched.magics`)."""
+    from nbsched.magics import load_ipython_extension as load
+
+    load(shell)
+
+
+def unload_ipython_extension(shell: object) -> None:
+    """``%unload_ext nbsched``: this kernel's kernel-mode jobs end (see :mod:`nbsched.magics`)."""
+    from nbsched.magics import unload_ipython_extension as unload
+
+    unload(shell)
+
+
+def panel(scheduler: BaseScheduler | None = None, **options: _typing.Any) -> JobsPanel:
+    """The jobs panel (ipywidgets) of this kernel's scheduler: see :func:`nbsched.widgets.panel`."""
+    from nbsched.widgets import panel as make_panel
+
+    return make_panel(scheduler, **options)
