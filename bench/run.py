@@ -4,7 +4,9 @@
 (smaller counts, one run each, under a minute); ``--only NAME`` (repeatable) keeps the cases or figures whose
 name or id contains NAME. Every measurement runs in a fresh subprocess per library and run, the libraries
 alternating, so garbage, threads and warm caches never carry over. Prints one table and writes
-``bench/results/latest.json`` (``quick.json`` with ``--quick``).
+``bench/results/latest.json`` (``quick.json`` with ``--quick``). The notebook-job figures (``bench/notebooks.py``)
+compare nbsched with papermill instead, in a second table; ``--only notebook`` runs just those, ``--no-notebooks``
+leaves them out.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from bench._cases import CASES
 from bench._libs import LIBRARIES
 from bench._measure import Case, Figure, ratio, summarise
 from bench._worker import RESULT_PREFIX
+from bench.notebooks import rows as notebook_rows
 
 __all__ = ["main"]
 
@@ -104,6 +107,26 @@ def _table(rows: list[dict[str, Any]]) -> str:
     return "\n".join([render(header), rule, *(render(line) for line in lines)])
 
 
+def _papermill_table(rows: list[dict[str, Any]]) -> str:
+    """The notebook rows: nbsched beside papermill, ratio > 1 when nbsched is better."""
+    header = ["figure (notebook jobs)", "unit", "nbsched", "papermill", "ratio"]
+    lines = []
+    for row in rows:
+        ours, theirs = row["nbsched"], row["reference"]
+        value = theirs / ours if row["better"] == "lower" else ours / theirs
+        lines.append([row["name"], row["unit"], _format(ours), _format(theirs), f"{value:.2f}x"])
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *lines, strict=True)]
+
+    def render(cells: list[str]) -> str:
+        return "  ".join(
+            cell.rjust(width) if index >= 2 else cell.ljust(width)
+            for index, (cell, width) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    rule = "  ".join("-" * width for width in widths)
+    return "\n".join([render(header), rule, *(render(line) for line in lines)])
+
+
 def _fire_time_checks(samples: dict[str, list[dict[str, Any]]], figures: list[Figure]) -> list[str]:
     """Compare the fire-time fingerprints both libraries reported for the trigger walks of ``figures``."""
     notes, same = [], []
@@ -139,12 +162,14 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="where to write the JSON (default bench/results/latest.json, quick.json with --quick)",
     )
+    parser.add_argument("--no-notebooks", action="store_true", help="leave out the notebook rows (vs papermill)")
     args = parser.parse_args(argv)
 
     output = args.output or RESULTS / ("quick.json" if args.quick else "latest.json")
     selected = _select(args.only)
-    if not selected:
-        parser.error(f"--only {args.only} matches nothing; cases: {', '.join(case.name for case in CASES)}")
+    with_notebooks = not args.no_notebooks and (not args.only or any(name in "notebook" for name in args.only))
+    if not selected and not with_notebooks:
+        parser.error(f"--only {args.only} matches nothing; cases: {', '.join(case.name for case in CASES)}, notebook")
 
     load_before = _load()
     started = time.perf_counter()
@@ -196,6 +221,13 @@ def main(argv: list[str] | None = None) -> int:
                     },
                 }
             )
+    papermill: list[dict[str, Any]] = []
+    if with_notebooks:
+        print("  notebook rows [nbsched, papermill]", file=sys.stderr, flush=True)
+        try:
+            papermill = notebook_rows(args.quick)
+        except RuntimeError as exc:
+            notes.append(f"notebook rows failed: {str(exc).strip().splitlines()[-1]}")
     elapsed = time.perf_counter() - started
 
     meta = {
@@ -222,15 +254,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"note: 1-min load average was {' -> '.join(f'{load:.1f}' for load in loads)} -- the machine was busy.")
     if args.quick:
         print("--quick: smaller counts than the titles say and one run each; a smoke test, not a result.")
-    print()
-    print(_table(rows))
+    if rows:
+        print()
+        print(_table(rows))
+    if papermill:
+        print()
+        print(_papermill_table(papermill))
     if notes:
         print()
         for note in notes:
             print(f"* {note}")
 
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps({"meta": meta, "rows": rows, "notes": notes}, indent=2) + "\n")
+    document = {"meta": meta, "rows": rows, "papermill_rows": papermill, "notes": notes}
+    output.write_text(json.dumps(document, indent=2) + "\n")
     print(f"\nwrote {output.relative_to(ROOT) if output.is_relative_to(ROOT) else output}")
     return 1 if any("failed" in note for note in notes) else 0
 
