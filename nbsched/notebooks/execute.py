@@ -295,18 +295,19 @@ async def run_notebook_async(
     finally:
         if client is not None:
             client.stop_channels()
-        stopping = None
-        if kernel is not None:
-            if pool is not None:
-                _release(pool, kernel, now=False)
-            else:
-                stopping = asyncio.ensure_future(_stop(kernel))
-            if kernel.log_path is not None:
-                with contextlib.suppress(OSError):
-                    os.replace(kernel.log_path, outputs.kernel_log)
-        await run.finish()
-        if stopping is not None:
-            await stopping
+        # The outputs first: a kernel shutting down (it runs its exit handlers) would compete with the HTML
+        # rendering, which is the end of the run that a user waits for. The idle kernel waits meanwhile.
+        try:
+            await run.finish()
+        finally:
+            if kernel is not None:
+                if kernel.log_path is not None:
+                    with contextlib.suppress(OSError):
+                        os.replace(kernel.log_path, outputs.kernel_log)
+                if pool is not None:
+                    _release(pool, kernel, now=False)
+                else:
+                    await _stop(kernel)
     if run.error is not None:
         raise run.error
     return NotebookResult(

@@ -193,22 +193,36 @@ atexit.register(_kill_all_at_exit)
 class KernelPool:
     """One ready kernel per kernel name in use; kernels are never reused.
 
+    When a run takes the ready kernel, the one that replaces it starts when that run's kernel is released (the
+    run is over), or ``replace_delay`` seconds after the take, or as soon as another run asks for one, whichever
+    comes first: starting a kernel costs about a second of CPU, which a short run would otherwise have to share.
+
     :param home: folder warm kernels start in and keep their logs in until a run takes them
     :param warm: keep kernels ready (``False``: every run starts its kernel itself)
     :param idle_timeout: seconds after the last use of a kernel name before its ready kernel is shut down
     :param startup_timeout: seconds a kernel may take to start
+    :param replace_delay: longest wait, in seconds, before a taken kernel's replacement starts
     """
 
     def __init__(
-        self, home: Path, *, warm: bool = True, idle_timeout: float = 600.0, startup_timeout: float = 60.0
+        self,
+        home: Path,
+        *,
+        warm: bool = True,
+        idle_timeout: float = 600.0,
+        startup_timeout: float = 60.0,
+        replace_delay: float = 2.0,
     ) -> None:
         self.home = home
         self.warm = warm
         self.idle_timeout = idle_timeout
         self.startup_timeout = startup_timeout
+        self.replace_delay = replace_delay
         self._lock = threading.Lock()
         self._ready: dict[str, StartedKernel] = {}
         self._starting: dict[str, concurrent.futures.Future[StartedKernel]] = {}
+        #: kernel names whose replacement kernel is to start (at the latest when their timer fires)
+        self._deferred: set[str] = set()
         self._last_used: dict[str, float] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -246,6 +260,7 @@ class KernelPool:
             if self._closed:
                 return
             self._last_used[kernel_name] = time.monotonic()
+            self._deferred.discard(kernel_name)
             if kernel_name in self._ready or kernel_name in self._starting:
                 return
             self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -287,7 +302,8 @@ class KernelPool:
         return kernel
 
     def take(self, kernel_name: str, wait: float = 0.0) -> StartedKernel | None:
-        """The ready kernel of this name, now belonging to the caller; a fresh one starts in its place.
+        """The ready kernel of this name, now belonging to the caller; a fresh one will start in its place
+        (see the class: when the caller releases it, after ``replace_delay``, or when another run asks).
 
         :param wait: seconds to wait for a kernel that is being started (``0``: only an already ready one)
         :return: ``None`` when none is ready (the caller starts its own)
@@ -296,15 +312,36 @@ class KernelPool:
             return None
         with self._lock:
             kernel = self._ready.pop(kernel_name, None)
-            starting = self._starting.get(kernel_name)
+            deferred = kernel_name in self._deferred
             self._last_used[kernel_name] = time.monotonic()
-        if kernel is None and starting is not None and wait > 0:
-            with contextlib.suppress(Exception):
-                starting.result(wait)
+        if kernel is None:
+            if deferred:
+                self.prepare(kernel_name)  # another run wants one: the deferred replacement starts now
             with self._lock:
-                kernel = self._ready.pop(kernel_name, None)
-        self.prepare(kernel_name)  # the next run's kernel starts now
+                starting = self._starting.get(kernel_name)
+            if starting is not None and wait > 0:
+                with contextlib.suppress(Exception):
+                    starting.result(wait)
+                with self._lock:
+                    kernel = self._ready.pop(kernel_name, None)
+        self._replace_later(kernel_name)
         return kernel
+
+    def _replace_later(self, kernel_name: str) -> None:
+        """Start the next kernel of this name ``replace_delay`` seconds from now, unless something starts it first."""
+        with self._lock:
+            if self._closed or kernel_name in self._deferred:
+                return
+            self._deferred.add(kernel_name)
+            loop = self._service_loop_unlocked()
+        # A timer left over from an earlier take may start it sooner: never later than replace_delay.
+        loop.call_soon_threadsafe(loop.call_later, self.replace_delay, self._start_deferred, kernel_name)
+
+    def _start_deferred(self, kernel_name: str) -> None:
+        with self._lock:
+            due = kernel_name in self._deferred
+        if due:
+            self.prepare(kernel_name)
 
     def wait_ready(self, kernel_name: str, timeout: float) -> bool:
         """Wait until a kernel of this name is ready (starting one if needed); whether one is."""
@@ -322,8 +359,14 @@ class KernelPool:
         return False
 
     def release(self, kernel: StartedKernel, now: bool = False) -> concurrent.futures.Future[Any]:
-        """Shut a used kernel down in the background (it is never handed out again)."""
-        return self._submit(stop_kernel(kernel, now=now))
+        """Shut a used kernel down in the background (it is never handed out again); its run is over, so the
+        replacement it was taken for starts now if it has not yet."""
+        future = self._submit(stop_kernel(kernel, now=now))
+        with self._lock:
+            deferred = kernel.kernel_name in self._deferred
+        if deferred:
+            self.prepare(kernel.kernel_name)
+        return future
 
     def ready_names(self) -> list[str]:
         with self._lock:
@@ -353,6 +396,7 @@ class KernelPool:
         """Stop every ready kernel and the service loop (used kernels being stopped are waited for)."""
         with self._lock:
             self._closed = True
+            self._deferred.clear()
             ready = list(self._ready.values())
             self._ready.clear()
             self._last_used.clear()
