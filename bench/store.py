@@ -135,7 +135,7 @@ def _store_jobs(lib: Any, scheduler: Any, func: Any, next_run_times: Sequence[da
     for start in range(0, len(next_run_times), _BATCH):
         rows = _rows(lib, store, template, next_run_times[start : start + _BATCH])
         if lib.name == "nbsched":
-            store._db.write(lambda conn, rows=rows: conn.execute(store._insert_job, rows))
+            store._db.write(lambda conn, rows=rows: store._insert_job.execute_many(conn, rows))
         else:
             with store.engine.begin() as conn:
                 conn.execute(store.jobs_t.insert(), rows)

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Table, bindparam, delete, func, or_, select, 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
-from nbsched.jobstores.sqlalchemy.database import Database
+from nbsched.jobstores.sqlalchemy.database import Database, PreparedStatement
 from nbsched.jobstores.sqlalchemy.rows import run_from_row, run_values
 from nbsched.runs import ACTIVE, FINISHED, Run, RunFilter, RunStatus
 
@@ -43,25 +43,27 @@ class RunHistory:
     def __init__(self, db: Database, runs: Table) -> None:
         self._db = db
         self._t = runs
-        self._insert = insert_ignoring(runs, db.dialect, "job_id", "scheduled_at")
+        dialect = db.engine.dialect
+        insert = insert_ignoring(runs, db.dialect, "job_id", "scheduled_at")
+        self._insert = PreparedStatement(insert, dialect, [column.name for column in runs.c])
         fields = [column.name for column in runs.c if column.name not in ("id", "job_id", "scheduled_at")]
-        self._update = (
-            update(runs).where(runs.c.id == bindparam("b_id")).values({name: bindparam(f"b_{name}") for name in fields})
-        )
+        by_id = update(runs).where(runs.c.id == bindparam("b_id"))
+        self._update = PreparedStatement(by_id.values({name: bindparam(f"b_{name}") for name in fields}), dialect)
         self._fields = fields
 
-    def insert(self, conn: Connection, runs: list[Run]) -> int:
-        """Insert runs in ``conn``'s transaction, skipping those whose ``(job_id, scheduled_at)`` exists."""
+    def insert(self, conn: Connection | Any, runs: list[Run]) -> int:
+        """Insert runs in ``conn``'s transaction (a SQLAlchemy or a driver connection: see
+        :meth:`Database.write_prepared`), skipping those whose ``(job_id, scheduled_at)`` exists."""
         if not runs:
             return 0
         if len(runs) == 1:
-            return conn.execute(self._insert, run_values(runs[0])).rowcount
-        conn.execute(self._insert, [run_values(run) for run in runs])
+            return int(self._insert.execute(conn, run_values(runs[0])).rowcount)
+        self._insert.execute_many(conn, (run_values(run) for run in runs))
         return len(runs)  # executemany gives no per-row count; callers of many do not need it
 
     def add_run(self, run: Run) -> bool:
         """Record a new run; ``False`` when ``(job_id, scheduled_at)`` is recorded already."""
-        return self._db.write(lambda conn: self.insert(conn, [run])) == 1
+        return self._db.write_prepared(lambda conn: self.insert(conn, [run])) == 1
 
     def update_runs(self, runs: list[Run]) -> None:
         """Store the runs' current state in one transaction (unknown ids are ignored)."""
@@ -71,7 +73,7 @@ class RunHistory:
         for run in runs:
             values = run_values(run)
             params.append({"b_id": run.id, **{f"b_{name}": values[name] for name in self._fields}})
-        self._db.write(lambda conn: conn.execute(self._update, params))
+        self._db.write_prepared(lambda conn: self._update.execute_many(conn, params))
 
     def get_run(self, run_id: str) -> Run | None:
         """The run with this id, or ``None``."""

@@ -42,9 +42,12 @@ _RUN_FIELDS = (
 )
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)  # one, rather than one per call
+
+
 def dumps(value: Any) -> str:
     """Compact JSON text (NaN and infinities refused: :mod:`nbsched.jsonstate` tags them)."""
-    return json.dumps(value, separators=(",", ":"), allow_nan=False)
+    return _ENCODER.encode(value)
 
 
 def job_values(job: Job) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from sqlalchemy.engine import URL
 from nbsched.abc import JobStore
 from nbsched.exceptions import ConflictingIdError, JobLookupError
 from nbsched.job import Job
-from nbsched.jobstores.sqlalchemy.database import Database
+from nbsched.jobstores.sqlalchemy.database import Database, PreparedStatement
 from nbsched.jobstores.sqlalchemy.errors import JobStoreError
 from nbsched.jobstores.sqlalchemy.history import RunHistory, insert_ignoring
 from nbsched.jobstores.sqlalchemy.notify import DataVersionWatcher, PostgresListener
@@ -103,9 +103,20 @@ class SQLAlchemyJobStore(JobStore):
             raise
 
         t = self._jobs
-        self._insert_job = insert_ignoring(t, self._db.dialect, "id")
-        self._claim = update(t).where(t.c.id == bindparam("b_id"), t.c.next_run_time == bindparam("b_expected"))
-        self._claim_paused = update(t).where(t.c.id == bindparam("b_id"), t.c.next_run_time.is_(None))
+        self._order = (t.c.next_run_time.asc().nulls_last(), t.c.id)
+        dialect = self._db.engine.dialect
+        columns = [column.name for column in t.c]
+        settable = [name for name in columns if name != "id"]
+        self._insert_job = PreparedStatement(insert_ignoring(t, self._db.dialect, "id"), dialect, columns)
+        claim = update(t).where(t.c.id == bindparam("b_id"), t.c.next_run_time == bindparam("b_expected"))
+        self._claim = PreparedStatement(claim, dialect, settable)
+        claim_paused = update(t).where(t.c.id == bindparam("b_id"), t.c.next_run_time.is_(None))
+        self._claim_paused = PreparedStatement(claim_paused, dialect, settable)
+        # The queries of every scheduler pass, built once (building a select costs more than running it here);
+        # while some rows are broken, the queries that skip them are built per call instead.
+        self._by_id_query = select(t).where(t.c.id == bindparam("b_id"))
+        self._due_query = select(t).where(t.c.next_run_time <= bindparam("b_now")).order_by(*self._order)
+        self._next_time_query = select(func.min(t.c.next_run_time)).where(t.c.next_run_time.is_not(None))
 
     @property
     def engine(self) -> Engine:
@@ -149,7 +160,7 @@ class SQLAlchemyJobStore(JobStore):
     # ------------------------------------------------------------------------------------------ reading
     def lookup_job(self, job_id: str) -> Job | None:
         """The job with this id, or ``None`` (also when its row cannot be loaded: see :meth:`get_broken_jobs`)."""
-        rows = self._db.read(lambda conn: conn.execute(select(self._jobs).where(self._jobs.c.id == job_id)).all())
+        rows = self._db.read(lambda conn: conn.execute(self._by_id_query, {"b_id": job_id}).all())
         jobs = self._load(rows)
         return jobs[0] if jobs else None
 
@@ -157,17 +168,17 @@ class SQLAlchemyJobStore(JobStore):
         """Loadable jobs whose next run time is at or before ``now``, earliest first."""
         if self._broken_ids() and time.monotonic() - self._broken_checked > self.broken_recheck_interval:
             self._recheck_broken()
-        t = self._jobs
-        query = self._ordered(select(t).where(t.c.next_run_time <= now))
-        return self._load(self._db.read(lambda conn: conn.execute(query).all()))
+        query, params = self._due_query, {"b_now": now}
+        if self._broken_ids():
+            query = self._ordered(select(self._jobs).where(self._jobs.c.next_run_time <= bindparam("b_now")))
+        return self._load(self._db.read(lambda conn: conn.execute(query, params).all()))
 
     def get_next_run_time(self) -> datetime | None:
         """The earliest next run time of any loadable job."""
-        t = self._jobs
-        query = select(func.min(t.c.next_run_time)).where(t.c.next_run_time.is_not(None))
+        query = self._next_time_query
         broken = self._broken_ids()
         if broken:
-            query = query.where(t.c.id.not_in(broken))
+            query = query.where(self._jobs.c.id.not_in(broken))
         value: datetime | None = self._db.read(lambda conn: conn.execute(query).scalar())
         return value
 
@@ -196,7 +207,7 @@ class SQLAlchemyJobStore(JobStore):
         broken = self._broken_ids()
         if broken:
             query = query.where(t.c.id.not_in(broken))
-        return query.order_by(t.c.next_run_time.asc().nulls_last(), t.c.id)
+        return query.order_by(*self._order)
 
     # ------------------------------------------------------------------------------------------ writing
     def add_job(self, job: Job) -> None:
@@ -208,12 +219,12 @@ class SQLAlchemyJobStore(JobStore):
         """
         values = job_values(job)
 
-        def work(conn: Connection) -> None:
-            if conn.execute(self._insert_job, values).rowcount != 1:
+        def work(conn: Any) -> None:
+            if self._insert_job.execute(conn, values).rowcount != 1:
                 raise ConflictingIdError(job.id)
             self._notify(conn)
 
-        self._db.write(work)
+        self._db.write_prepared(work)
 
     def add_jobs(self, jobs: list[Job]) -> list[str]:
         """Store several new jobs in one transaction; ids already stored are left alone and returned.
@@ -234,7 +245,7 @@ class SQLAlchemyJobStore(JobStore):
                 taken.update(conn.execute(select(t.c.id).where(t.c.id.in_(chunk))).scalars())
             fresh = [values for values in rows if values["id"] not in taken]
             if fresh:
-                conn.execute(self._insert_job, fresh)  # one executemany; ON CONFLICT DO NOTHING for races
+                self._insert_job.execute_many(conn, fresh)  # ON CONFLICT DO NOTHING for races
                 self._notify(conn)
             return [job_id for job_id in ids if job_id in taken]
 
@@ -298,7 +309,7 @@ class SQLAlchemyJobStore(JobStore):
         prepared = [(job_values(job), expected, runs) for job, expected, runs in claims]
         order = sorted(range(len(claims)), key=lambda index: claims[index][0].id)
 
-        def work(conn: Connection) -> list[bool]:
+        def work(conn: Any) -> list[bool]:
             won = [False] * len(prepared)
             new_runs: list[Run] = []
             for index in order:
@@ -306,20 +317,20 @@ class SQLAlchemyJobStore(JobStore):
                 params = {**values, "b_id": values["id"]}
                 del params["id"]
                 if expected is None:
-                    result = conn.execute(self._claim_paused, params)
+                    result = self._claim_paused.execute(conn, params)
                 else:
-                    result = conn.execute(self._claim, {**params, "b_expected": expected})
+                    result = self._claim.execute(conn, {**params, "b_expected": expected})
                 if result.rowcount == 1:
                     won[index] = True
                     new_runs.extend(runs)
             self._history.insert(conn, new_runs)
             return won
 
-        results = self._db.write(work)
+        results = self._db.write_prepared(work)
         self._forget_broken(job.id for (job, _, _), ok in zip(claims, results, strict=True) if ok)
         return results
 
-    def _notify(self, conn: Connection) -> None:
+    def _notify(self, conn: Connection | Any) -> None:
         if self._db.dialect == "postgresql":
             # Delivered at commit, to every listening scheduler (see notify.py).
             conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": self._channel})
