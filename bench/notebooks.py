@@ -12,7 +12,8 @@ over. A tiny parameterised notebook (a ``parameters`` cell, a cell that stamps t
 - **sustained runs per minute on 2 workers**: many runs due at once, two at a time (nbsched
   ``max_concurrent_runs=2``; papermill in two threads);
 - **memory per running job**: RSS of the process and its kernels while two runs are in a cell, less the process's
-  RSS before, per run (nbsched's warm spare kernel counts against it).
+  RSS before (with nbclient and a warmed nbconvert loaded on both sides), per run (nbsched's warm spare kernel
+  counts against it).
 """
 
 from __future__ import annotations
@@ -78,6 +79,12 @@ def _measure_nbsched(quick: bool, work: Path) -> dict[str, float]:
         with cond:
             assert cond.wait_for(lambda: all(i in finished for i in ids), 300), ids
 
+    # What papermill's side has loaded before its base line too: nbclient, and nbconvert with a warmed exporter.
+    import nbclient  # noqa: F401
+
+    from nbsched.notebooks.outputs import warm_up
+
+    warm_up()
     process = psutil.Process()
     base_rss = process.memory_info().rss
     executor = NotebookExecutor(max_concurrent_runs=2)
