@@ -90,6 +90,18 @@ class BaseExecutor(Executor):
             for event in events:
                 self._scheduler._dispatch_event(event)
 
+    def _run_each(
+        self, job: Job, run_times: list[datetime], run_one: Callable[[Job, datetime], JobExecutionEvent]
+    ) -> None:
+        """Run ``job`` once per run time with ``run_one`` (which reports the job's own errors in its event) and
+        report the events, or the failure that stopped it, as the other executors do."""
+        try:
+            events = [run_one(job, run_time) for run_time in run_times]
+        except BaseException as exc:
+            self._run_job_error(job.id, exc)
+        else:
+            self._run_job_success(job.id, events)
+
     def _run_job_error(self, job_id: str, exc: BaseException, tb: Any = None) -> None:
         """Called when running the job failed outside the job itself (pool broken, not picklable...)."""
         self._release(job_id)
@@ -99,6 +111,19 @@ class BaseExecutor(Executor):
 @functools.lru_cache(maxsize=64)
 def _logger(name: str) -> logging.Logger:
     return logging.getLogger(name)
+
+
+def missed_event(
+    job: Job, jobstore_alias: str | None, run_time: datetime, now: Callable[[], datetime] | None, logger: logging.Logger
+) -> JobExecutionEvent | None:
+    """The ``EVENT_JOB_MISSED`` of a run time later than the job's ``misfire_grace_time`` (logged), or ``None``."""
+    if job.misfire_grace_time is None or now is None:
+        return None
+    late = now() - run_time
+    if late <= timedelta(seconds=job.misfire_grace_time):
+        return None
+    logger.warning('Run time of job "%s" was missed by %s', job, late)
+    return JobExecutionEvent(EVENT_JOB_MISSED, job.id, jobstore_alias, run_time)
 
 
 def run_job(
@@ -122,10 +147,9 @@ def run_job(
     assert func is not None
     for run_time in run_times:
         if grace is not None and now is not None:
-            late = now() - run_time
-            if late > timedelta(seconds=grace):
-                events.append(JobExecutionEvent(EVENT_JOB_MISSED, job.id, jobstore_alias, run_time))
-                logger.warning('Run time of job "%s" was missed by %s', job, late)
+            missed = missed_event(job, jobstore_alias, run_time, now, logger)
+            if missed is not None:
+                events.append(missed)
                 continue
         if logger.isEnabledFor(logging.INFO):
             logger.info('Running job "%s" (scheduled at %s)', job, run_time)

@@ -23,11 +23,11 @@ import contextlib
 import sys
 import threading
 import traceback
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from nbsched.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
-from nbsched.executors.base import BaseExecutor, run_job
+from nbsched.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
+from nbsched.executors.base import BaseExecutor, missed_event, run_job
 
 if TYPE_CHECKING:
     from nbsched.job import Job
@@ -183,21 +183,14 @@ class KernelExecutor(BaseExecutor):
             self._workers.discard(threading.current_thread())
 
     def _run(self, job: Job, run_times: list[datetime]) -> None:
-        try:
-            events = [self._run_one(job, run_time) for run_time in run_times]
-        except BaseException as exc:
-            self._run_job_error(job.id, exc)
-        else:
-            self._run_job_success(job.id, events)
+        self._run_each(job, run_times, self._run_one)
 
     def _run_one(self, job: Job, run_time: datetime) -> JobExecutionEvent:
         jobstore = job._jobstore_alias
         now = self._clock_now()
-        if job.misfire_grace_time is not None and now is not None:
-            late = now() - run_time
-            if late > timedelta(seconds=job.misfire_grace_time):
-                self._logger.warning('Run time of job "%s" was missed by %s', job, late)
-                return JobExecutionEvent(EVENT_JOB_MISSED, job.id, jobstore, run_time)
+        missed = missed_event(job, jobstore, run_time, now, self._logger)
+        if missed is not None:
+            return missed
         task: Any = job.func
         source = getattr(task, "source", None) if getattr(task, "mode", None) == "kernel" else None
         if not isinstance(source, str):
