@@ -223,6 +223,7 @@ class KernelPool:
         self._starting: dict[str, concurrent.futures.Future[StartedKernel]] = {}
         #: kernel names whose replacement kernel is to start (at the latest when their timer fires)
         self._deferred: set[str] = set()
+        self._shrink_timer: asyncio.TimerHandle | None = None  # on the service loop
         self._last_used: dict[str, float] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -297,8 +298,7 @@ class KernelPool:
         if not keep:
             await stop_kernel(kernel, now=True)
         else:
-            assert self._loop is not None
-            self._loop.call_later(self.idle_timeout + 0.5, self._shrink)
+            self._arm_shrink(self.idle_timeout + 0.5)
         return kernel
 
     def take(self, kernel_name: str, wait: float = 0.0) -> StartedKernel | None:
@@ -372,8 +372,21 @@ class KernelPool:
         with self._lock:
             return sorted(self._ready)
 
+    def _arm_shrink(self, delay: float) -> None:
+        # On the service loop: one timer, at the earliest time asked for.
+        loop = self._loop
+        if loop is None or self._closed:
+            return
+        timer = self._shrink_timer
+        if timer is not None and timer.when() <= loop.time() + delay:
+            return
+        if timer is not None:
+            timer.cancel()
+        self._shrink_timer = loop.call_later(delay, self._shrink)
+
     def _shrink(self) -> None:
-        # On the service loop: drop ready kernels of names unused for idle_timeout.
+        # On the service loop: drop ready kernels of names unused for idle_timeout; look again when the next
+        # ready kernel's name would be idle (a name used since its kernel started is idle later than planned).
         now = time.monotonic()
         doomed: list[StartedKernel] = []
         with self._lock:
@@ -383,6 +396,10 @@ class KernelPool:
                     kernel = self._ready.pop(name, None)
                     if kernel is not None:
                         doomed.append(kernel)
+            pending = [self._last_used[name] for name in self._ready if name in self._last_used]
+        self._shrink_timer = None
+        if pending:
+            self._arm_shrink(min(pending) + self.idle_timeout - now + 0.5)
         for kernel in doomed:
             _logger.debug("Kernel name %s idle: shutting down its ready kernel", kernel.kernel_name)
             self._submit(self._stop_and_clean(kernel))  # tracked, so shutdown() waits for it

@@ -176,6 +176,21 @@ def test_idle_kernel_names_lose_their_ready_kernel(tmp_path: Path) -> None:
         pool.shutdown()
 
 
+def test_a_name_used_again_loses_its_ready_kernel_once_it_is_idle(tmp_path: Path) -> None:
+    # prepare() (a job added) refreshes the name's last use after its kernel started: the pool looks again later.
+    pool = KernelPool(tmp_path / "k", idle_timeout=1.0)
+    try:
+        assert pool.wait_ready("python3", 60)
+        time.sleep(0.6)
+        pool.prepare("python3")
+        deadline = time.monotonic() + 15
+        while pool.ready_names() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert pool.ready_names() == []
+    finally:
+        pool.shutdown()
+
+
 @pytest.mark.filterwarnings("ignore::DeprecationWarning:distributed")
 def test_dask_executor_runs_cells_and_functions_on_a_local_cluster(root: Path) -> None:
     distributed = pytest.importorskip("distributed")
