@@ -24,6 +24,7 @@ from nbsched.exceptions import (
     TransientJobError,
     UnreferenceableError,
 )
+from nbsched.paths import folder_name_problem
 from nbsched.refs import callable_name, check_callable_args, obj_to_ref, ref_to_obj, reference_problem
 from nbsched.runs import new_run_id
 
@@ -266,6 +267,13 @@ class Job:
         target: Callable[..., Any] | None = new.get("func", self.func)
         if target is not None and not is_task(target) and ("args" in new or "kwargs" in new or "func" in new):
             check_callable_args(target, new.get("args", self.args), new.get("kwargs", self.kwargs), owner)
+        job_id = new.get("id", self.id)
+        if is_task(target) and job_id and ("id" in new or "func" in new):
+            problem = folder_name_problem(job_id)
+            if problem:
+                raise JobArgumentError(
+                    owner, "id", job_id, f"{problem}: notebook and cell runs keep their outputs in a folder named so"
+                )
         for key, value in new.items():
             setattr(self, key, value)
 

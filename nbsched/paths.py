@@ -50,7 +50,7 @@ def runs_dir(job_id: str, run_id: str) -> Path:
     :raises ValueError: when an id would leave the runs folder (``..``, a path separator, empty)
     """
     for name, value in (("job_id", job_id), ("run_id", run_id)):
-        if not value or value in {".", ".."} or "/" in value or os.sep in value or "\0" in value:
+        if folder_name_problem(value):
             raise ValueError(f"runs_dir: {name} {value!r} cannot be used as a folder name")
     base = data_dir() / "runs"
     ensure_private_dir(base)
@@ -58,6 +58,15 @@ def runs_dir(job_id: str, run_id: str) -> Path:
     path = base / job_id / run_id
     ensure_private_dir(path)
     return path
+
+
+def folder_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a folder of its own (empty, ``.``/``..``, a path separator, NUL), or ``None``."""
+    if not name or name in {".", ".."}:
+        return "is not a folder name"
+    if "/" in name or os.sep in name or "\0" in name:
+        return "contains a path separator or NUL"
+    return None
 
 
 def ensure_private_dir(path: Path) -> None:

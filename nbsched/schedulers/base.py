@@ -663,12 +663,12 @@ def _remove_run_folders(runs: list[Run]) -> None:
     from nbsched.paths import data_dir
 
     root = data_dir(create=False) / "runs"
-    for run in runs:
-        if not run.outputs:
-            continue
+    for run in runs:  # a run that failed before writing anything may still have left its folder
         folder = root / run.job_id / run.id
         if folder.is_dir() and folder.resolve().is_relative_to(root.resolve()):
             shutil.rmtree(folder, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                folder.parent.rmdir()  # the job's folder, once its last run folder is gone
 
 
 def _mapping(owner: str, field: str, value: Any) -> Mapping[str, Any]:

@@ -216,6 +216,17 @@ def test_add_job_routes_tasks_to_their_executor_and_stores_them_as_json(root: Pa
     assert restored.func == job.func
 
 
+@pytest.mark.parametrize("job_id", ["a/b", "..", "x\0y"])
+def test_task_job_ids_must_name_a_folder(root: Path, job_id: str) -> None:
+    scheduler = BackgroundScheduler(timezone="UTC")
+    with pytest.raises(JobArgumentError) as info:
+        scheduler.add_job(Cell("print(1)"), "interval", minutes=5, id=job_id)
+    assert str(info.value).startswith(f"add_job: id {job_id!r} ")
+    assert str(info.value).endswith("notebook and cell runs keep their outputs in a folder named so")
+    assert scheduler.get_jobs() == []
+    scheduler.add_job(print, "interval", minutes=5, id="a/b")  # a function job keeps no output folder
+
+
 def test_run_errors_pickle_with_their_details() -> None:
     error = NotebookRunError("ValueError", "boom", 3, {"ipynb": "/x.ipynb"}, "timed_out", "Traceback...")
     again = pickle.loads(pickle.dumps(error))
