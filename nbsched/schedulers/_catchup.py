@@ -28,14 +28,15 @@ class FirePlan:
     """The outcome of :func:`plan_fires`.
 
     :ivar run_times: fire times to run now, oldest first (one when coalescing)
-    :ivar missed: fire times too late for the misfire grace time, to report as missed
-    :ivar skipped: ``True`` when more fire times were missed than could be listed (not coalescing)
+    :ivar missed: fire times too late for the misfire grace time, to report as missed (at most the walk limit)
+    :ivar skipped: spans of fire times passed over without being listed, each ``(first, end)``: every fire time
+        from ``first`` up to but not including ``end`` (never when coalescing: one run stands for all)
     :ivar next_run_time: the first fire time after ``now``, or ``None`` when the trigger is done
     """
 
     run_times: list[datetime]
     missed: list[datetime]
-    skipped: bool
+    skipped: list[tuple[datetime, datetime]]
     next_run_time: datetime | None
 
 
@@ -50,45 +51,68 @@ def plan_fires(
 ) -> FirePlan:
     """Plan the fires of a job whose ``next_run_time`` is due at ``now``.
 
+    Coalescing: the latest due fire time runs if it is within the grace time, else it is reported missed.
+    Not coalescing: fire times older than the grace time are reported missed (the first ``limit`` of them; a
+    span stands for the rest), then the fire times within it run (the first ``limit`` of them, a span for those
+    passed over, and the latest).
+
     :param trigger: the job's trigger
     :param next_run_time: the stored next run time (``<= now``)
     :param now: the current instant
     :param coalesce: run once for all due fire times (the latest) instead of once each
     :param misfire_grace_time: seconds a fire may be late and still run (``None``: any lateness)
-    :param limit: the most fire times to walk
+    :param limit: the most fire times to walk in each part
     """
     # Compare instants in UTC: datetimes sharing a zone compare by wall clock, wrong in a repeated DST hour.
     now = now.astimezone(UTC)
+    grace = None if misfire_grace_time is None else timedelta(seconds=misfire_grace_time)
     following = trigger.get_next_fire_time(next_run_time, now)
-    if following is None or following.astimezone(UTC) > now:
+    if following is None or _utc(following) > now:
         # The common case, one fire due: no list walk.
-        if misfire_grace_time is not None and now - next_run_time > timedelta(seconds=misfire_grace_time):
-            return FirePlan(run_times=[], missed=[next_run_time], skipped=False, next_run_time=following)
-        return FirePlan(run_times=[next_run_time], missed=[], skipped=False, next_run_time=following)
-    due: list[datetime] = []
+        if grace is not None and now - _utc(next_run_time) > grace:
+            return FirePlan(run_times=[], missed=[next_run_time], skipped=[], next_run_time=following)
+        return FirePlan(run_times=[next_run_time], missed=[], skipped=[], next_run_time=following)
+
+    if coalesce:
+        latest = _latest_due(trigger, following, now, limit)
+        after = _after(trigger, latest, now)
+        if grace is not None and now - _utc(latest) > grace:
+            return FirePlan(run_times=[], missed=[latest], skipped=[], next_run_time=after)
+        return FirePlan(run_times=[latest], missed=[], skipped=[], next_run_time=after)
+
+    missed: list[datetime] = []
+    skipped: list[tuple[datetime, datetime]] = []
     current: datetime | None = next_run_time
-    while current is not None and _utc(current) <= now and len(due) < limit:
-        due.append(current)
+    if grace is not None:
+        window = now - grace  # fire times before this are too late to run
+        while current is not None and _utc(current) < window and len(missed) < limit:
+            missed.append(current)
+            current = trigger.get_next_fire_time(current, now)
+        if current is not None and _utc(current) < window:
+            first = current
+            current = trigger.skip_to(window)
+            skipped.append((first, current if current is not None and _utc(current) <= now else window))
+
+    run_times: list[datetime] = []
+    while current is not None and _utc(current) <= now and len(run_times) < limit:
+        run_times.append(current)
         current = trigger.get_next_fire_time(current, now)
-
-    skipped = False
     if current is not None and _utc(current) <= now:
-        # More than `limit` fires were missed: jump to the latest one without walking the rest.
+        # More fire times within the grace time than are run one by one: the latest runs too.
         latest = _latest_due(trigger, current, now, limit)
-        skipped = True
-        due.append(latest)
-        current = trigger.get_next_fire_time(latest, now)
-        if current is not None and _utc(current) <= now:
-            current = trigger.skip_to(now + _TICK)
+        if latest != current:
+            skipped.append((current, latest))
+        run_times.append(latest)
+        current = _after(trigger, latest, now)
+    return FirePlan(run_times=run_times, missed=missed, skipped=skipped, next_run_time=current)
 
-    candidates = due[-1:] if coalesce else due
-    if misfire_grace_time is None:
-        run_times, missed = candidates, []
-    else:
-        grace = timedelta(seconds=misfire_grace_time)
-        run_times = [t for t in candidates if now - _utc(t) <= grace]
-        missed = [t for t in candidates if now - _utc(t) > grace]
-    return FirePlan(run_times=run_times, missed=missed, skipped=skipped and not coalesce, next_run_time=current)
+
+def _after(trigger: Trigger, fire_time: datetime, now: datetime) -> datetime | None:
+    """The first fire time after ``now``, given that ``fire_time`` is the latest one at or before it."""
+    following = trigger.get_next_fire_time(fire_time, now)
+    if following is not None and _utc(following) <= now:
+        following = trigger.skip_to(now + _TICK)
+    return following
 
 
 def _latest_due(trigger: Trigger, floor: datetime, now: datetime, limit: int) -> datetime:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from nbsched.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
 from nbsched.runs import Run, RunStatus, worker_id
+from nbsched.schedulers._catchup import WALK_LIMIT, FirePlan
 
 if TYPE_CHECKING:
     from nbsched.job import Job
@@ -68,19 +69,21 @@ class RunRecorder:
         self.flush()
 
     # ------------------------------------------------------------------------------------- run changes
-    def new_runs(self, job: Job, run_times: list[datetime], missed: list[datetime], now: datetime) -> list[Run]:
-        """Run rows for a fire about to be claimed: ``scheduled`` ones to run, ``skipped`` ones missed."""
+    def new_runs(self, job: Job, plan: FirePlan, now: datetime) -> list[Run]:
+        """Run rows for a fire about to be claimed: ``scheduled`` ones to run, ``skipped`` ones for the fire
+        times missed and one for each span of fire times passed over (it says which)."""
         # A claimed run belongs to this worker from the start: if it dies before the run starts, the run is lost.
-        runs = [Run(job_id=job.id, scheduled_at=t, worker=self._worker, heartbeat_at=now) for t in run_times]
-        for t in missed:
+        runs = [Run(job_id=job.id, scheduled_at=t, worker=self._worker, heartbeat_at=now) for t in plan.run_times]
+        skipped = [(t, f"missed by {now - t} (misfire_grace_time {job.misfire_grace_time} s)") for t in plan.missed]
+        for first, end in plan.skipped:
+            reason = (
+                f"stands for the fire times from {first.isoformat()} up to {end.isoformat()}, which were skipped: "
+                f"catch-up runs or reports at most {WALK_LIMIT} missed fire times one by one (coalesce=False)"
+            )
+            skipped.append((first, reason))
+        for t, reason in skipped:
             runs.append(
-                Run(
-                    job_id=job.id,
-                    scheduled_at=t,
-                    status=RunStatus.SKIPPED,
-                    finished_at=now,
-                    error_message=f"missed by {now - t} (misfire_grace_time {job.misfire_grace_time} s)",
-                )
+                Run(job_id=job.id, scheduled_at=t, status=RunStatus.SKIPPED, finished_at=now, error_message=reason)
             )
         return runs
 

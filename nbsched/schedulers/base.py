@@ -499,7 +499,7 @@ class BaseScheduler(JobsAPI, ABC):
             job.run_count += fired
             # A finished schedule whose runs may still be retried stays stored until they are done.
             job.completed = next_run_time is None and fired > 0 and job.retries > 0
-            runs = self._recorder.new_runs(job, plan.run_times, plan.missed, now) if plan else []
+            runs = self._recorder.new_runs(job, plan, now) if plan else []
             prepared.append((job, expected, fired, plan, runs))
         # Claim in batches: each batch is one transaction, its jobs start as soon as it commits, and schedulers
         # sharing the store take turns instead of one of them taking every due job in one long transaction.
@@ -539,8 +539,15 @@ class BaseScheduler(JobsAPI, ABC):
             for run_time in plan.missed:
                 self._logger.warning('Run time of job "%s" was missed by %s', job, now - run_time)
                 events.append(JobExecutionEvent(EVENT_JOB_MISSED, job.id, alias, run_time))
-            if plan.skipped:
-                self._logger.warning('Job "%s" missed more fire times than are caught up; ran the latest', job)
+            for first, end in plan.skipped:
+                # One event (and one skipped run) stands for the whole span, which may hold millions of fires.
+                self._logger.warning(
+                    'Job "%s" missed more fire times than are caught up one by one: skipped those from %s to %s',
+                    job,
+                    first,
+                    end,
+                )
+                events.append(JobExecutionEvent(EVENT_JOB_MISSED, job.id, alias, first))
             if plan.run_times:
                 self._submit(job, alias, plan.run_times, events)
 

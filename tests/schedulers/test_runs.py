@@ -79,3 +79,65 @@ def test_retention_keeps_the_newest_runs_per_job() -> None:
         assert [r.scheduled_at for r in runs] == [T0 + timedelta(seconds=s) for s in (10, 9, 8)]
     finally:
         h.shutdown()
+
+
+def _by_status(runs: list) -> dict[RunStatus, list[datetime]]:
+    found: dict[RunStatus, list[datetime]] = {}
+    for run in sorted(runs, key=lambda run: run.scheduled_at):
+        found.setdefault(run.status, []).append(run.scheduled_at)
+    return found
+
+
+def test_without_coalesce_every_fire_within_the_grace_time_runs(harness: Harness) -> None:
+    # Fires at T0 ... T0+150 s, found at T0+150.5 s with a 100 s grace time: the 51 oldest are too late, the 100
+    # newest run.
+    harness.scheduler.add_job(
+        tasks.record, "interval", seconds=1, coalesce=False, misfire_grace_time=100, id="g", start_date=T0
+    )
+    harness.start(paused=True)
+    harness.advance(150.5)
+    harness.scheduler.resume()
+    harness.settle()
+    runs = _by_status(harness.scheduler.runs(job_id="g", limit=None))
+    second = timedelta(seconds=1)
+    assert runs[RunStatus.SKIPPED] == [T0 + i * second for i in range(51)]
+    assert runs[RunStatus.SUCCEEDED] == [T0 + i * second for i in range(51, 151)]
+    assert len(tasks.CALLS) == 100
+    assert harness.scheduler.get_job("g").next_run_time == T0 + 151 * second
+
+
+def test_fires_passed_over_in_a_long_catch_up_are_recorded_not_lost(harness: Harness) -> None:
+    # Fires at T0 ... T0+1000 s, found at T0+1000.5 s with a 500 s grace time. Too late: T0 ... T0+500 s (100 reported
+    # one by one, one skipped run standing for the other 401). In time: T0+501 ... T0+1000 s (100 run, one skipped
+    # run stands for the 399 passed over, and the latest runs).
+    harness.scheduler.add_job(
+        tasks.record, "interval", seconds=1, coalesce=False, misfire_grace_time=500, id="g", start_date=T0
+    )
+    harness.start(paused=True)
+    harness.advance(1000.5)
+    harness.scheduler.resume()
+    harness.settle()
+    second = timedelta(seconds=1)
+    all_runs = harness.scheduler.runs(job_id="g", limit=None)
+    runs = _by_status(all_runs)
+    assert runs[RunStatus.SUCCEEDED] == [T0 + i * second for i in range(501, 601)] + [T0 + 1000 * second]
+    assert runs[RunStatus.SKIPPED] == [T0 + i * second for i in range(101)] + [T0 + 601 * second]
+    spans = {run.scheduled_at: run.error_message for run in all_runs if "stands for" in (run.error_message or "")}
+    assert spans == {
+        T0 + 100 * second: "stands for the fire times from 2026-01-05T09:01:40+00:00 up to 2026-01-05T09:08:21+00:00, "
+        "which were skipped: catch-up runs or reports at most 100 missed fire times one by one (coalesce=False)",
+        T0 + 601 * second: "stands for the fire times from 2026-01-05T09:10:01+00:00 up to 2026-01-05T09:16:40+00:00, "
+        "which were skipped: catch-up runs or reports at most 100 missed fire times one by one (coalesce=False)",
+    }
+    assert len(tasks.CALLS) == 101
+    assert harness.scheduler.get_job("g").next_run_time == T0 + 1001 * second
+
+
+def test_coalesced_catch_up_runs_the_latest_fire_within_the_grace_time(harness: Harness) -> None:
+    harness.scheduler.add_job(tasks.record, "interval", seconds=10, misfire_grace_time=30, id="c", start_date=T0)
+    harness.start(paused=True)
+    harness.advance(1005)
+    harness.scheduler.resume()
+    harness.settle()
+    runs = harness.scheduler.runs(job_id="c")
+    assert [(r.status, r.scheduled_at) for r in runs] == [(RunStatus.SUCCEEDED, T0 + timedelta(seconds=1000))]
