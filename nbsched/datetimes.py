@@ -7,7 +7,7 @@ naive datetimes are interpreted in a given zone with ``fold=0`` (the first of a 
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -127,7 +127,7 @@ def convert_to_datetime(
         except ValueError as exc:
             raise _error(owner, field, value, f"is not a valid date/time ({exc})") from None
         if tz_text:
-            dt = datetime.fromisoformat(dt.isoformat() + ("+00:00" if tz_text == "Z" else tz_text))
+            dt = dt.replace(tzinfo=_utc_offset(tz_text, owner, field, value))
     else:
         raise _error(owner, field, value, "must be a datetime, a date or an ISO 8601 string")
     if dt.tzinfo is None:
@@ -135,6 +135,17 @@ def convert_to_datetime(
             raise _error(owner, field, value, "has no time zone and no default time zone was given")
         return dt.replace(tzinfo=tz)
     return dt.astimezone(tz) if tz is not None else dt
+
+
+def _utc_offset(text: str, owner: str, field: str, value: Any) -> tzinfo:
+    """The fixed zone of a ``Z``, ``+HH:MM`` or ``-HHMM`` suffix (the date pattern has matched its shape)."""
+    if text == "Z":
+        return UTC
+    hours, minutes = int(text[1:3]), int(text[-2:])
+    if hours > 23 or minutes > 59:
+        raise _error(owner, field, value, f"has an invalid UTC offset {text!r} (expected -23:59 to +23:59)")
+    offset = timedelta(hours=hours, minutes=minutes)
+    return timezone(-offset if text[0] == "-" else offset)
 
 
 def as_timedelta(value: Any, owner: str, field: str) -> timedelta | None:

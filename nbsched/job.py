@@ -25,7 +25,7 @@ from nbsched.exceptions import (
     UnreferenceableError,
 )
 from nbsched.paths import folder_name_problem
-from nbsched.refs import callable_name, check_callable_args, obj_to_ref, ref_to_obj, reference_problem
+from nbsched.refs import callable_name, check_callable_args, obj_to_ref, ref_problem, ref_to_obj, reference_problem
 from nbsched.runs import new_run_id
 
 if TYPE_CHECKING:
@@ -200,6 +200,8 @@ class Job:
                 raise JobArgumentError(owner, "id", value, "cannot be changed once the job has one")
             if not isinstance(value, str) or not value:
                 raise JobArgumentError(owner, "id", value, "must be a non-empty string")
+            if not value.strip():
+                raise JobArgumentError(owner, "id", value, "must not be only whitespace")
             new["id"] = value
         if "func" in changes:
             func, func_ref = _resolve_func(owner, changes["func"])
@@ -281,12 +283,16 @@ class Job:
     def to_dict(self) -> dict[str, Any]:
         """The job's versioned JSON state (no pickle).
 
-        :raises TransientJobError: when the callable has no ``module:qualname`` reference
-        :raises SerializationError: when an argument is not JSON-serialisable
+        :raises TransientJobError: when the callable has no ``module:qualname`` reference that another process
+            can load (a lambda, a closure, anything of ``__main__``, a ``"__main__:f"`` string)
+        :raises SerializationError: when an argument, or the trigger, cannot be stored as JSON
         """
         task = cast(Any, self.func).to_dict() if is_task(self.func) else None
-        if self.func_ref is None and task is None:
-            raise TransientJobError(self.id, reference_problem(self.func) or "")
+        if task is None:
+            # A "__main__:f" string resolves in this process only, as a __main__ function does: same refusal.
+            problem = reference_problem(self.func) if self.func_ref is None else ref_problem(self.func_ref)
+            if self.func_ref is None or problem is not None:
+                raise TransientJobError(self.id, problem or "")
         owner = f"Job {self.id!r}"
         return {
             "version": STATE_VERSION,

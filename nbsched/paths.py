@@ -70,12 +70,26 @@ def folder_name_problem(name: str) -> str | None:
 
 
 def ensure_private_dir(path: Path) -> None:
-    """Create ``path`` (and missing parents) mode 0700; an existing folder is left as it is."""
+    """Create ``path`` and each missing parent mode 0700; folders that exist are left as they are.
+
+    :raises FileExistsError: when ``path`` or a parent exists and is not a folder
+    """
     if path.is_dir():
         return
-    # makedirs applies the mode to every folder it creates (minus the umask, which cannot widen it).
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(path, 0o700)
+    missing: list[Path] = []
+    folder = path
+    while not folder.is_dir() and folder.parent != folder:
+        missing.append(folder)
+        folder = folder.parent
+    # One by one: mkdir(parents=True) gives the parents it creates the default mode (0777 minus the umask).
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:
+            if not folder.is_dir():
+                raise
+            continue  # made meanwhile by someone else (another process starting up): theirs to set
+        os.chmod(folder, 0o700)  # mkdir's mode is narrowed by the umask; 0700 is what the owner needs
 
 
 def ensure_private_file(path: Path) -> None:

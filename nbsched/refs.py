@@ -17,7 +17,16 @@ from typing import Any
 
 from nbsched.exceptions import InvalidArgumentError, UnreferenceableError
 
-__all__ = ["callable_name", "check_callable_args", "maybe_ref", "obj_to_ref", "ref_to_obj", "reference_problem"]
+__all__ = [
+    "MAIN_PROBLEM",
+    "callable_name",
+    "check_callable_args",
+    "maybe_ref",
+    "obj_to_ref",
+    "ref_problem",
+    "ref_to_obj",
+    "reference_problem",
+]
 
 
 def callable_name(func: Callable[..., Any]) -> str:
@@ -51,11 +60,23 @@ def reference_problem(obj: Any) -> str | None:
     if "<locals>" in qualname:
         return "it is defined inside another function (a closure); move it to the top level of an importable module"
     if module == "__main__":
-        return (
-            "it is defined in __main__ (a script or a notebook), which another process cannot import; move it to"
-            " an importable module, or schedule the cell's source with nbsched.Cell"
-        )
+        return MAIN_PROBLEM
     return None
+
+
+#: why a callable of ``__main__`` cannot be stored by reference, with the fix
+MAIN_PROBLEM = (
+    "it is defined in __main__ (a script or a notebook), which another process cannot import; move it to"
+    " an importable module, or schedule the cell's source with nbsched.Cell"
+)
+
+
+def ref_problem(ref: str) -> str | None:
+    """Why another process cannot load the ``module:qualname`` reference ``ref``, with the fix, or ``None``.
+
+    A ``__main__`` reference resolves here, but in another process it names that process's own script.
+    """
+    return MAIN_PROBLEM if ref.partition(":")[0] == "__main__" else None
 
 
 def obj_to_ref(obj: Any) -> str:

@@ -11,7 +11,9 @@ Unlike APScheduler, an unknown key is an error that names it, not silently ignor
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 from collections.abc import Mapping
 from datetime import tzinfo
 from typing import Any
@@ -24,7 +26,16 @@ from nbsched.exceptions import ConfigurationError, InvalidArgumentError, PluginL
 from nbsched.plugins import load_plugin
 from nbsched.refs import ref_to_obj
 
-__all__ = ["JobDefaults", "create_plugin", "flatten_gconfig", "job_defaults", "parse_bool"]
+__all__ = [
+    "JobDefaults",
+    "create_plugin",
+    "event_loop",
+    "flatten_gconfig",
+    "job_defaults",
+    "logger",
+    "parse_bool",
+    "reference",
+]
 
 GENERAL_KEYS = frozenset({"logger", "timezone", "jobstore_retry_interval", "job_defaults", "jobstores", "executors"})
 #: nbsched's own options (besides APScheduler's)
@@ -137,6 +148,45 @@ def timezone(owner: str, value: Any) -> tzinfo:
 
 def retry_interval(owner: str, value: Any) -> float:
     return float(_number(owner, "jobstore_retry_interval", value, integer=False, optional=False))
+
+
+def reference(owner: str, field: str, value: Any) -> Any:
+    """Resolve an option given as a ``"package.module:name"`` reference (other values are returned as they are).
+
+    :raises ConfigurationError: naming the option when the reference is malformed or does not resolve
+    """
+    if not isinstance(value, str):
+        return value
+    try:
+        return ref_to_obj(value)
+    except InvalidArgumentError:
+        raise ConfigurationError(owner, field, value, "is not a 'package.module:name' reference") from None
+    except LookupError as exc:
+        raise ConfigurationError(owner, field, value, f"cannot be imported: {exc}") from None
+
+
+def logger(owner: str, value: Any) -> logging.Logger:
+    """The scheduler's logger: a :class:`logging.Logger`, a reference to one, or ``None`` for the default."""
+    resolved = reference(owner, "logger", value)
+    if resolved is None:
+        return logging.getLogger("nbsched.scheduler")
+    if not isinstance(resolved, logging.Logger):
+        problem = "must be a logging.Logger or a 'package.module:name' reference to one"
+        if isinstance(value, str):
+            problem = f"names {type(resolved).__name__} {resolved!r}, not a logging.Logger"
+        raise ConfigurationError(owner, "logger", value, problem)
+    return resolved
+
+
+def event_loop(owner: str, value: Any) -> asyncio.AbstractEventLoop | None:
+    """An asyncio scheduler's loop: an event loop, a reference to one, or ``None`` (the running loop at start)."""
+    resolved = reference(owner, "event_loop", value)
+    if resolved is not None and not isinstance(resolved, asyncio.AbstractEventLoop):
+        problem = "must be an asyncio event loop or a 'package.module:name' reference to one"
+        if isinstance(value, str):
+            problem = f"names {type(resolved).__name__} {resolved!r}, not an asyncio event loop"
+        raise ConfigurationError(owner, "event_loop", value, problem)
+    return resolved
 
 
 def clock(owner: str, value: Any) -> Clock:

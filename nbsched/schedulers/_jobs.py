@@ -80,6 +80,8 @@ class JobsAPI:
     _job_defaults: JobDefaults
     _jobstores: dict[str, JobStore]
     _jobstores_lock: Any
+    _executors: dict[str, Executor]
+    _AUTO_EXECUTORS: frozenset[str]
     _pending_jobs: list[tuple[Job, str, bool]]
     _listener_mask: int
 
@@ -139,8 +141,16 @@ class JobsAPI:
         ``retry_backoff`` (seconds before the first retry of a failed or lost run, doubling) and ``tags``.
 
         :raises JobArgumentError: naming the bad argument and its value (nothing is added)
+        :raises PluginLookupError: (a ``KeyError``, as APScheduler's) for a job store or executor this scheduler
+            does not have; checked here once the scheduler runs, else by :meth:`start`
+        :raises TransientJobError: when the job goes to a persistent store and its callable cannot be stored by
+            reference (lambda, closure, ``__main__``); before the scheduler starts too
+        :raises SerializationError: when the job goes to a persistent store and its arguments or trigger
+            cannot be stored as JSON
         :raises ConflictingIdError: when the id is taken and ``replace_existing`` is false
         """
+        if not isinstance(replace_existing, bool):
+            raise JobArgumentError("add_job", "replace_existing", replace_existing, "must be True or False")
         options = {
             key: value
             for key, value in (
@@ -172,6 +182,10 @@ class JobsAPI:
         )
         with self._jobstores_lock:
             if self.state == STATE_STOPPED:
+                store = self._jobstores.get(jobstore)
+                if store is not None and store.shared:
+                    # A persistent store could not keep it: say so now rather than at start().
+                    job.to_dict()
                 self._pending_jobs.append((job, jobstore, replace_existing))
                 self._logger.info("Adding job tentatively -- it will be properly scheduled when the scheduler starts")
             else:
@@ -221,9 +235,13 @@ class JobsAPI:
 
         :raises JobLookupError: if the job was not found
         :raises JobArgumentError: for a bad change (the job is left as it was)
+        :raises PluginLookupError: for an executor this running scheduler does not have
         """
         with self._jobstores_lock:
             job, alias = self._lookup_job(job_id, jobstore)
+            executor = changes.get("executor")
+            if self.state != STATE_STOPPED and isinstance(executor, str) and executor:
+                self._check_executor(executor, "modify_job")
             job._modify(**changes)
             if alias is not None:
                 self._lookup_jobstore(alias).update_job(job)
@@ -236,7 +254,7 @@ class JobsAPI:
         self, job_id: str, jobstore: str | None = None, trigger: Trigger | str | None = None, **trigger_args: Any
     ) -> Job:
         """Give a job a new trigger and compute its next run time from it."""
-        new_trigger = self._create_trigger(trigger, trigger_args)
+        new_trigger = self._create_trigger(trigger, trigger_args, "reschedule_job")
         next_run_time = new_trigger.get_next_fire_time(None, self._clock.now())
         return self.modify_job(job_id, jobstore, trigger=new_trigger, next_run_time=next_run_time)
 
@@ -377,7 +395,7 @@ class JobsAPI:
                 if self.state == STATE_STOPPED:
                     self._pending_jobs.append((job, jobstore, True))
                 else:
-                    self._real_add_job(job, jobstore, True)
+                    self._real_add_job(job, jobstore, True, "import_jobs")
 
     # ------------------------------------------------------------------------------------------- internals
     def _lookup_job(self, job_id: str, jobstore_alias: str | None) -> tuple[Job, str | None]:
@@ -393,34 +411,48 @@ class JobsAPI:
                         return found, alias
         raise JobLookupError(job_id)
 
-    def _create_trigger(self, trigger: Any, trigger_args: dict[str, Any]) -> Trigger:
+    def _create_trigger(self, trigger: Any, trigger_args: dict[str, Any], owner: str = "add_job") -> Trigger:
         if isinstance(trigger, Trigger):
             if trigger_args:
                 name = next(iter(trigger_args))
-                raise JobArgumentError("add_job", name, trigger_args[name], "is not an add_job argument")
+                raise JobArgumentError(owner, name, trigger_args[name], f"is not an argument of {owner}")
             return trigger
         if trigger is None:
             trigger = "date"
         if not isinstance(trigger, str):
-            raise JobArgumentError("add_job", "trigger", trigger, "must be a trigger instance or a trigger alias")
+            raise JobArgumentError(owner, "trigger", trigger, "must be a trigger instance or a trigger alias")
         try:
             cls = load_plugin("trigger", trigger)
         except PluginLookupError as exc:
-            raise JobArgumentError("add_job", "trigger", trigger, f"is unknown: {exc}") from None
+            raise JobArgumentError(owner, "trigger", trigger, f"is unknown: {exc}") from None
         if _takes_timezone(cls):  # and/or triggers have no zone of their own
             trigger_args.setdefault("timezone", self.timezone)
         try:
             return cls(**trigger_args)  # type: ignore[no-any-return]
         except InvalidArgumentError:
             raise
-        except TypeError as exc:
+        except TypeError as exc:  # a third-party trigger that does not check its arguments itself
             raise JobArgumentError(
-                "add_job", "trigger arguments", trigger_args, f"do not fit {cls.__name__}: {exc}"
+                owner, "trigger arguments", trigger_args, f"do not fit {cls.__name__}: {exc}"
             ) from None
 
-    def _real_add_job(self, job: Job, jobstore_alias: str, replace_existing: bool) -> None:
+    def _check_executor(self, alias: str, owner: str) -> None:
+        """Refuse an executor alias this scheduler neither has nor creates on first use (notebook, kernel)."""
+        if alias not in self._executors and alias not in self._AUTO_EXECUTORS:
+            known = sorted({*self._executors, *self._AUTO_EXECUTORS})
+            raise PluginLookupError("executor", alias, known, owner, "executor")
+
+    def _check_aliases(self, job: Job, jobstore_alias: str, owner: str) -> None:
+        """Refuse a job whose job store or executor this scheduler does not have (checked before storing: a job
+        with an unknown executor would be stored, then fail at every fire)."""
+        if jobstore_alias not in self._jobstores:
+            raise PluginLookupError("job store", jobstore_alias, list(self._jobstores), owner, "jobstore")
+        self._check_executor(job.executor, owner)
+
+    def _real_add_job(self, job: Job, jobstore_alias: str, replace_existing: bool, owner: str = "add_job") -> None:
+        self._check_aliases(job, jobstore_alias, owner)
         self._complete(job)
-        store = self._lookup_jobstore(jobstore_alias)
+        store = self._jobstores[jobstore_alias]
         try:
             store.add_job(job)
         except ConflictingIdError:
@@ -430,28 +462,66 @@ class JobsAPI:
         self._added(job, jobstore_alias)
 
     def _add_pending_jobs(self) -> None:
-        """Store the jobs added before start(): one batch per job store, then the replacements one by one."""
-        by_store: dict[str, list[tuple[Job, bool]]] = {}
-        for job, alias, replace_existing in self._pending_jobs:
-            by_store.setdefault(alias, []).append((job, replace_existing))
-        del self._pending_jobs[:]
-        for alias, entries in by_store.items():
-            store = self._lookup_jobstore(alias)
-            for job, _ in entries:
-                self._complete(job)
-            # Several jobs may share an id (re-added with replace_existing): the batch takes the first of each.
-            first: dict[str, Job] = {}
-            for job, _ in entries:
-                first.setdefault(job.id, job)
-            conflicts = set(store.add_jobs(list(first.values())))
-            for job, replace_existing in entries:
-                if first.get(job.id) is job and job.id not in conflicts:
-                    self._added(job, alias)
-                    continue
+        """Store the jobs added before start(): one batch per job store, then the replacements one by one.
+
+        Every pending job's job store and executor are checked first, so a job naming one that does not exist
+        stops start() before anything is stored. A job leaves the pending list only once its store has
+        committed it: when a store refuses a job (it cannot be stored by reference, its id is taken) or fails,
+        every job not stored is still pending, the error names the job, and start() can be called again.
+
+        :raises PluginLookupError: for a job store or executor that does not exist (nothing is stored)
+        :raises TransientJobError: for a job a persistent store cannot keep (that store's batch is not stored)
+        :raises ConflictingIdError: for a taken id without ``replace_existing`` (the other jobs are stored)
+        """
+        attempted: set[int] = set()  # ids of the pending entries tried
+        done: set[int] = set()  # ... and of those stored (or superseded), which leave the list at the end
+        conflict: ConflictingIdError | None = None
+        try:
+            while True:
+                # Listeners of the job-added events may add jobs while this runs: those are stored too.
+                batch = [entry for entry in self._pending_jobs if id(entry) not in attempted]
+                if not batch:
+                    break
+                for job, alias, _ in batch:
+                    self._check_aliases(job, alias, f"Job {job.id!r}")
+                attempted.update(id(entry) for entry in batch)
+                by_store: dict[str, list[tuple[Job, str, bool]]] = {}
+                for entry in batch:
+                    by_store.setdefault(entry[1], []).append(entry)
+                for alias, entries in by_store.items():
+                    conflict = self._add_batch(alias, entries, done) or conflict
+        finally:
+            self._pending_jobs[:] = [entry for entry in self._pending_jobs if id(entry) not in done]
+        if conflict is not None:
+            raise conflict
+
+    def _add_batch(self, alias: str, entries: list[tuple[Job, str, bool]], done: set[int]) -> ConflictingIdError | None:
+        """Store one job store's pending jobs, adding the ids of the entries that leave the pending list to
+        ``done``; return the conflict of a taken id without ``replace_existing``."""
+        store = self._jobstores[alias]
+        for job, _, _ in entries:
+            self._complete(job)
+        # Several jobs may share an id (re-added with replace_existing): the batch takes the first of each.
+        first: dict[str, Job] = {}
+        for job, _, _ in entries:
+            first.setdefault(job.id, job)
+        # The position of the last entry of each id added with replace_existing: earlier ones are superseded.
+        replaced_at = {job.id: index for index, (job, _, replace_existing) in enumerate(entries) if replace_existing}
+        conflicts = set(store.add_jobs(list(first.values())))  # a persistent store: one transaction
+        conflict: ConflictingIdError | None = None
+        for index, entry in enumerate(entries):
+            job, _, replace_existing = entry
+            if first.get(job.id) is not job or job.id in conflicts:
                 if not replace_existing:
-                    raise ConflictingIdError(job.id)
+                    if replaced_at.get(job.id, -1) > index:
+                        done.add(id(entry))  # re-added later with replace_existing: that one is stored
+                        continue
+                    conflict = conflict or ConflictingIdError(job.id)
+                    continue  # stays pending, so nothing is lost
                 self._replace(store, job)
-                self._added(job, alias)
+            done.add(id(entry))
+            self._added(job, alias)
+        return conflict
 
     def _complete(self, job: Job) -> None:
         """Fill in the job defaults and the first run time of a job about to be stored."""

@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from nbsched.abc import Executor
-from nbsched.refs import maybe_ref
+from nbsched.schedulers import _config
 from nbsched.schedulers.base import BaseScheduler
 
 __all__ = ["AsyncIOScheduler"]
@@ -15,7 +15,8 @@ __all__ = ["AsyncIOScheduler"]
 class AsyncIOScheduler(BaseScheduler):
     """Processes jobs from callbacks on an event loop.
 
-    :param event_loop: the loop to use (default: the loop running when :meth:`start` is called)
+    :param event_loop: the loop to use, or a ``"package.module:name"`` reference to it (default: the loop
+        running when :meth:`start` is called)
     """
 
     _extra_options = frozenset({"event_loop"})
@@ -23,8 +24,9 @@ class AsyncIOScheduler(BaseScheduler):
     _timeout: asyncio.TimerHandle | None = None
 
     def _configure(self, config: dict[str, Any]) -> None:
-        self._eventloop = maybe_ref(config.pop("event_loop", None))
+        loop = _config.event_loop(type(self).__name__, config.pop("event_loop", None))
         super()._configure(config)
+        self._eventloop = loop
 
     def start(self, paused: bool = False) -> None:
         if self._eventloop is None:

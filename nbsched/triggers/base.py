@@ -1,19 +1,25 @@
 """What every trigger shares: jitter, serialisation dispatch and argument helpers.
 
 :class:`BaseTrigger` keeps APScheduler 3's name so ``from nbsched.triggers.base import BaseTrigger`` works for
-custom triggers written against APScheduler.
+custom triggers written against APScheduler: it is :class:`nbsched.abc.Trigger` itself, whose only abstract
+method is ``get_next_fire_time(previous_fire_time, now)``, as in APScheduler, and which keeps APScheduler's
+``_apply_jitter`` helper. Such a trigger runs on the memory store; a persistent store also needs its
+``to_dict``/``from_dict`` (and an alias under the ``nbsched.triggers`` entry points to load it by) and refuses
+it, naming the class, until it has them.
 """
 
 from __future__ import annotations
 
+import difflib
 import random
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from nbsched.abc import Trigger
 from nbsched.exceptions import SerializationError, TriggerArgumentError
 
-__all__ = ["BaseTrigger", "apply_jitter", "check_jitter", "check_state", "trigger_from_dict"]
+__all__ = ["BaseTrigger", "apply_jitter", "check_jitter", "check_state", "reject_unknown", "trigger_from_dict"]
 
 BaseTrigger = Trigger
 
@@ -34,6 +40,20 @@ def check_jitter(owner: str, jitter: Any) -> float | None:
     if isinstance(jitter, bool) or not isinstance(jitter, int | float) or jitter < 0:
         raise TriggerArgumentError(owner, "jitter", jitter, "must be a non-negative number of seconds")
     return jitter
+
+
+def reject_unknown(owner: str, unknown: Mapping[str, Any], known: Sequence[str]) -> None:
+    """Refuse keyword arguments a trigger does not have, naming the first, with the closest known one and the
+    list of them all (every built-in trigger reports a misspelt argument the same way).
+
+    :raises TriggerArgumentError: when ``unknown`` is not empty
+    """
+    for name, value in unknown.items():
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise TriggerArgumentError(
+            owner, name, value, f"is not an argument of {owner}{hint} (known: {', '.join(known)})"
+        )
 
 
 def check_state(cls: type[Trigger], state: dict[str, Any], supported_version: int = 1) -> None:

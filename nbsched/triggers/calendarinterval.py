@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from nbsched.abc import Trigger
 from nbsched.datetimes import timezone_name
 from nbsched.exceptions import SerializationError, TriggerArgumentError, TriggerSearchError
-from nbsched.triggers.base import check_jitter, check_state
+from nbsched.triggers.base import check_jitter, check_state, reject_unknown
 from nbsched.triggers.date import (
     _in_zone,
     _jittered,
@@ -24,6 +24,19 @@ if TYPE_CHECKING:
 
 __all__ = ["CalendarIntervalTrigger"]
 
+_ARGUMENTS = (
+    "years",
+    "months",
+    "weeks",
+    "days",
+    "hour",
+    "minute",
+    "second",
+    "start_date",
+    "end_date",
+    "timezone",
+    "jitter",
+)
 #: how many consecutive dates may be skipped (nonexistent wall-clock time) before the search gives up
 MAX_SKIPPED_DATES = 10_000
 
@@ -61,7 +74,8 @@ class CalendarIntervalTrigger(Trigger):
     :param timezone: zone of the wall-clock time (default: local)
     :param jitter: delay each fire time by a random 0..``jitter`` seconds
     :raises TriggerArgumentError: for a negative or non-integer count, an interval shorter than a day, a time
-        out of range, a bad date, zone or jitter, or an ``end_date`` before ``start_date``
+        out of range, a bad date, zone or jitter, an ``end_date`` before ``start_date``, or an argument it does
+        not have
     """
 
     __slots__ = (
@@ -93,8 +107,10 @@ class CalendarIntervalTrigger(Trigger):
         end_date: date | str | None = None,
         timezone: tzinfo | str | None = None,
         jitter: float | None = None,
+        **unknown: Any,
     ) -> None:
         owner = type(self).__name__
+        reject_unknown(owner, unknown, _ARGUMENTS)
         counts = {"years": years, "months": months, "weeks": weeks, "days": days}
         for field, value in counts.items():
             _check_int(owner, field, value, 0, None)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbsched.abc import Trigger
 from nbsched.exceptions import SerializationError, TriggerArgumentError, TriggerSearchError
-from nbsched.triggers.base import check_jitter, check_state, trigger_from_dict
+from nbsched.triggers.base import check_jitter, check_state, reject_unknown, trigger_from_dict
 from nbsched.triggers.date import _jittered
 
 if TYPE_CHECKING:
@@ -29,7 +29,8 @@ class BaseCombiningTrigger(Trigger):
 
     :param triggers: the triggers to combine (at least one)
     :param jitter: delay each fire time by a random 0..``jitter`` seconds
-    :raises TriggerArgumentError: for an empty list, an item that is not a trigger, or a bad jitter
+    :raises TriggerArgumentError: for an empty list, an item that is not a trigger, a bad jitter, or an argument
+        it does not have
     """
 
     __slots__ = ("jitter", "triggers")
@@ -37,8 +38,9 @@ class BaseCombiningTrigger(Trigger):
     #: the word between the children in :meth:`describe`
     _conjunction = ""
 
-    def __init__(self, triggers: Iterable[Trigger], jitter: float | None = None) -> None:
+    def __init__(self, triggers: Iterable[Trigger], jitter: float | None = None, **unknown: Any) -> None:
         owner = type(self).__name__
+        reject_unknown(owner, unknown, ("triggers", "jitter"))
         if isinstance(triggers, Trigger) or not isinstance(triggers, Iterable) or isinstance(triggers, str | bytes):
             raise TriggerArgumentError(owner, "triggers", triggers, "must be a list of triggers")
         items = list(triggers)

@@ -21,7 +21,7 @@ from nbsched.datetimes import (
     timezone_name,
 )
 from nbsched.exceptions import SerializationError
-from nbsched.triggers.base import apply_jitter, check_state
+from nbsched.triggers.base import apply_jitter, check_state, reject_unknown
 
 if TYPE_CHECKING:
     from typing import Self
@@ -136,14 +136,19 @@ class DateTrigger(Trigger):
     :param run_date: the date/time to fire at (datetime, date or ISO string; naive values are read in
         ``timezone``)
     :param timezone: zone for a naive ``run_date`` (default: local); an aware ``run_date`` keeps its own zone
+    :raises TriggerArgumentError: for a ``run_date`` that is not a date/time, a bad zone, or an argument it
+        does not have
     """
 
     __slots__ = ("run_date", "timezone")
 
     alias = "date"
 
-    def __init__(self, run_date: datetime | str | None = None, timezone: tzinfo | str | None = None) -> None:
+    def __init__(
+        self, run_date: datetime | str | None = None, timezone: tzinfo | str | None = None, **unknown: Any
+    ) -> None:
         owner = type(self).__name__
+        reject_unknown(owner, unknown, ("run_date", "timezone"))
         zone = _resolve_zone(owner, timezone)
         if isinstance(run_date, datetime) and run_date.tzinfo is not None:
             # As APScheduler 3: an aware run_date is kept as given, in its own zone (``timezone`` only

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from nbsched.abc import Trigger
 from nbsched.datetimes import datetime_repr
 from nbsched.exceptions import SerializationError, TriggerArgumentError
-from nbsched.triggers.base import check_jitter, check_state
+from nbsched.triggers.base import check_jitter, check_state, reject_unknown
 from nbsched.triggers.date import (
     _datetime_from_json,
     _datetime_to_json,
@@ -30,6 +30,7 @@ __all__ = ["IntervalTrigger"]
 
 _MICROSECOND = timedelta(microseconds=1)
 _UNITS = (("week", 7 * 86400), ("day", 86400), ("hour", 3600), ("minute", 60))
+_ARGUMENTS = ("weeks", "days", "hours", "minutes", "seconds", "start_date", "end_date", "timezone", "jitter")
 
 
 class IntervalTrigger(Trigger):
@@ -61,7 +62,7 @@ class IntervalTrigger(Trigger):
         ``start_date``/``end_date``, else local)
     :param jitter: delay each fire time by a random 0..``jitter`` seconds
     :raises TriggerArgumentError: for a negative, non-numeric or zero interval, a bad date, zone or jitter,
-        or an ``end_date`` before ``start_date``
+        an ``end_date`` before ``start_date``, or an argument it does not have
     """
 
     __slots__ = (
@@ -88,8 +89,10 @@ class IntervalTrigger(Trigger):
         end_date: datetime | str | None = None,
         timezone: tzinfo | str | None = None,
         jitter: float | None = None,
+        **unknown: Any,
     ) -> None:
         owner = type(self).__name__
+        reject_unknown(owner, unknown, _ARGUMENTS)
         units = {"weeks": weeks, "days": days, "hours": hours, "minutes": minutes, "seconds": seconds}
         for field, value in units.items():
             if isinstance(value, bool) or not isinstance(value, int | float):

@@ -9,17 +9,20 @@ import os
 import subprocess
 import sys
 import textwrap
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import apscheduler.events
 import apscheduler.schedulers.base
+import apscheduler.triggers.base
 import pytest
 
 import nbsched.events
+import nbsched.triggers.base
 from nbsched.schedulers.background import BackgroundScheduler
 from nbsched.schedulers.base import BaseScheduler
 from tests import tasks
+from tests.harness import Harness
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -255,3 +258,55 @@ def test_plugin_aliases_resolve_through_entry_points(monkeypatch: pytest.MonkeyP
         assert type(job.trigger).__name__ == "EveryTenSeconds"
     finally:
         plugins.load_plugin.cache_clear()
+
+
+# A custom trigger as APScheduler's documentation writes one: only get_next_fire_time, no to_dict/from_dict.
+class TheirEveryTwoMinutes(apscheduler.triggers.base.BaseTrigger):
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None:
+        return (previous_fire_time or now) + timedelta(minutes=2)
+
+
+class EveryTwoMinutes(nbsched.triggers.base.BaseTrigger):  # the same class, its import renamed
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None:
+        return self._apply_jitter((previous_fire_time or now) + timedelta(minutes=2), None, now)
+
+
+def test_custom_trigger_written_for_apscheduler_runs_on_the_memory_store() -> None:
+    from apscheduler.schedulers.background import BackgroundScheduler as TheirScheduler
+
+    theirs = TheirScheduler(timezone="UTC")
+    theirs.add_job(tasks.record, TheirEveryTwoMinutes(), id="custom")  # APScheduler accepts it
+    harness = Harness("background")
+    try:
+        harness.scheduler.add_job(tasks.record, EveryTwoMinutes(), args=["fired"], id="custom")
+        harness.start()
+        assert harness.scheduler.get_job("custom").next_run_time == datetime(2026, 1, 5, 9, 2, tzinfo=UTC)
+        harness.advance(120)
+        harness.advance(120)
+        assert tasks.CALLS == ["fired", "fired"]
+        assert harness.scheduler.get_job("custom").next_run_time == datetime(2026, 1, 5, 9, 6, tzinfo=UTC)
+    finally:
+        harness.shutdown()
+
+
+def test_persistent_store_refuses_a_trigger_without_to_dict_naming_it(tmp_path: Path) -> None:
+    from nbsched.exceptions import SerializationError
+    from nbsched.jobstores.sqlalchemy import SQLAlchemyJobStore
+
+    message = (
+        f"EveryTwoMinutes: trigger '{__name__}:EveryTwoMinutes' has no to_dict(), so it cannot be stored in a "
+        "persistent job store; give it to_dict() and from_dict() (see nbsched.abc.Trigger) or use the memory store"
+    )
+    scheduler = BackgroundScheduler(timezone="UTC", jobstores={"sql": SQLAlchemyJobStore(f"sqlite:///{tmp_path}/j.db")})
+    with pytest.raises(SerializationError) as info:
+        scheduler.add_job(tasks.record, EveryTwoMinutes(), jobstore="sql")
+    assert str(info.value) == message
+    scheduler.start(paused=True)
+    try:
+        with pytest.raises(SerializationError) as info:
+            scheduler.add_job(tasks.record, EveryTwoMinutes(), jobstore="sql")
+        assert str(info.value) == message
+        scheduler.add_job(tasks.record, EveryTwoMinutes(), id="in-memory")  # the default store: fine
+        assert [job.id for job in scheduler.get_jobs()] == ["in-memory"]
+    finally:
+        scheduler.shutdown()

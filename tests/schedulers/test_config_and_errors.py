@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import os
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,15 +14,21 @@ import pytest
 from nbsched.clock import ManualClock
 from nbsched.exceptions import (
     ConfigurationError,
+    InvalidArgumentError,
     JobArgumentError,
     NbschedError,
+    PluginLookupError,
     SchedulerAlreadyRunningError,
 )
 from nbsched.executors.debug import DebugExecutor
 from nbsched.executors.pool import ThreadPoolExecutor
 from nbsched.jobstores.memory import MemoryJobStore
+from nbsched.schedulers.asyncio import AsyncIOScheduler
 from nbsched.schedulers.background import BackgroundScheduler
+from nbsched.triggers.interval import IntervalTrigger
 from tests import tasks
+
+LOGGER = logging.getLogger("tests.nbsched.scheduler")
 
 
 def _shape(scheduler: BackgroundScheduler) -> dict[str, Any]:
@@ -113,6 +122,16 @@ def test_string_alias_config_for_stores_and_executors() -> None:
         ({"jobstore_retry_interval": "soon"}, "BackgroundScheduler: jobstore_retry_interval 'soon' must be a positive"),
         ({"daemon": "maybe"}, "BackgroundScheduler: daemon 'maybe' must be true or false"),
         ({"clock": "fake"}, "BackgroundScheduler: clock 'fake' must be a nbsched.clock.Clock"),
+        ({"logger": "x.y"}, "BackgroundScheduler: logger 'x.y' is not a 'package.module:name' reference"),
+        (
+            {"logger": "nbsched_no_such_module:log"},
+            "BackgroundScheduler: logger 'nbsched_no_such_module:log' cannot be imported: Error resolving reference",
+        ),
+        (
+            {"logger": 5},
+            "BackgroundScheduler: logger 5 must be a logging.Logger or a 'package.module:name' reference to one",
+        ),
+        ({"logger": "os:sep"}, f"BackgroundScheduler: logger 'os:sep' names str {os.sep!r}, not a logging.Logger"),
     ],
 )
 def test_bad_config_is_one_clear_error(config: dict[str, Any], message: str) -> None:
@@ -120,6 +139,37 @@ def test_bad_config_is_one_clear_error(config: dict[str, Any], message: str) -> 
         BackgroundScheduler(**config)
     assert str(info.value).startswith(message), str(info.value)
     assert isinstance(info.value, ValueError)
+
+
+def test_logger_option_takes_a_logger_or_a_reference_to_one() -> None:
+    assert BackgroundScheduler(logger=LOGGER)._logger is LOGGER
+    assert BackgroundScheduler(logger=f"{__name__}:LOGGER")._logger is LOGGER
+    assert BackgroundScheduler()._logger is logging.getLogger("nbsched.scheduler")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (5, "AsyncIOScheduler: event_loop 5 must be an asyncio event loop or a 'package.module:name' reference to one"),
+        ("asyncio.loop", "AsyncIOScheduler: event_loop 'asyncio.loop' is not a 'package.module:name' reference"),
+        (
+            f"{__name__}:LOGGER",
+            f"AsyncIOScheduler: event_loop '{__name__}:LOGGER' names Logger {LOGGER!r}, not an asyncio event loop",
+        ),
+    ],
+)
+def test_bad_event_loop_is_refused(value: object, message: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        AsyncIOScheduler(event_loop=value)
+    assert str(info.value) == message
+
+
+def test_event_loop_option_takes_a_loop() -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        assert AsyncIOScheduler(event_loop=loop)._eventloop is loop
+    finally:
+        loop.close()
 
 
 def test_bad_configure_leaves_previous_configuration_in_place() -> None:
@@ -154,6 +204,9 @@ def test_configure_while_running_is_refused() -> None:
             "add_job: args/kwargs ((1, 2, 3), {}) do not fit add(a, b): too many positional arguments",
         ),
         ({"id": ""}, "add_job: id '' must be a non-empty string"),
+        ({"id": " \t"}, "add_job: id ' \\t' must not be only whitespace"),
+        ({"replace_existing": "yes"}, "add_job: replace_existing 'yes' must be True or False"),
+        ({"replace_existing": 1}, "add_job: replace_existing 1 must be True or False"),
         ({"name": 3}, "add_job: name 3 must be a non-empty string"),
         ({"misfire_grace_time": -1}, "add_job: misfire_grace_time -1 must be a positive number of seconds or None"),
         ({"coalesce": "yes"}, "add_job: coalesce 'yes' must be True or False"),
@@ -163,7 +216,10 @@ def test_configure_while_running_is_refused() -> None:
         ({"jobstore": ""}, "add_job: jobstore '' must be an alias (a non-empty string)"),
         ({"executor": None}, "add_job: executor None must be an alias (a non-empty string)"),
         ({"seconds": -5}, "IntervalTrigger: seconds -5"),
-        ({"secnds": 5}, "add_job: trigger arguments"),
+        (
+            {"secnds": 5},
+            "IntervalTrigger: secnds 5 is not an argument of IntervalTrigger; did you mean 'seconds'? (known: weeks,",
+        ),
         ({"timezone": "Nowhere/City"}, "IntervalTrigger: timezone 'Nowhere/City' is not a known time zone name"),
         ({"jitter": -1}, "IntervalTrigger: jitter -1"),
     ],
@@ -182,6 +238,97 @@ def test_bad_add_job_argument_is_one_clear_error_and_nothing_is_lost(kwargs: dic
         assert [job.id for job in scheduler.get_jobs()] == ["keep"]
     finally:
         scheduler.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"jobstore": "nope"}, "add_job: jobstore 'nope' is not a job store of this scheduler (known: default)"),
+        (
+            {"executor": "nope"},
+            "add_job: executor 'nope' is not an executor of this scheduler (known: default, kernel, notebook)",
+        ),
+    ],
+)
+def test_unknown_jobstore_or_executor_is_a_lookup_error_naming_it(kwargs: dict[str, Any], message: str) -> None:
+    scheduler = BackgroundScheduler(timezone="UTC", clock=ManualClock(), executors={"default": {"type": "debug"}})
+    scheduler.start(paused=True)
+    try:
+        scheduler.add_job(tasks.add, "interval", seconds=5, args=[1, 2], id="keep")
+        with pytest.raises(PluginLookupError) as info:
+            scheduler.add_job(tasks.add, "interval", seconds=5, args=[1, 2], **kwargs)
+        assert str(info.value) == message
+        assert isinstance(info.value, KeyError)  # APScheduler raises KeyError for an unknown job store
+        assert [job.id for job in scheduler.get_jobs()] == ["keep"]
+    finally:
+        scheduler.shutdown()
+
+
+def test_executor_created_on_first_use_is_accepted() -> None:
+    scheduler = BackgroundScheduler(timezone="UTC", clock=ManualClock(), executors={"default": {"type": "debug"}})
+    scheduler.start(paused=True)
+    try:
+        job = scheduler.add_job(tasks.add, "interval", seconds=5, args=[1, 2], executor="notebook")
+        assert job.executor == "notebook"
+        assert "notebook" not in scheduler._executors  # created when a job first needs it, not before
+    finally:
+        scheduler.shutdown()
+
+
+def test_modify_job_refuses_an_unknown_executor() -> None:
+    scheduler = BackgroundScheduler(timezone="UTC", clock=ManualClock(), executors={"default": {"type": "debug"}})
+    scheduler.start(paused=True)
+    try:
+        scheduler.add_job(tasks.add, "interval", seconds=5, args=[1, 2], id="j")
+        with pytest.raises(PluginLookupError) as info:
+            scheduler.modify_job("j", executor="nope")
+        assert str(info.value) == (
+            "modify_job: executor 'nope' is not an executor of this scheduler (known: default, kernel, notebook)"
+        )
+        assert scheduler.get_job("j").executor == "default"
+    finally:
+        scheduler.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        ({"trigger": "sometimes"}, "reschedule_job: trigger 'sometimes' is unknown"),
+        ({"trigger": 5}, "reschedule_job: trigger 5 must be a trigger instance or a trigger alias"),
+        ({"trigger": IntervalTrigger(seconds=5), "seconds": 3}, "reschedule_job: seconds 3 is not an argument of"),
+    ],
+)
+def test_reschedule_job_errors_name_reschedule_job(call: dict[str, Any], message: str) -> None:
+    scheduler = BackgroundScheduler(timezone="UTC", clock=ManualClock())
+    scheduler.start(paused=True)
+    try:
+        scheduler.add_job(tasks.add, "interval", seconds=5, args=[1, 2], id="j")
+        with pytest.raises(JobArgumentError) as info:
+            scheduler.reschedule_job("j", **call)
+        assert str(info.value).startswith(message), str(info.value)
+        assert str(scheduler.get_job("j").trigger) == "interval[0:00:05]"
+    finally:
+        scheduler.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((print, "x"), "add_listener: mask 'x' must be an int (EVENT_* codes ORed together, e.g. EVENT_JOB_ERROR)"),
+        ((print, None), "add_listener: mask None must be an int (EVENT_* codes ORed together, e.g. EVENT_JOB_ERROR)"),
+        ((5,), "add_listener: callback 5 must be callable"),
+    ],
+)
+def test_bad_listener_is_refused_before_it_is_added(args: tuple[Any, ...], message: str) -> None:
+    scheduler = BackgroundScheduler(timezone="UTC", clock=ManualClock())
+    with pytest.raises(InvalidArgumentError) as info:
+        scheduler.add_listener(*args)
+    assert str(info.value) == message
+    assert scheduler._listeners == []
+    scheduler.start(paused=True)
+    scheduler.pause()  # events still dispatch: nothing broken was kept
+    scheduler.resume()
+    scheduler.shutdown()
 
 
 def test_bad_modify_leaves_the_job_unchanged() -> None:

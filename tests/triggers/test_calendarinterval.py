@@ -284,6 +284,11 @@ def test_positional_arguments_are_refused_like_apscheduler() -> None:
             {"days": 1, "jitter": -3},
             "CalendarIntervalTrigger: jitter -3 must be a non-negative number of seconds",
         ),
+        (
+            {"day": 1},
+            "CalendarIntervalTrigger: day 1 is not an argument of CalendarIntervalTrigger; did you mean 'days'? "
+            "(known: years, months, weeks, days, hour, minute, second, start_date, end_date, timezone, jitter)",
+        ),
     ],
 )
 def test_bad_arguments(kwargs: dict[str, object], message: str) -> None:

@@ -161,3 +161,13 @@ def test_bad_arguments(args: tuple[object, ...], message: str) -> None:
     with pytest.raises(TriggerArgumentError) as info:
         OrTrigger(*args)  # type: ignore[arg-type]
     assert str(info.value) == message.replace("AndTrigger", "OrTrigger")
+
+
+def test_unknown_argument_is_named_with_the_known_ones() -> None:
+    for cls in (AndTrigger, OrTrigger):
+        name = cls.__name__
+        with pytest.raises(TriggerArgumentError) as info:
+            cls([every(1)], jiter=2)  # type: ignore[call-arg]
+        assert str(info.value) == (
+            f"{name}: jiter 2 is not an argument of {name}; did you mean 'jitter'? (known: triggers, jitter)"
+        )

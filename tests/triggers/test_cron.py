@@ -283,7 +283,15 @@ def test_skip_to_is_the_first_fire_time_at_or_after_now() -> None:
         ),
         ({"hour": ""}, "CronTrigger: hour '' is empty"),
         ({"hour": 1.5}, "CronTrigger: hour 1.5 must be an int or a str"),
-        ({"hours": 5}, "CronTrigger: hours 5 is not an argument of CronTrigger; did you mean 'hour'?"),
+        (
+            {"hours": 5},
+            "CronTrigger: hours 5 is not an argument of CronTrigger; did you mean 'hour'? (known: year, month, day, "
+            "week, day_of_week, hour, minute, second, start_date, end_date, timezone, jitter)",
+        ),
+        (
+            {"hour": 9, "start_date": "2026-02-01", "end_date": "2026-01-01", "timezone": "UTC"},
+            "CronTrigger: end_date '2026-01-01T00:00:00+00:00' is before start_date 2026-02-01T00:00:00+00:00",
+        ),
         (
             {"timezone": "Mars/Olympus"},
             "CronTrigger: timezone 'Mars/Olympus' is not a known time zone name (e.g. 'Europe/Berlin', 'UTC')",

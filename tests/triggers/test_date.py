@@ -143,6 +143,21 @@ def test_from_dict_refuses_other_types_and_newer_versions() -> None:
             "DateTrigger: timezone 'Mars/Olympus' is not a known time zone name (e.g. 'Europe/Berlin', 'UTC')",
         ),
         ({"timezone": 5}, "DateTrigger: timezone 5 must be a time zone name or a tzinfo"),
+        (
+            {"run_date": "2026-01-01 10:00+25:00"},
+            "DateTrigger: run_date '2026-01-01 10:00+25:00' has an invalid UTC offset '+25:00' "
+            "(expected -23:59 to +23:59)",
+        ),
+        (
+            {"run_date": "2026-01-01 10:00-0599"},
+            "DateTrigger: run_date '2026-01-01 10:00-0599' has an invalid UTC offset '-0599' "
+            "(expected -23:59 to +23:59)",
+        ),
+        (
+            {"run_date": "2026-12-01", "time_zone": "UTC"},
+            "DateTrigger: time_zone 'UTC' is not an argument of DateTrigger; did you mean 'timezone'? "
+            "(known: run_date, timezone)",
+        ),
     ],
 )
 def test_bad_arguments(kwargs: dict[str, object], message: str) -> None:

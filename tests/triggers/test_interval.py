@@ -302,6 +302,16 @@ def test_past_the_end_of_time_is_none() -> None:
         ),
         ({"seconds": 1, "jitter": -1}, "IntervalTrigger: jitter -1 must be a non-negative number of seconds"),
         (
+            {"secs": 4},
+            "IntervalTrigger: secs 4 is not an argument of IntervalTrigger; did you mean 'seconds'? (known: weeks, "
+            "days, hours, minutes, seconds, start_date, end_date, timezone, jitter)",
+        ),
+        (
+            {"seconds": 1, "every": 4},
+            "IntervalTrigger: every 4 is not an argument of IntervalTrigger (known: weeks, days, hours, minutes, "
+            "seconds, start_date, end_date, timezone, jitter)",
+        ),
+        (
             {"seconds": 1, "jitter": "2"},
             "IntervalTrigger: jitter '2' must be a non-negative number of seconds",
         ),

@@ -16,7 +16,6 @@ wall clock jumps (DST), nbsched follows its design rather than APScheduler's acc
 from __future__ import annotations
 
 import copy
-import difflib
 import json
 import re
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -27,7 +26,7 @@ from zoneinfo import ZoneInfo
 from nbsched.abc import Trigger
 from nbsched.datetimes import as_timezone, convert_to_datetime, datetime_repr, local_timezone, timezone_name
 from nbsched.exceptions import SerializationError, TriggerArgumentError
-from nbsched.triggers.base import apply_jitter, check_jitter, check_state
+from nbsched.triggers.base import apply_jitter, check_jitter, check_state, reject_unknown
 from nbsched.triggers.cron.fields import FIELDS, CronField, CronSchedule, compile_field
 from nbsched.triggers.cron.posix import PosixExpression, parse_posix
 
@@ -96,11 +95,7 @@ class CronTrigger(Trigger):
         jitter: float | None = None,
         **unknown: Any,
     ) -> None:
-        for name, value in unknown.items():
-            known = [*self.FIELD_NAMES, "start_date", "end_date", "timezone", "jitter"]
-            close = difflib.get_close_matches(name, known, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(known)})"
-            raise TriggerArgumentError(_OWNER, name, value, f"is not an argument of CronTrigger{hint}")
+        reject_unknown(_OWNER, unknown, [*self.FIELD_NAMES, "start_date", "end_date", "timezone", "jitter"])
         self._init_common(timezone, start_date, end_date, jitter)
         given = dict(zip(self.FIELD_NAMES, (year, month, day, week, day_of_week, hour, minute, second), strict=True))
         remaining = {name for name, value in given.items() if value is not None}
@@ -192,6 +187,15 @@ class CronTrigger(Trigger):
         self.start_date = convert_to_datetime(start_date, self.timezone, _OWNER, "start_date")
         self.end_date = convert_to_datetime(end_date, self.timezone, _OWNER, "end_date")
         self.jitter = check_jitter(_OWNER, jitter)
+        # Refused as the interval triggers refuse it: such a trigger would never fire (its job ends up paused).
+        if (
+            self.start_date is not None
+            and self.end_date is not None
+            and self.end_date.astimezone(UTC) < self.start_date.astimezone(UTC)
+        ):
+            raise TriggerArgumentError(
+                _OWNER, "end_date", self.end_date.isoformat(), f"is before start_date {self.start_date.isoformat()}"
+            )
 
     def _setup(self, schedule: CronSchedule, hour_repeats: bool) -> None:
         self._schedule = schedule
