@@ -199,8 +199,13 @@ def test_old_database_is_upgraded_with_its_data(sqlite_url: str, open_store: Ope
     jobs, runs = tables(names)
     with db.engine.begin() as conn:
         conn.execute(insert(jobs), job_values(make_job("old", T0)))
-        conn.execute(insert(runs), run_values(Run(job_id="old", scheduled_at=T0)))
+        old_columns = {column["name"] for column in inspect(conn).get_columns("runs")}
+        row = {
+            key: value for key, value in run_values(Run(job_id="old", scheduled_at=T0)).items() if key in old_columns
+        }
+        conn.execute(insert(runs).values(row))
     assert "ix_runs_scheduled_at" not in {ix["name"] for ix in inspect(db.engine).get_indexes("runs")}
+    assert "input_sha256" not in old_columns  # added by 0003
     db.dispose()
 
     store = open_store(url=sqlite_url)
@@ -208,7 +213,7 @@ def test_old_database_is_upgraded_with_its_data(sqlite_url: str, open_store: Ope
         assert conn.execute(text("SELECT version_num FROM schema_version")).scalar() == HEAD
     assert "ix_runs_scheduled_at" in {ix["name"] for ix in inspect(store.engine).get_indexes("runs")}
     assert [job.id for job in store.get_all_jobs()] == ["old"]
-    assert [run.job_id for run in store.get_runs(RunFilter())] == ["old"]
+    assert [(run.job_id, run.input_sha256) for run in store.get_runs(RunFilter())] == [("old", None)]
 
 
 def test_concurrent_first_opens(sqlite_url: str) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -22,9 +23,10 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import StaticPool
 
+from nbsched.exceptions import ConfigurationError
 from nbsched.jobstores.sqlalchemy.errors import (
     DatabaseFullError,
     DatabaseLockedError,
@@ -33,7 +35,7 @@ from nbsched.jobstores.sqlalchemy.errors import (
 )
 from nbsched.paths import ensure_private_file
 
-__all__ = ["Database", "PreparedStatement", "sqlite_file"]
+__all__ = ["Database", "PreparedStatement", "check_settings", "sqlite_file"]
 
 logger = logging.getLogger("nbsched.jobstores.sqlalchemy")
 
@@ -57,6 +59,83 @@ def sqlite_file(url: URL) -> Path | None:
     if url.database == ":memory:" or url.database.startswith("file:"):
         return None
     return Path(url.database).expanduser().absolute()
+
+
+def check_settings(owner: str, url: Any, engine: Any, engine_options: Any) -> None:
+    """Refuse arguments of the wrong type before SQLAlchemy sees them (it would fail later, and obscurely).
+
+    :param owner: the class the arguments were given to, for the message
+    :raises ConfigurationError: naming ``owner``, the argument and its value
+    """
+    if url is not None and not isinstance(url, str | URL):
+        raise ConfigurationError(owner, "url", url, "must be a database URL (a string or a sqlalchemy URL)")
+    if engine is not None and not isinstance(engine, Engine):
+        raise ConfigurationError(owner, "engine", engine, "must be a sqlalchemy Engine (or a reference to one)")
+    if engine is None and url is None:
+        raise ConfigurationError(owner, "url", url, "must be given when there is no engine")
+    if engine_options is not None:
+        if not isinstance(engine_options, Mapping) or not all(isinstance(key, str) for key in engine_options):
+            raise ConfigurationError(
+                owner, "engine_options", engine_options, "must be a dict of sqlalchemy.create_engine() arguments"
+            )
+        connect_args = engine_options.get("connect_args")
+        if connect_args is not None and not isinstance(connect_args, Mapping):
+            raise ConfigurationError(
+                owner, "engine_options", engine_options, "must hold connect_args as a dict of driver arguments"
+            )
+
+
+def _create_engine(owner: str, url: str | URL, options: dict[str, Any]) -> Engine:
+    """The store's own engine for ``url`` (SQLite: its file made private first, the busy timeout, in-memory
+    databases on one shared connection).
+
+    :raises JobStoreError: when the URL cannot be read, names no installed dialect or driver, or its SQLite
+        file cannot be created
+    :raises ConfigurationError: when ``create_engine`` refuses one of the ``options``
+    """
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError) as exc:
+        raise JobStoreError(
+            _hide_password(str(url)),
+            f"is not a database URL ({exc}); give dialect://..., such as sqlite:////path/to/jobs.db or "
+            "postgresql+psycopg://user@host/dbname",
+        ) from None
+    display = parsed.render_as_string(hide_password=True)
+    path = sqlite_file(parsed)
+    if path is not None:
+        try:
+            ensure_private_file(path)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            problem = f"cannot be created ({reason}); check the path and its permissions"
+            raise JobStoreError(str(path), problem) from None
+    passed = dict(options)
+    if parsed.get_backend_name() == "sqlite":
+        connect_args = dict(options.pop("connect_args", None) or {})
+        connect_args.setdefault("timeout", DEFAULT_BUSY_TIMEOUT)
+        connect_args.setdefault("check_same_thread", False)
+        options["connect_args"] = connect_args
+        if path is None and not parsed.query.get("uri"):
+            options.setdefault("poolclass", StaticPool)  # in-memory: one shared connection
+    try:
+        return create_engine(parsed, **options)
+    except NoSuchModuleError:
+        raise JobStoreError(
+            display, f"cannot be opened: SQLAlchemy has no dialect {parsed.drivername!r} (use sqlite or postgresql)"
+        ) from None
+    except ImportError as exc:
+        raise JobStoreError(display, f"cannot be opened: its driver is not installed ({exc})") from None
+    except (ArgumentError, TypeError) as exc:
+        if passed:
+            problem = f"are refused by create_engine(): {exc}"
+            raise ConfigurationError(owner, "engine_options", passed, problem) from None
+        raise JobStoreError(display, f"cannot be opened ({exc})") from None
+
+
+def _hide_password(text: str) -> str:
+    """``text`` with the password of a ``scheme://user:password@host`` URL replaced by ``***``."""
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", text)
 
 
 class PreparedStatement:
@@ -114,6 +193,9 @@ class Database:
     :param engine_options: keyword arguments to :func:`sqlalchemy.create_engine`
     :param lock_retries: how many times a write that found the SQLite database locked beyond its busy
         timeout is tried again (each with a warning) before :class:`DatabaseLockedError`
+    :param owner: the class whose arguments these are, named by the errors about them
+    :raises ConfigurationError: for an argument of the wrong type, or options ``create_engine`` refuses
+    :raises JobStoreError: when the URL cannot be read or opened, or its SQLite file cannot be created
     """
 
     def __init__(
@@ -122,30 +204,32 @@ class Database:
         engine: Engine | None,
         engine_options: dict[str, Any] | None = None,
         lock_retries: int = 2,
+        owner: str = "Database",
     ) -> None:
+        check_settings(owner, url, engine, engine_options)
+        if isinstance(lock_retries, bool) or not isinstance(lock_retries, int) or lock_retries < 0:
+            raise ConfigurationError(owner, "lock_retries", lock_retries, "must be a whole number of at least 0")
         options = dict(engine_options or {})
         self.owns_engine = engine is None
         if engine is None:
             assert url is not None
-            parsed = make_url(url)
-            path = sqlite_file(parsed)
-            if path is not None:
-                ensure_private_file(path)
-            if parsed.get_backend_name() == "sqlite":
-                connect_args = dict(options.pop("connect_args", {}))
-                connect_args.setdefault("timeout", DEFAULT_BUSY_TIMEOUT)
-                connect_args.setdefault("check_same_thread", False)
-                options["connect_args"] = connect_args
-                if path is None and not parsed.query.get("uri"):
-                    options.setdefault("poolclass", StaticPool)  # in-memory: one shared connection
-            engine = create_engine(parsed, **options)
+            engine = _create_engine(owner, url, options)
         self.engine = engine
         self.url = engine.url
         self.dialect = engine.dialect.name
         self.file = sqlite_file(engine.url)
         #: the file or the URL without its password, for messages
         self.display = str(self.file) if self.file else engine.url.render_as_string(hide_password=True)
+        if self.dialect not in ("sqlite", "postgresql"):
+            if self.owns_engine:
+                engine.dispose()
+            raise JobStoreError(self.display, f"is a {self.dialect} database; nbsched stores use SQLite or PostgreSQL")
         self.lock_retries = lock_retries
+        # A StaticPool hands its one connection (in-memory SQLite) to every thread at once, and a sqlite3
+        # connection holds one transaction: the scheduler's and the run recorder's would start inside each other
+        # ("cannot start a transaction within a transaction"). Their reads and writes take turns on this lock.
+        # (Only there: pooled connections need no lock, and the hot paths take none.)
+        self._serial: threading.RLock | None = threading.RLock() if isinstance(engine.pool, StaticPool) else None
         #: writes of prepared statements go straight to the driver (see :meth:`write_prepared`)
         # (Not for in-memory SQLite, whose one connection the StaticPool hands to every reader as well.)
         self._driver_writes = (
@@ -168,6 +252,12 @@ class Database:
     # ------------------------------------------------------------------------------------------ transactions
     def read(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in one read transaction (a consistent snapshot) and return its result."""
+        if self._serial is not None:
+            with self._serial:
+                return self._read(work)
+        return self._read(work)
+
+    def _read(self, work: Callable[[Connection], T]) -> T:
         try:
             with self.engine.connect() as conn:
                 return work(conn)
@@ -186,6 +276,9 @@ class Database:
             with self.engine.connect() as conn, conn.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"}).begin():
                 return work(conn)
 
+        if self._serial is not None:
+            with self._serial:
+                return self._retrying(attempt)
         return self._retrying(attempt)
 
     def write_prepared(self, work: Callable[[Any], T]) -> T:

@@ -19,12 +19,34 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ColumnElement,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    type_coerce,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["Base", "JobRow", "RunRow", "UTCMicroseconds", "from_micros", "to_micros"]
+__all__ = [
+    "MAX_MICROS",
+    "MIN_MICROS",
+    "Base",
+    "JobRow",
+    "RunRow",
+    "UTCMicroseconds",
+    "from_micros",
+    "raw_columns",
+    "stored_time",
+    "to_micros",
+]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -45,8 +67,51 @@ def from_micros(value: int) -> datetime:
     return _EPOCH + timedelta(microseconds=value)
 
 
+#: the stored values of the first and the last instant a Python datetime holds (years 1 and 9999)
+MIN_MICROS = to_micros(datetime.min.replace(tzinfo=UTC))
+MAX_MICROS = to_micros(datetime.max.replace(tzinfo=UTC))
+
+
+def stored_time(value: Any, column: str) -> datetime | None:
+    """The aware UTC datetime of a time column's raw value (see :func:`raw_columns`).
+
+    SQLite keeps whatever another program wrote into an ``INTEGER`` column (``'garbage'`` stays text), so a
+    value is checked here, where one row can be reported, rather than in a result processor that fails the
+    whole query.
+
+    :raises ValueError: ``column next_run_time holds 'garbage', which is not a time (...)``
+    """
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # a REAL another program wrote; SQLite compares it equal to the integer
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(
+            f"column {column} holds {value!r}, which is not a time (integer microseconds since 1970-01-01 UTC)"
+        )
+    if not MIN_MICROS <= value <= MAX_MICROS:
+        raise ValueError(f"column {column} holds {value!r}, which is outside the years 1 to 9999")
+    return from_micros(value)
+
+
+def raw_columns(table: Table) -> list[ColumnElement[Any]]:
+    """The columns of ``table`` to select, its time columns as the raw integers (see :func:`stored_time`).
+
+    Each keeps its column's name, and renders as the plain column (``type_coerce`` changes only how SQLAlchemy
+    reads the value, not the SQL), so indexes and ``ORDER BY`` work as before.
+    """
+    return [
+        type_coerce(column, BigInteger()).label(column.name) if isinstance(column.type, UTCMicroseconds) else column
+        for column in table.c
+    ]
+
+
 class UTCMicroseconds(TypeDecorator[datetime]):
-    """An aware datetime stored as integer microseconds since the epoch (UTC); comes back in UTC."""
+    """An aware datetime stored as integer microseconds since the epoch (UTC); comes back in UTC.
+
+    The store selects these columns with :func:`raw_columns` and converts them row by row; the result
+    processor serves other queries (``min()``, tests, other tools).
+    """
 
     impl = BigInteger
     cache_ok = True
@@ -111,3 +176,5 @@ class RunRow(Base):
     progress: Mapped[str | None] = mapped_column(String(255))
     cell_index: Mapped[int | None] = mapped_column(Integer)
     outputs: Mapped[str] = mapped_column(Text)
+    # The SHA-256 (hex) of the notebook or cell source a run ran (revision 0003).
+    input_sha256: Mapped[str | None] = mapped_column(String(64))

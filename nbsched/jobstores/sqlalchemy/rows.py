@@ -9,13 +9,13 @@ version. Nothing is pickled.
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import RowMapping
 
 from nbsched.job import Job
-from nbsched.runs import Run, RunStatus
+from nbsched.jobstores.sqlalchemy.models import stored_time
+from nbsched.runs import KNOWN_STATUSES, Run, RunStatus
 
 if TYPE_CHECKING:
     from nbsched.schedulers.base import BaseScheduler
@@ -39,8 +39,12 @@ _RUN_FIELDS = (
     "traceback",
     "progress",
     "cell_index",
+    "input_sha256",
 )
 
+
+#: status text -> status, for reading rows
+_STATUSES = {str(status): status for status in RunStatus}
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)  # one, rather than one per call
 
@@ -74,11 +78,13 @@ def job_values(job: Job) -> dict[str, Any]:
 
 
 def job_from_row(row: RowMapping, scheduler: BaseScheduler | None, alias: str | None) -> Job:
-    """Rebuild the job of a row, bound to ``scheduler`` and the store ``alias``.
+    """Rebuild the job of a row selected with :func:`~nbsched.jobstores.sqlalchemy.models.raw_columns`, bound
+    to ``scheduler`` and the store ``alias``.
 
-    :raises Exception: whatever stops the row from loading (corrupt JSON, a module that is gone, state of a
-        newer version); the store reports the row as broken
+    :raises Exception: whatever stops the row from loading (corrupt JSON or column values, a module that is
+        gone, state of a newer version); the store reports the row as broken
     """
+    stored = stored_time(row["next_run_time"], "next_run_time")
     task = json.loads(row["task"])
     options = json.loads(row["options"])
     if not isinstance(task, dict) or not isinstance(options, dict):
@@ -94,7 +100,6 @@ def job_from_row(row: RowMapping, scheduler: BaseScheduler | None, alias: str | 
         "version": row["version"],
     }
     job = Job.from_dict(state, scheduler)
-    stored: datetime | None = row["next_run_time"]
     if job.next_run_time != stored:
         # The column is the truth (claims compare it); the JSON copy only keeps the time zone for display.
         job.next_run_time = stored
@@ -115,25 +120,44 @@ def run_values(run: Run) -> dict[str, Any]:
 
 
 def run_from_row(row: RowMapping) -> Run:
-    """Rebuild a run from its row."""
+    """Rebuild a run from its row, selected with :func:`~nbsched.jobstores.sqlalchemy.models.raw_columns`.
+
+    :raises ValueError: when a column holds what no run has (text in a time column, an unknown status), naming
+        the column and the value; the store skips such a row with a warning
+    """
     try:
         outputs = json.loads(row["outputs"]).get("outputs", {})
-    except (ValueError, AttributeError):
+    except (TypeError, ValueError, AttributeError):
         outputs = {}  # an unreadable output list must not hide the run itself
+    if not isinstance(outputs, dict):
+        outputs = {}
+    scheduled_at = stored_time(row["scheduled_at"], "scheduled_at")
+    if scheduled_at is None:
+        raise ValueError("column scheduled_at holds None, which is not a time")
+    status = row["status"]
+    if status not in _STATUSES:
+        raise ValueError(f"column status holds {status!r}, which is not a run status (known: {KNOWN_STATUSES})")
     return Run(
         id=row["id"],
         job_id=row["job_id"],
-        scheduled_at=row["scheduled_at"],
-        status=RunStatus(row["status"]),
-        attempt=row["attempt"],
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
+        scheduled_at=scheduled_at,
+        status=_STATUSES[status],
+        attempt=_whole_number(row["attempt"], "attempt"),
+        started_at=stored_time(row["started_at"], "started_at"),
+        finished_at=stored_time(row["finished_at"], "finished_at"),
         worker=row["worker"],
-        heartbeat_at=row["heartbeat_at"],
+        heartbeat_at=stored_time(row["heartbeat_at"], "heartbeat_at"),
         error_type=row["error_type"],
         error_message=row["error_message"],
         traceback=row["traceback"],
         progress=row["progress"],
-        cell_index=row["cell_index"],
+        cell_index=None if row["cell_index"] is None else _whole_number(row["cell_index"], "cell_index"),
         outputs=outputs,
+        input_sha256=row["input_sha256"],
     )
+
+
+def _whole_number(value: Any, column: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"column {column} holds {value!r}, which is not a whole number")
+    return value

@@ -27,7 +27,7 @@ __all__ = ["HEAD", "MIGRATIONS", "REVISIONS", "TableNames", "alembic_config", "c
 #: the folder of the Alembic environment and its ``versions/``
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: every revision in ``migrations/versions``, oldest first (a test checks them against Alembic's)
-REVISIONS = ("0001", "0002")
+REVISIONS = ("0001", "0002", "0003")
 #: the newest revision
 HEAD = REVISIONS[-1]
 
@@ -53,6 +53,19 @@ class TableNames:
         if tablename == "jobs":
             return cls(jobs="jobs", runs="runs", version="schema_version", schema=schema)
         return cls(jobs=tablename, runs=f"{tablename}_runs", version=f"{tablename}_schema_version", schema=schema)
+
+    def identifiers(self) -> list[str]:
+        """Every name the migrations create for these tables (tables, indexes, constraints), longest first."""
+        names = [
+            self.jobs,
+            self.runs,
+            self.version,
+            f"{self.version}_pkc",  # Alembic's primary key of its version table
+            f"ix_{self.jobs}_next_run_time",
+            f"uq_{self.runs}_job_id_scheduled_at",
+            f"ix_{self.runs}_scheduled_at",
+        ]
+        return sorted(names, key=lambda name: len(name.encode()), reverse=True)
 
     def as_attributes(self) -> dict[str, str | None]:
         """The names as the migrations read them from ``config.attributes["nbsched_names"]``."""
