@@ -50,11 +50,13 @@ export interface LastRunOut {
   duration: number | null;
 }
 
-/** The `task` of a notebook job. */
+/** The `task` of a notebook job; the values of secret parameters are `"***"`. */
 export interface NotebookTaskOut {
   type: 'notebook';
   path: string;
   parameters: Record<string, unknown>;
+  /** the names the task lists as secret (names such as `api_token` are secret without being listed) */
+  secret_parameters: string[];
   kernel_name: string | null;
   timeout: number | null;
   cell_timeout: number | null;
@@ -63,7 +65,7 @@ export interface NotebookTaskOut {
   snapshot: boolean;
 }
 
-/** The `task` of a function job. */
+/** The `task` of a function job; the values of secret keyword arguments are `"***"`. */
 export interface FunctionTaskOut {
   type: 'function';
   ref: string | null;
@@ -90,7 +92,7 @@ export interface OtherTaskOut {
 
 export type TaskOut = NotebookTaskOut | FunctionTaskOut | CellTaskOut | OtherTaskOut;
 
-/** A job (`JobOut`). */
+/** A job (`JobOut`); secret parameter values are `***`, in its task and in its name. */
 export interface JobOut {
   id: string;
   name: string;
@@ -146,6 +148,8 @@ export interface RunOut {
   progress: string | null;
   cell_index: number | null;
   outputs: string[];
+  /** SHA-256 (hex) of the notebook file or cell source the run ran; `null` for function runs */
+  input_sha256: string | null;
 }
 
 /** `GET runs` (`RunListOut`). */
@@ -203,6 +207,8 @@ export interface NotebookTaskIn {
   /** a .ipynb file relative to the server's root */
   path: string;
   parameters?: Record<string, unknown>;
+  /** names among `parameters` that responses show as `***` */
+  secret_parameters?: string[];
   kernel_name?: string | null;
   /** seconds for the whole run */
   timeout?: number | null;
@@ -223,7 +229,10 @@ export interface FunctionTaskIn {
 /** `TaskIn`: a notebook or a function. */
 export type TaskIn = NotebookTaskIn | FunctionTaskIn;
 
-/** `TriggerIn`: exactly one of `cron`, `every`, `at`; the rest go with `cron` and `every`. */
+/**
+ * `TriggerIn`: exactly one of `cron`, `every`, `at`; the rest go with `cron` and `every`. `every` is
+ * "5m", "1h30m", "90s", "2 days", "1w" or seconds, read as the CLI and the magics read it.
+ */
 export interface TriggerIn {
   cron?: string;
   every?: string | number;

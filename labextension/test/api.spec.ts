@@ -135,7 +135,7 @@ describe('NbschedClient', () => {
   });
 
   it('reports the server message of an error answer', async () => {
-    const message = "JobCreate: trigger.every '5x' is not a duration (e.g. '5m', '1h30m', '90s')";
+    const message = "JobCreate: trigger.every '5x' has an unknown unit 'x' (e.g. '5m', '1h30m', '90s')";
     const { client } = fakeServer(() => json({ message, error: 'InvalidArgumentError' }, 400));
     const request = client.createJob({ task: { type: 'notebook', path: 'a.ipynb' }, trigger: { every: '5x' } });
     await expect(request).rejects.toBeInstanceOf(NbschedApiError);

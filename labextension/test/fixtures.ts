@@ -9,6 +9,7 @@ export function jobOut(changes: Partial<JobOut> = {}): JobOut {
       type: 'notebook',
       path: 'reports/daily.ipynb',
       parameters: { region: 'EU' },
+      secret_parameters: [],
       kernel_name: null,
       timeout: null,
       cell_timeout: null,
@@ -61,6 +62,7 @@ export function runOut(changes: Partial<RunOut> = {}): RunOut {
     progress: null,
     cell_index: null,
     outputs: ['html', 'ipynb'],
+    input_sha256: null,
     ...changes
   };
 }

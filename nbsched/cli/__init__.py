@@ -49,7 +49,41 @@ class _UsageError(Exception):
     """Raised by the parsers instead of printing usage and exiting (one line, exit code 2)."""
 
 
+#: options whose value may start with "-" (argparse would read ``--every -5m`` as two options)
+_DASHED_VALUES = ("--every", "--at")
+
+
 class _Parser(argparse.ArgumentParser):
+    def parse_known_args(  # type: ignore[override]  # the same call, with the words prepared
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        return super().parse_known_args(self._join_dashed(args), namespace)
+
+    def _join_dashed(self, args: Sequence[str] | None) -> Sequence[str] | None:
+        """``--every -5m`` as ``--every=-5m``, so the value reaches the schedule parser and its message ("must
+        be longer than zero") rather than argparse's "expected one argument"."""
+        if args is None or not any(option in self._option_string_actions for option in _DASHED_VALUES):
+            return args
+        words = list(args)
+        joined: list[str] = []
+        index = 0
+        while index < len(words):
+            word = words[index]
+            following = words[index + 1] if index + 1 < len(words) else None
+            if (
+                word in _DASHED_VALUES
+                and following is not None
+                and following.startswith("-")
+                and following != "--"
+                and following not in self._option_string_actions
+            ):
+                joined.append(f"{word}={following}")
+                index += 2
+                continue
+            joined.append(word)
+            index += 1
+        return joined
+
     def error(self, message: str) -> NoReturn:
         command = self.prog.removeprefix("nbsched").strip()
         raise _UsageError(f"{command + ': ' if command else ''}{message} (see '{self.prog} --help')")

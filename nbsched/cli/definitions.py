@@ -13,29 +13,39 @@ A definitions file holds what a job *is*, not where it stands (no next run time,
       ...
 
 A function job has ``func: module:function`` with ``args``/``kwargs`` instead of ``task``. A hand-written file
-may give ``cron:``, ``every:`` or ``at:`` (with ``timezone:``) instead of ``trigger:``.
+may give ``cron:``, ``every:`` or ``at:`` (with ``timezone:``) instead of ``trigger:``, read as ``add`` reads
+them (:mod:`nbsched.triggers.typed`).
 
-``export`` masks secret parameters as ``***``. ``apply`` creates or updates the jobs of a file, keyed by id, and
-leaves a job that already matches its definition untouched (so applying twice changes nothing, and an unchanged
-schedule keeps its next run time); a ``***`` secret keeps the value already stored. ``--prune`` removes the
-store's jobs the file does not name.
+A file is meant to move between machines (dev to prod), so ``export`` leaves out what ``apply`` derives there:
+a task's ``root`` when it is the one ``add`` would choose (the current folder when it holds the notebook, else
+the notebook's own folder; a notebook outside the current folder is then named by a relative ``path``), and an
+interval trigger's ``anchor`` (the phase it took when it was created: like the next run time, it is where the job
+stands, not what it is; a job applied on another machine starts its interval when it is created there, and one
+that should keep a phase says so with ``start_date``). ``apply`` reads such a file from the folder it runs in.
+
+``export`` masks secret parameters as ``***`` (and their values wherever else they appear, such as in a name).
+``apply`` creates or updates the jobs of a file, keyed by id, and leaves a job that already matches its
+definition untouched (so applying twice changes nothing, and an unchanged schedule keeps its next run time); a
+``***`` secret keeps the value already stored. ``--prune`` removes the store's jobs the file does not name.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from nbsched import jsonstate
-from nbsched.cli.masking import MASK, secret_names
 from nbsched.cli.output import Column, emit_json, table
 from nbsched.cli.session import EXIT_OK, Session
 from nbsched.exceptions import InvalidArgumentError
 from nbsched.job import Job, is_task, task_from_dict
+from nbsched.masking import MASK, Masker, secret_names
 
 __all__ = ["FORMAT_VERSION", "cmd_apply", "cmd_export", "definition_of"]
 
@@ -49,18 +59,26 @@ _KNOWN_KEYS = frozenset(
 )
 
 
+#: trigger types whose ``anchor`` is set lazily, when they are first asked for a fire time
+_ANCHORED = frozenset({"interval", "calendarinterval"})
+
+
 def definition_of(job: Job, *, masked: bool = True) -> dict[str, Any]:
-    """A job's definition (``masked``: secret parameters as ``***``)."""
+    """A job's definition, without what ``apply`` derives on any machine (see the module docstring).
+
+    :param masked: secret parameters as ``***``, and their values scrubbed from the name
+    """
     secrets = secret_names(job) if masked else set()
+    masker = Masker.for_jobs([job]) if masked else Masker()
     definition: dict[str, Any] = {
         "id": job.id,
-        "name": job.name,
+        "name": masker.text(job.name),
         "schedule": job.trigger.describe(),
-        "trigger": job.trigger.to_dict(),
+        "trigger": _portable_trigger(job.trigger.to_dict()),
     }
     task = job.func
     if is_task(task):
-        state = dict(task.to_dict())  # type: ignore[union-attr]  # task specs have to_dict (is_task checks)
+        state = _portable_task(dict(task.to_dict()))  # type: ignore[union-attr]  # is_task: specs have to_dict
         if isinstance(state.get("parameters"), Mapping):
             state["parameters"] = {k: MASK if k in secrets else v for k, v in state["parameters"].items()}
         definition["task"] = state
@@ -74,6 +92,52 @@ def definition_of(job: Job, *, masked: bool = True) -> dict[str, Any]:
     definition["tags"] = sorted(job.tags)
     definition["paused"] = job.next_run_time is None
     return definition
+
+
+def _portable_trigger(state: dict[str, Any]) -> dict[str, Any]:
+    """``state`` without the lazily set anchors of interval triggers (in combined triggers too)."""
+    out = {key: value for key, value in state.items() if not (key == "anchor" and state.get("type") in _ANCHORED)}
+    if isinstance(out.get("triggers"), list):
+        out["triggers"] = [_portable_trigger(child) if isinstance(child, dict) else child for child in out["triggers"]]
+    return out
+
+
+def _portable_task(state: dict[str, Any]) -> dict[str, Any]:
+    """A task's state without its ``root`` when that is the root ``apply`` derives (:func:`_with_root`)."""
+    from nbsched.cli.jobs import default_root
+
+    root, path = state.get("root"), state.get("path")
+    if not isinstance(root, str):
+        return state
+    here = Path.cwd().resolve()
+    folder = Path(root).resolve()
+    if state.get("type") == "notebook" and isinstance(path, str):
+        file = (folder / path).resolve()
+        if default_root(file) != folder:
+            return state
+        out = {key: value for key, value in state.items() if key != "root"}
+        if folder != here:  # the notebook's own folder, outside this one: named from here
+            out["path"] = os.path.relpath(file, here)
+        return out
+    if state.get("type") == "cell" and folder == here:
+        return {key: value for key, value in state.items() if key != "root"}
+    return state
+
+
+def _with_root(state: dict[str, Any]) -> dict[str, Any]:
+    """A task's state with the root ``add`` would choose when it names none: for a notebook outside the current
+    folder, the notebook's own folder (its ``path`` becomes the file's name); else nothing is added and the task
+    takes its default root, the current folder (a notebook's ``path`` kept as written)."""
+    from nbsched.cli.jobs import default_root
+
+    path = state.get("path")
+    if "root" in state or state.get("type") != "notebook" or not isinstance(path, str):
+        return state
+    file = (Path.cwd() / Path(path).expanduser()).resolve()
+    root = default_root(file)
+    if root == Path.cwd().resolve():
+        return state
+    return {**state, "root": str(root), "path": file.name}
 
 
 # ----------------------------------------------------------------------------------------------- export
@@ -163,9 +227,10 @@ def _entries(document: Any, path: str) -> list[dict[str, Any]]:
     return entries
 
 
-def _trigger(entry: Mapping[str, Any], where: str) -> Any:
-    from nbsched.cli.jobs import build_trigger
+def _trigger(entry: Mapping[str, Any], where: str, now: datetime) -> Any:
+    """The trigger of a definition: its ``trigger`` state, or the ``cron``/``every``/``at`` it was typed with."""
     from nbsched.triggers.base import trigger_from_dict
+    from nbsched.triggers.typed import parse_timezone, typed_trigger
 
     shortcuts = [key for key in ("cron", "every", "at") if entry.get(key) is not None]
     if entry.get("trigger") is not None:
@@ -178,9 +243,10 @@ def _trigger(entry: Mapping[str, Any], where: str) -> Any:
         return trigger_from_dict(entry["trigger"])
     if len(shortcuts) != 1:
         raise InvalidArgumentError("apply", f"{where}", entry["id"], "needs exactly one of trigger, cron, every, at")
-    namespace = argparse.Namespace(cron=None, every=None, at=None, tz=entry.get("timezone"))
-    setattr(namespace, shortcuts[0], str(entry[shortcuts[0]]))
-    return build_trigger(namespace, "apply")
+    kind = shortcuts[0]
+    tz = parse_timezone(entry.get("timezone"), "apply", f"{where}.timezone")
+    # YAML reads `every: 90` as a number and a date with seconds as a datetime: both are read as typed.
+    return typed_trigger(kind, str(entry[kind]), owner="apply", field=f"{where}.{kind}", now=now, timezone=tz)
 
 
 def _unmask(values: Any, stored: Mapping[str, Any] | None, secrets: set[str], where: str, field: str) -> dict[str, Any]:
@@ -223,7 +289,7 @@ def _candidate(session: Session, entry: dict[str, Any], index: int, existing: Jo
             raise InvalidArgumentError(owner, f"{where}.task", state, "must be a mapping")
         stored_params = (stored or {}).get("task", {}).get("parameters") if stored else None
         state = {
-            **state,
+            **_with_root(state),
             "parameters": _unmask(state.get("parameters"), stored_params, secrets, where, "task.parameters"),
         }
         func = task_from_dict(state)
@@ -244,7 +310,7 @@ def _candidate(session: Session, entry: dict[str, Any], index: int, existing: Jo
 
     # Through its stored form, so that it compares equal to a stored trigger (a zone such as Etc/UTC comes back
     # from the store as UTC, and triggers in the two zones compare unequal).
-    trigger = trigger_from_dict(_trigger(entry, where).to_dict())
+    trigger = trigger_from_dict(_trigger(entry, where, session.scheduler.clock.now()).to_dict())
     job = Job.create(
         session.scheduler,
         func,

@@ -2,9 +2,11 @@
 
 ``add`` takes a notebook (``report.ipynb``), a cell file (``refresh.py``, run headless as one cell), inline code
 (``--code``) or a ``module:function`` reference, and one trigger: ``--cron`` (crontab meaning, ``@daily``
-macros), ``--every`` (``30s``, ``5m``, ``2h``, ``1d``, ``1h30m``) or ``--at`` (a date and time).
+macros), ``--every`` (``30s``, ``5m``, ``1h30m``, ``2 days``, or seconds) or ``--at`` (a future date and time),
+read by :mod:`nbsched.triggers.typed` as the magics and the REST API read them.
 ``-p key=value`` gives notebook parameters (function keyword arguments), papermill-style: the value is JSON when
-it parses as JSON, else a string.
+it parses as JSON, else a string. Secret parameters (``--secret-param``, or secret by name, see
+:mod:`nbsched.masking`) are shown as ``***``.
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from nbsched.abc import Trigger
-from nbsched.cli.masking import SECRET_TAG, Masker, job_parameters, mask_parameters, secret_names
 from nbsched.cli.output import Column, emit_json, format_relative, format_time, one_line, table
 from nbsched.cli.session import EXIT_OK, EXIT_USAGE, CliError, Session
 from nbsched.exceptions import InvalidArgumentError, JobLookupError
 from nbsched.job import Job, is_task
+from nbsched.masking import SECRET_TAG, Masker, job_parameters, mask_parameters, secret_names
 from nbsched.runs import Run
 
 __all__ = [
@@ -33,34 +35,15 @@ __all__ = [
     "cmd_pause",
     "cmd_remove",
     "cmd_resume",
+    "default_root",
     "job_summary",
-    "parse_every",
     "parse_parameters",
 ]
 
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_EVERY_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])", re.IGNORECASE)
 _REFERENCE = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
 
 
 # ----------------------------------------------------------------------------------------------- parsing
-def parse_every(text: str, owner: str = "add", field: str = "--every") -> float:
-    """Seconds of an interval written ``30s``, ``5m``, ``2h``, ``1d``, ``1w``, ``1h30m`` or plain seconds."""
-    value = text.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        parts = _EVERY_PART.findall(value)
-        if not parts or _EVERY_PART.sub("", value).strip():
-            raise InvalidArgumentError(
-                owner, field, text, "is not an interval such as 30s, 5m, 2h, 1d or 1h30m"
-            ) from None
-        seconds = sum(float(number) * _UNIT_SECONDS[unit.lower()] for number, unit in parts)
-    if not seconds > 0:
-        raise InvalidArgumentError(owner, field, text, "must be a positive interval")
-    return seconds
-
-
 def parse_parameters(items: list[str] | None, owner: str = "add") -> dict[str, Any]:
     """``-p key=value`` items as a dict: each value is JSON when it parses as JSON, else the string itself."""
     params: dict[str, Any] = {}
@@ -80,29 +63,38 @@ def add_trigger_arguments(parser: argparse.ArgumentParser, required: bool) -> No
     """``--cron``/``--every``/``--at`` (one of them) and ``--tz``."""
     group = parser.add_mutually_exclusive_group(required=required)
     group.add_argument("--cron", metavar="EXPR", help='crontab expression, e.g. "0 9 * * 1-5" or @daily')
-    group.add_argument("--every", metavar="INTERVAL", help="fixed interval: 30s, 5m, 2h, 1d, 1h30m")
-    group.add_argument("--at", metavar="WHEN", help='once, at this date and time: "2026-12-01 08:00"')
+    group.add_argument(
+        "--every", metavar="INTERVAL", help='fixed interval: 30s, 5m, 1h30m, "2 days", 1w, or seconds (90)'
+    )
+    group.add_argument("--at", metavar="WHEN", help='once, at this future date and time: "2026-12-01 08:00"')
     parser.add_argument("--tz", metavar="ZONE", help="time zone of the schedule, e.g. Europe/Paris (default: local)")
 
 
-def build_trigger(args: argparse.Namespace, owner: str = "add") -> Trigger | None:
-    """The trigger the ``--cron``/``--every``/``--at`` options describe (``None`` when none was given)."""
-    tz = args.tz
-    if args.cron is not None:
-        from nbsched.triggers.cron import CronTrigger
+def build_trigger(args: argparse.Namespace, now: datetime, owner: str = "add") -> Trigger | None:
+    """The trigger the ``--cron``/``--every``/``--at`` options describe (``None`` when none was given).
 
-        return CronTrigger.from_posix(args.cron, timezone=tz)
-    if args.every is not None:
-        from nbsched.triggers.interval import IntervalTrigger
+    :param now: the current time (``--at`` must be after it)
+    """
+    from nbsched.triggers.typed import parse_timezone, typed_trigger
 
-        return IntervalTrigger(seconds=parse_every(args.every, owner), timezone=tz)
-    if args.at is not None:
-        from nbsched.triggers.date import DateTrigger
-
-        return DateTrigger(args.at, timezone=tz)
+    tz = parse_timezone(args.tz, owner, "--tz")
+    for kind in ("cron", "every", "at"):
+        value = getattr(args, kind)
+        if value is not None:
+            return typed_trigger(kind, value, owner=owner, field=f"--{kind}", now=now, timezone=tz)
     if tz is not None:
-        raise InvalidArgumentError(owner, "--tz", tz, "needs --cron, --every or --at")
+        raise InvalidArgumentError(owner, "--tz", args.tz, "needs --cron, --every or --at")
     return None
+
+
+def default_root(file: Path) -> Path:
+    """The root of a notebook job when none is given: the current folder if it holds ``file``, else the
+    notebook's own folder (so a notebook in the project may name the files next to it).
+
+    :param file: the notebook, resolved
+    """
+    here = Path.cwd().resolve()
+    return here if file.is_relative_to(here) else file.parent
 
 
 def _slug(text: str) -> str:
@@ -138,9 +130,6 @@ def _build_func(
             owner, "target", None, "is missing: give a notebook, a .py cell file, module:function or --code"
         )
     task_options = _task_options(args, owner)
-    task_fields: dict[str, Any] = {}
-    if secrets and _supports_secret_parameters():
-        task_fields["secret_parameters"] = tuple(secrets)
 
     if args.code is not None or (target is not None and target.endswith(".py")):
         from nbsched.notebooks import Cell
@@ -163,13 +152,16 @@ def _build_func(
         from nbsched.notebooks import Notebook
 
         file = Path(target).expanduser().resolve()
-        if args.root:
-            root = Path(args.root).expanduser().resolve()
-        else:
-            # The current folder when the notebook is inside it (so it may name files next to it), else its own.
-            root = Path.cwd().resolve() if file.is_relative_to(Path.cwd().resolve()) else file.parent
+        root = Path(args.root).expanduser().resolve() if args.root else default_root(file)
         path = str(file.relative_to(root)) if file.is_relative_to(root) else str(file)
-        task = Notebook(path, parameters=params, root=str(root), snapshot=args.snapshot, **task_options, **task_fields)
+        task = Notebook(
+            path,
+            parameters=params,
+            secret_parameters=secrets,
+            root=str(root),
+            snapshot=args.snapshot,
+            **task_options,
+        )
         return task, {}, _slug(file.stem)
 
     if _REFERENCE.fullmatch(target):
@@ -181,15 +173,6 @@ def _build_func(
     raise InvalidArgumentError(
         owner, "target", target, "is not a notebook (.ipynb), a cell file (.py) or a module:function reference"
     )
-
-
-def _supports_secret_parameters() -> bool:
-    """Whether :class:`~nbsched.notebooks.Notebook` has a ``secret_parameters`` field (proposed)."""
-    import attrs
-
-    from nbsched.notebooks import Notebook
-
-    return any(field.name == "secret_parameters" for field in attrs.fields(Notebook))
 
 
 def cmd_add(args: argparse.Namespace, session: Session) -> int:
@@ -213,10 +196,11 @@ def cmd_add(args: argparse.Namespace, session: Session) -> int:
 def _add(args: argparse.Namespace, session: Session, params: dict[str, Any], secrets: list[str]) -> int:
     owner = "add"
     func, kwargs, default_id = _build_func(args, params, secrets)
-    trigger = build_trigger(args, owner)
+    trigger = build_trigger(args, session.scheduler.clock.now(), owner)
     assert trigger is not None  # argparse requires one of --cron/--every/--at
     tags = set(args.tag or [])
-    if secrets and not _supports_secret_parameters():
+    if secrets and not is_task(func):
+        # A function's keyword arguments have no task spec to list them in: the job's tags say which are secret.
         tags.update(SECRET_TAG + name for name in secrets)
     options: dict[str, Any] = {"tags": sorted(tags)}
     if args.paused:
@@ -235,7 +219,7 @@ def _add(args: argparse.Namespace, session: Session, params: dict[str, Any], sec
         **options,
     )
     job = session.job(job.id)
-    summary = job_summary(job, None)
+    summary = job_summary(job, None, Masker.for_jobs([job]))
     if args.json:
         emit_json({"job": summary})
     else:
@@ -260,9 +244,12 @@ def _kind_and_target(job: Job) -> tuple[str, str]:
 
 
 def job_summary(job: Job, last: Run | None, masker: Masker | None = None) -> dict[str, Any]:
-    """A job as the CLI shows it (``list --json``, ``add --json``); secret parameters masked."""
+    """A job as the CLI shows it (``list --json``, ``add --json``); secret parameters masked.
+
+    :param masker: scrubs the name and the target (default: one for this job's secrets)
+    """
     kind, target = _kind_and_target(job)
-    masker = masker or Masker()
+    masker = masker if masker is not None else Masker.for_jobs([job])
     params = mask_parameters(job_parameters(job), secret_names(job))
     return {
         "id": job.id,

@@ -14,19 +14,21 @@ import contextlib
 import logging
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from nbsched.cli.masking import Masker, set_log_masker
+from nbsched.cli.masking import set_log_masker
 from nbsched.cli.output import Column, emit_json, format_duration, format_time, one_line, table
 from nbsched.cli.session import EXIT_FAILED, EXIT_NOT_FOUND, EXIT_OK, EXIT_TIMEOUT, CliError, Session
 from nbsched.exceptions import InvalidArgumentError, JobLookupError
 from nbsched.job import Job
 from nbsched.jobstores.sqlalchemy import SQLAlchemyJobStore
-from nbsched.runs import ACTIVE, FINISHED, Run, RunFilter, RunStatus, worker_id
+from nbsched.masking import Masker
+from nbsched.runs import ACTIVE, FINISHED, Run, RunFilter, RunStatus
+from nbsched.shutdown import cancel_unfinished
 
-__all__ = ["cancel_unfinished", "cmd_logs", "cmd_run", "cmd_runs", "short_id"]
+__all__ = ["cmd_logs", "cmd_run", "cmd_runs", "short_id"]
 
 #: seconds between two looks at a followed run
 POLL_INTERVAL = 0.2
@@ -53,7 +55,7 @@ def _detail(run: Run, masker: Masker) -> str:
     if run.error_type or run.error_message:
         text = f"{run.error_type}: {run.error_message}" if run.error_type else str(run.error_message)
         if run.cell_index is not None:
-            text += f" (cell {run.cell_index})"
+            text += f" (cell {run.cell_index + 1})"  # counted from 1, as the run's messages do
         return one_line(masker.text(text), 80)
     return ""
 
@@ -68,13 +70,13 @@ def _elapsed(run: Run, now: datetime) -> float | None:
 
 # ------------------------------------------------------------------------------------------------- runs
 def _since(text: str | None) -> datetime | str | None:
-    """``--since``: an age (``2h``: runs of the last two hours) or a date and time."""
+    """``--since``: an age (``2h``, ``2 days``: runs of the last two hours, days) or a date and time."""
     if text is None:
         return None
-    from nbsched.cli.jobs import parse_every
+    from nbsched.triggers.typed import parse_every
 
     try:
-        return datetime.now(UTC) - timedelta(seconds=parse_every(text, "runs", "--since"))
+        return datetime.now(UTC) - parse_every(text, "runs", "--since")
     except InvalidArgumentError:
         return text  # a date and time: the scheduler parses it (and names it when it cannot)
 
@@ -172,8 +174,10 @@ def cmd_logs(args: argparse.Namespace, session: Session) -> int:
     print(f"finished  {format_time(run.finished_at)}  ({format_duration(_elapsed(run, now))})")
     if run.worker:
         print(f"worker    {run.worker}")
+    if run.input_sha256:
+        print(f"input     sha256 {run.input_sha256}")
     if run.error_type or run.error_message:
-        where = f" (cell {run.cell_index})" if run.cell_index is not None else ""
+        where = f" (cell {run.cell_index + 1})" if run.cell_index is not None else ""
         error = f"{run.error_type or 'Error'}: {run.error_message or ''}"
         print(f"error     {masker.text(error)}{where}")
     if run.traceback:
@@ -229,20 +233,6 @@ class InProcessRunner:
         """Shut the scheduler down, waiting for the run when it ``finished`` (else not)."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=finished)
-
-
-def cancel_unfinished(store: SQLAlchemyJobStore, reason: str) -> list[Run]:
-    """Mark ``cancelled`` every run this process (``host:pid``) holds that has not finished."""
-    me = worker_id()
-    runs = [run for run in store.get_runs(RunFilter(status=ACTIVE)) if run.worker == me]
-    now = datetime.now(UTC)
-    for run in runs:
-        run.status = RunStatus.CANCELLED
-        run.finished_at = now
-        run.error_message = reason
-    if runs:
-        store.update_runs(runs)
-    return runs
 
 
 def _claimed_run(session: Session, job_id: str, due: datetime) -> Run | None:

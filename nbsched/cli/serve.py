@@ -5,14 +5,17 @@ notebooks and cells on the notebook executor) and logs to stderr. Other schedule
 ``serve`` processes, kernels, the Jupyter server, other machines): each fire still runs once.
 
 Stopping: the first SIGTERM/SIGINT stops taking new fires and waits up to ``--grace`` seconds for the runs in
-progress; whatever is still running then is recorded ``cancelled`` and its kernels are stopped. A second signal
-skips the rest of the wait. The process exits 0 after a clean stop.
+progress; whatever is still running then is recorded ``cancelled`` and its kernels are stopped
+(:func:`nbsched.shutdown.stop_with_grace`, as the Jupyter server extension stops). A second signal skips the rest
+of the wait. The process exits 0 after a clean stop.
+
+Log lines are masked (secret parameter values as ``***``) until the process ends: the masking handler is never
+taken off, because the threads of cancelled runs report how they ended after the stop.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import os
 import signal
@@ -23,9 +26,11 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
-from nbsched.cli.masking import Masker, MaskingFormatter
+from nbsched.cli.masking import MaskingFormatter
 from nbsched.cli.session import EXIT_OK, display_url, resolve_url
-from nbsched.runs import ACTIVE, worker_id
+from nbsched.masking import Masker
+from nbsched.runs import Run, worker_id
+from nbsched.shutdown import stop_with_grace
 
 __all__ = ["cmd_serve"]
 
@@ -82,50 +87,20 @@ def _configure_logging(level: str, secrets: Callable[[], Masker]) -> logging.Han
     return handler
 
 
-def _my_active_runs(scheduler: Any) -> int:
-    me = worker_id()
-    return sum(1 for run in scheduler.runs(status=sorted(ACTIVE), limit=None) if run.worker == me)
-
-
-def _stop_when_asked(scheduler: Any, stop: threading.Event, force: threading.Event, grace: float) -> None:
-    """The stopper thread: on the first signal, stop taking fires, wait for running runs, shut down."""
+def _stop_when_asked(
+    scheduler: Any, url: str, stop: threading.Event, force: threading.Event, grace: float, cancelled: list[Run]
+) -> None:
+    """The stopper thread: on the first signal, stop as :func:`~nbsched.shutdown.stop_with_grace` does."""
     stop.wait()
+    reason = f"nbsched serve stopped before the run finished (grace {grace:g} s)"
     try:
-        scheduler.pause()
-    except Exception as exc:  # not started yet, or stopped meanwhile: shutdown below copes
-        logger.debug("pause failed: %s", exc)
-    deadline = time.monotonic() + grace
-    active = _count(scheduler)
-    if active:
-        logger.info("waiting up to %g s for %d running run(s) to finish (signal again to stop now)", grace, active)
-    while active and time.monotonic() < deadline and not force.is_set():
-        force.wait(0.2)
-        active = _count(scheduler)
-    if active:
-        logger.warning("%d run(s) still running after the grace period: cancelling them", active)
-    with contextlib.suppress(Exception):
-        scheduler.shutdown(wait=False)
-
-
-def _count(scheduler: Any) -> int:
-    try:
-        return _my_active_runs(scheduler)
-    except Exception as exc:  # the store is unavailable: nothing to wait for that could be recorded
-        logger.warning("cannot read the runs in progress: %s", exc)
-        return 0
-
-
-def _stop_kernels() -> None:
-    """Kill the kernels of cancelled notebook runs, so their threads end (only if notebooks were used)."""
-    kernels = sys.modules.get("nbsched.notebooks.kernels")
-    kill = getattr(kernels, "kill_all", None) or getattr(kernels, "_kill_all_at_exit", None)
-    if kill is not None:
-        kill()
+        cancelled.extend(stop_with_grace(scheduler, url, grace, reason, force=force, log=logger))
+    except Exception as exc:  # the store went away: the runs stay as they are, and are found lost later
+        logger.warning("cannot record the runs that did not finish: %s", exc)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run a scheduler over the store until SIGTERM/SIGINT."""
-    from nbsched.cli.runs import cancel_unfinished
     from nbsched.jobstores.sqlalchemy import SQLAlchemyJobStore
     from nbsched.schedulers.blocking import BlockingScheduler
 
@@ -153,8 +128,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
             stop.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    cancelled: list[Run] = []
     stopper = threading.Thread(
-        target=_stop_when_asked, args=(scheduler, stop, force, args.grace), name="nbsched-stopper", daemon=True
+        target=_stop_when_asked,
+        args=(scheduler, url, stop, force, args.grace, cancelled),
+        name="nbsched-stopper",
+        daemon=True,
     )
     stopper.start()
     try:
@@ -167,22 +146,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         stopper.join()
 
     secrets.stop()
-    try:
-        cancelled = cancel_unfinished(
-            secrets_store, f"nbsched serve stopped before the run finished (grace {args.grace:g} s)"
-        )
-    finally:
-        secrets_store.shutdown()
-    for run in cancelled:
-        logger.warning("run %s of %s was cancelled", run.id, run.job_id)
-    if cancelled:
-        _stop_kernels()
+    secrets_store.shutdown()
+    # The threads of cancelled runs end now that their kernels are stopped: they log how their runs ended before
+    # the last line (and, like every record until the process ends, through the masking handler).
+    workers = [t for t in threading.enumerate() if t is not threading.current_thread() and not t.daemon]
+    deadline = time.monotonic() + THREAD_JOIN_TIMEOUT
+    for thread in workers:
+        thread.join(max(deadline - time.monotonic(), 0.0))
     logger.info("nbsched serve stopped cleanly (%d run(s) cancelled)", len(cancelled))
     handler.flush()
-    logging.getLogger().removeHandler(handler)
-    workers = [t for t in threading.enumerate() if t is not threading.current_thread() and not t.daemon]
-    for thread in workers:
-        thread.join(THREAD_JOIN_TIMEOUT / max(len(workers), 1))
     if HARD_EXIT and any(t.is_alive() for t in workers) and threading.current_thread() is threading.main_thread():
         # Work that ignores its cancellation must not keep the stopped service alive.
         sys.stdout.flush()

@@ -2,7 +2,8 @@
 
 Enabled on install by ``etc/jupyter/jupyter_server_config.d/nbsched.json``
 (``{"ServerApp": {"jpserver_extensions": {"nbsched.server": true}}}``); configured through
-:class:`~nbsched.server.app.NbschedServer` (``c.NbschedServer.run_scheduler``, ``c.NbschedServer.db_url``).
+:class:`~nbsched.server.app.NbschedServer` (``c.NbschedServer.run_scheduler``, ``c.NbschedServer.db_url``,
+``c.NbschedServer.shutdown_grace``).
 The API is described by ``openapi.yaml`` next to this module (:func:`openapi_path`).
 """
 

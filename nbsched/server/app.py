@@ -5,29 +5,40 @@ application (``jupyter_server_config.py`` or the command line)::
 
     c.NbschedServer.run_scheduler = False          # serve the API only; another process runs the jobs
     c.NbschedServer.db_url = "postgresql+psycopg://scheduler@db/nbsched"
+    c.NbschedServer.shutdown_grace = 30            # seconds running runs get when the server stops (default 10)
 
 With ``run_scheduler`` the server runs due jobs like any other scheduler over the store (``nbsched serve``, a
 kernel's ``default_scheduler()``): each fire still runs exactly once. Without it the scheduler is started paused:
 the API reads and changes jobs and runs, and whatever else runs schedulers over the store executes them.
+
+When the server stops, the runs its scheduler started get ``shutdown_grace`` seconds to finish; those still going
+then are recorded ``cancelled`` and their kernels are stopped, as ``nbsched serve --grace`` does
+(:func:`nbsched.shutdown.stop_with_grace`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Unicode
+from traitlets import Bool, Float, Unicode
 
 if TYPE_CHECKING:
     from nbsched.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from nbsched.runs import Run
     from nbsched.schedulers.background import BackgroundScheduler
 
 __all__ = ["NbschedServer", "NbschedService"]
 
 #: the tornado settings key holding the :class:`NbschedService`
 SERVICE_KEY = "nbsched_service"
+#: default of :attr:`NbschedServer.shutdown_grace`, seconds
+DEFAULT_SHUTDOWN_GRACE = 10.0
+
+logger = logging.getLogger("nbsched.server")
 
 
 class NbschedService:
@@ -38,13 +49,17 @@ class NbschedService:
     :ivar root: the resolved contents root: notebook paths must stay inside it
     :ivar allow_hidden: whether paths may name hidden files and folders (``ContentsManager.allow_hidden``)
     :ivar runs_jobs: whether this server runs due jobs
+    :ivar shutdown_grace: seconds the runs in progress get to finish when the service stops
     :ivar error: why the store or the scheduler could not be started (the API then answers 503)
     """
 
-    def __init__(self, root: Path, allow_hidden: bool, runs_jobs: bool) -> None:
+    def __init__(
+        self, root: Path, allow_hidden: bool, runs_jobs: bool, shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE
+    ) -> None:
         self.root = root
         self.allow_hidden = allow_hidden
         self.runs_jobs = runs_jobs
+        self.shutdown_grace = shutdown_grace
         self.scheduler: BackgroundScheduler | None = None
         self.store: SQLAlchemyJobStore | None = None
         self.error: str | None = None
@@ -62,10 +77,19 @@ class NbschedService:
         self.scheduler = BackgroundScheduler(**options)
         self.scheduler.start(paused=not self.runs_jobs)
 
-    def stop(self) -> None:
-        """Shut the scheduler down, waiting for the runs it started."""
-        if self.scheduler is not None and self.scheduler.running:
-            self.scheduler.shutdown(wait=True)
+    def stop(self) -> list[Run]:
+        """Shut the scheduler down: the runs it started get :attr:`shutdown_grace` seconds to finish, then those
+        still going are recorded ``cancelled`` and their kernels are stopped.
+
+        :return: the runs cancelled
+        """
+        from nbsched.shutdown import stop_with_grace
+
+        if self.scheduler is None or self.store is None or not self.scheduler.running:
+            return []
+        url = self.store.engine.url.render_as_string(hide_password=False)
+        reason = f"the Jupyter server stopped before the run finished (shutdown_grace {self.shutdown_grace:g} s)"
+        return stop_with_grace(self.scheduler, url, self.shutdown_grace, reason, log=logger)
 
     @property
     def store_url(self) -> str | None:
@@ -100,6 +124,17 @@ class NbschedServer(ExtensionApp):
         ),
     ).tag(config=True)
 
+    shutdown_grace = Float(
+        DEFAULT_SHUTDOWN_GRACE,
+        min=0.0,
+        help=(
+            "Seconds the runs this server is running get to finish when the server stops (as `nbsched serve "
+            "--grace`). Runs still going then are recorded as cancelled and their notebook kernels are stopped, so "
+            "that a long run does not hold up the server's exit; a function already running in a thread cannot be "
+            "stopped and ends with the process. 0: cancel them at once."
+        ),
+    ).tag(config=True)
+
     service: NbschedService | None = None
 
     def initialize_settings(self) -> None:
@@ -108,7 +143,7 @@ class NbschedServer(ExtensionApp):
         contents = getattr(self.serverapp, "contents_manager", None)
         root = Path(getattr(contents, "root_dir", None) or self.serverapp.root_dir).expanduser().resolve()
         allow_hidden = bool(getattr(contents, "allow_hidden", False))
-        service = NbschedService(root, allow_hidden, bool(self.run_scheduler))
+        service = NbschedService(root, allow_hidden, bool(self.run_scheduler), float(self.shutdown_grace))
         try:
             service.start(self.db_url or None)
         except Exception as exc:  # the server must come up anyway; the API says what is wrong

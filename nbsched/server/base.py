@@ -14,6 +14,7 @@ from jupyter_server.base.handlers import APIHandler
 from tornado.web import HTTPError
 
 from nbsched.exceptions import JobLookupError
+from nbsched.masking import Masker
 from nbsched.runs import Run, RunFilter
 from nbsched.server import responses, schemas
 from nbsched.server.app import SERVICE_KEY, NbschedService
@@ -100,6 +101,15 @@ class NbschedHandler(APIHandler):
         assert store is not None
         runs = store.get_runs(RunFilter(job_id=job_id, limit=1))
         return runs[0] if runs else None
+
+    def run_maskers(self, runs: list[Run]) -> dict[str, Masker]:
+        """For each job of ``runs``, the masker of its secret values (runs in a worker thread)."""
+        jobs = (self.scheduler.get_job(job_id) for job_id in {run.job_id for run in runs})
+        return {job.id: Masker.for_jobs([job]) for job in jobs if job is not None}
+
+    def run_reply(self, run: Run) -> schemas.RunOut:
+        """A run response, its job's secrets masked (runs in a worker thread)."""
+        return responses.run_out(run, self.run_maskers([run]).get(run.job_id))
 
     def get_run(self, run_id: str) -> Run:
         store = self.service.store

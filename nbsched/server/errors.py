@@ -11,9 +11,10 @@ raised                                                            status  body `
 ``TriggerArgumentError``, ``SerializationError``, ...),                   field and the value
 ``TriggerSearchError``, ``TransientJobError``,
 ``PluginLookupError`` (an unknown alias in the request)
-``JobLookupError``                                                404     "No job by the id of x was found"
+``JobLookupError``, ``RunLookupError``                            404     "No job by the id of x was found"
 ``ConflictingIdError``, ``SchedulerAlreadyRunningError``,         409     the error's message
-``SchedulerNotRunningError``, ``MaxInstancesReachedError``
+``SchedulerNotRunningError``, ``MaxInstancesReachedError``,
+``RunFinishedError``
 ``tornado.web.HTTPError`` (403 from authentication, 404 routes)   its own its log message or reason
 anything else                                                     500     a generic message; logged with its
                                                                           traceback
@@ -36,6 +37,8 @@ from nbsched.exceptions import (
     MaxInstancesReachedError,
     NbschedError,
     PluginLookupError,
+    RunFinishedError,
+    RunLookupError,
     SchedulerAlreadyRunningError,
     SchedulerNotRunningError,
     TransientJobError,
@@ -53,7 +56,9 @@ _STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (TransientJobError, 400),
     (PluginLookupError, 400),
     (JobLookupError, 404),
+    (RunLookupError, 404),
     (ConflictingIdError, 409),
+    (RunFinishedError, 409),
     (SchedulerAlreadyRunningError, 409),
     (SchedulerNotRunningError, 409),
     (MaxInstancesReachedError, 409),

@@ -21,8 +21,10 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from nbsched.datetimes import timezone_name
-from nbsched.exceptions import JobLookupError
-from nbsched.runs import ACTIVE, Run, RunFilter, RunStatus
+from nbsched.exceptions import InvalidArgumentError, JobLookupError
+from nbsched.job import is_task
+from nbsched.masking import MASK, job_parameters, secret_names
+from nbsched.runs import ACTIVE, Run, RunFilter
 from nbsched.server import responses, schemas
 from nbsched.server.app import SERVICE_KEY, NbschedService
 from nbsched.server.base import NbschedHandler, authorized_to
@@ -167,10 +169,11 @@ class JobHandler(NbschedHandler):
         updates: dict[str, Any] = dict(changes.options)
         if changes.name is not None:
             updates["name"] = changes.name
-        if isinstance(changes.task, schemas.FunctionTask):
-            updates.update(func=changes.task.ref, args=changes.task.args, kwargs=changes.task.kwargs)
-        elif changes.task is not None:
-            updates.update(func=changes.task, args=(), kwargs={})
+        task = _keep_masked_secrets(job, changes.task, updates.get("tags"))
+        if isinstance(task, schemas.FunctionTask):
+            updates.update(func=task.ref, args=task.args, kwargs=task.kwargs)
+        elif task is not None:
+            updates.update(func=task, args=(), kwargs={})
         paused_now = job.next_run_time is None
         paused = paused_now if changes.paused is None else changes.paused
         trigger = changes.trigger
@@ -282,8 +285,10 @@ class RunsHandler(NbschedHandler):
             limit=query.offset + query.limit + 1,  # one more: whether there is a next page
         )
         runs = store.get_runs(run_filter)[query.offset :]
+        page = runs[: query.limit]
+        maskers = self.run_maskers(page)
         return {
-            "runs": [responses.run_out(run) for run in runs[: query.limit]],
+            "runs": [responses.run_out(run, maskers.get(run.job_id)) for run in page],
             "offset": query.offset,
             "limit": query.limit,
             "has_more": len(runs) > query.limit,
@@ -297,7 +302,8 @@ class RunHandler(NbschedHandler):
     @authorized
     async def get(self, run_id: str) -> None:
         """One run."""
-        self.reply(responses.run_out(await self.call(self.get_run, run_id)))
+        run = await self.call(self.get_run, run_id)
+        self.reply(await self.call(self.run_reply, run))
 
     @web.authenticated
     @authorized
@@ -328,25 +334,20 @@ class RunCancelHandler(NbschedHandler):
     @web.authenticated
     @authorized
     async def post(self, run_id: str) -> None:
-        """Record a scheduled or running run as ``cancelled``; 409 when it has finished.
+        """Cancel a scheduled or running run (:meth:`~nbsched.schedulers.base.BaseScheduler.cancel_run`); 409
+        when it has finished.
 
-        This records the cancellation only: code that is already running is not interrupted (nbsched has no
-        way yet to stop a run in another process), and if it is still running its worker may record its real
-        outcome when it ends.
+        The run is recorded ``cancelled`` at once and stays so. A notebook or cell run is stopped where it runs:
+        at once when this server's scheduler runs it, else when the scheduler running it (``nbsched serve``,
+        another server or kernel) next heartbeats its runs. A function already running in a thread runs to its
+        end, without changing the status.
         """
-        self.reply(responses.run_out(await self.call(self._cancel, run_id)))
+        run = await self.call(self._cancel, run_id)
+        self.reply(await self.call(self.run_reply, run))
 
     def _cancel(self, run_id: str) -> Run:
-        run = self.get_run(run_id)
-        if run.status not in ACTIVE:
-            raise ApiError(409, f"Run {run_id} has already finished ({run.status})", "Conflict")
-        run.status = RunStatus.CANCELLED
-        run.finished_at = self.scheduler.clock.now()
-        run.error_type = "Cancelled"
-        run.error_message = "cancelled through the REST API (code already running is not interrupted)"
-        store = self.service.store
-        assert store is not None
-        store.update_run(run)
+        self.get_run(run_id)  # 404 for an unknown id, as for every run endpoint
+        run: Run = self.scheduler.cancel_run(run_id, reason="cancelled through the REST API")
         return run
 
 
@@ -356,11 +357,15 @@ class RunOutputHandler(NbschedHandler):
     @web.authenticated
     @authorized
     async def get(self, run_id: str, kind: str) -> None:
-        """Stream one output file of a run. Only files inside ``<data dir>/runs/`` are served (else 403).
+        """Stream one output file of a run. Only files inside ``<data dir>/runs/`` are served (else 403); a kind
+        that is not one of :data:`OUTPUT_KINDS` is a 404 that lists them.
 
         HTML is shown inline in a sandbox (its scripts run without the server's origin, so they cannot use the
         caller's session); ``?download=1`` makes any kind an attachment.
         """
+        if kind not in OUTPUT_KINDS:
+            known = ", ".join(OUTPUT_KINDS)
+            raise ApiError(404, f"RunOutput: kind {kind!r} is not an output kind (known: {known})", "OutputLookupError")
         file = await self.call(self._output_file, run_id, kind)
         content_type, attachment = OUTPUT_KINDS[kind]
         if self.get_query_argument("download", "0") not in ("", "0", "false"):
@@ -410,6 +415,42 @@ class NotebookParametersHandler(NbschedHandler):
         self.reply(await self.call(read_parameters, file, relative))
 
 
+def _keep_masked_secrets(job: Any, task: Any, tags: Any) -> Any:
+    """``task`` with each secret parameter sent back as ``***`` (as responses show it) given the job's value.
+
+    :param job: the job being changed
+    :param task: the new task (a ``Notebook``, a :class:`~nbsched.server.schemas.FunctionTask` or ``None``)
+    :param tags: the job's new tags, when the request changes them
+    :raises InvalidArgumentError: for a masked secret the job has no value for
+    """
+    import attrs
+
+    if task is None:
+        return None
+    is_function = isinstance(task, schemas.FunctionTask)
+    given: dict[str, Any] = task.kwargs if is_function else task.parameters
+    if MASK not in given.values():
+        return task
+    all_tags = {*job.tags, *(tags if isinstance(tags, list | tuple | set) else ())}
+    secret = secret_names(None, given, all_tags) | set(getattr(task, "secret_parameters", ()))
+    # Only a task of the same kind holds values for these names (a notebook's parameters, a function's kwargs).
+    stored = job_parameters(job) if is_function == (not is_task(job.func)) else {}
+    field = "task.kwargs" if is_function else "task.parameters"
+    values = dict(given)
+    for name, value in given.items():
+        if value != MASK or name not in secret:
+            continue
+        if name not in stored:
+            raise InvalidArgumentError(
+                "JobUpdate",
+                f"{field}[{name!r}]",
+                value,
+                "is a masked secret and the job has no value for it: send the value",
+            )
+        values[name] = stored[name]
+    return attrs.evolve(task, **{"kwargs" if is_function else "parameters": values})
+
+
 def _header_safe(name: str) -> str:
     return "".join(char if char.isprintable() and char not in '"\\' else "_" for char in name)
 
@@ -417,7 +458,8 @@ def _header_safe(name: str) -> str:
 _ID = r"(?P<{}>[^/]+)"
 _JOB = _ID.format("job_id")
 _RUN = _ID.format("run_id")
-_KINDS = "|".join(OUTPUT_KINDS)
+# Any kind reaches the handler, so that an unknown one gets the API's JSON 404 naming the known kinds.
+_KIND = _ID.format("kind")
 _CHUNK = 64 * 1024
 
 #: (URL pattern without the base URL, handler class)
@@ -431,6 +473,6 @@ default_handlers: list[tuple[str, type[NbschedHandler]]] = [
     (r"/nbsched/api/runs", RunsHandler),
     (rf"/nbsched/api/runs/{_RUN}", RunHandler),
     (rf"/nbsched/api/runs/{_RUN}/cancel", RunCancelHandler),
-    (rf"/nbsched/api/runs/{_RUN}/output/(?P<kind>{_KINDS})", RunOutputHandler),
+    (rf"/nbsched/api/runs/{_RUN}/output/{_KIND}", RunOutputHandler),
     (r"/nbsched/api/notebooks/parameters", NotebookParametersHandler),
 ]

@@ -1,5 +1,10 @@
 """Job and run responses: what the REST API shows of a :class:`~nbsched.job.Job` and a :class:`~nbsched.runs.Run`
-(the shapes are ``JobOut`` and ``RunOut`` in :mod:`nbsched.server.schemas`)."""
+(the shapes are ``JobOut`` and ``RunOut`` in :mod:`nbsched.server.schemas`).
+
+Secret parameters (see :mod:`nbsched.masking`) never leave the server: their values are ``***`` in a job's
+``task.parameters`` and ``task.kwargs``, and are replaced by ``***`` in its name and in a run's error, traceback
+and progress.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from typing import Any
 
 from nbsched.datetimes import timezone_name
 from nbsched.job import Job, is_task
+from nbsched.masking import Masker, mask_parameters, secret_names
 from nbsched.runs import Run
 from nbsched.server.schedules import schedule_of
 from nbsched.server.schemas import JobOut, LastRunOut, RunOut
@@ -37,23 +43,32 @@ def plain(value: Any) -> Any:
 
 
 def task_out(job: Job) -> dict[str, Any]:
-    """The ``task`` of a job response."""
+    """The ``task`` of a job response, secret parameter values as ``***``."""
     func = job.func
+    secrets = secret_names(job)
     if is_task(func):
         state = func.to_dict()  # type: ignore[union-attr]  # is_task: a task spec
         kind = state.get("type")
         if kind == "notebook":
             keys = ("path", "kernel_name", "timeout", "cell_timeout", "cwd", "output_formats", "snapshot")
-            return {"type": "notebook", **{key: state.get(key) for key in keys}, "parameters": plain(func.parameters)}  # type: ignore[union-attr]
+            parameters = mask_parameters(plain(func.parameters), secrets)  # type: ignore[union-attr]
+            return {
+                "type": "notebook",
+                **{key: state.get(key) for key in keys},
+                "parameters": parameters,
+                "secret_parameters": list(state.get("secret_parameters", [])),
+            }
         if kind == "cell":
             keys = ("source", "mode", "kernel_name", "timeout", "cell_timeout", "cwd", "output_formats")
             return {"type": "cell", **{key: state.get(key) for key in keys}}
         return {"type": str(kind)}
-    return {"type": "function", "ref": job.func_ref, "args": plain(list(job.args)), "kwargs": plain(job.kwargs)}
+    kwargs = mask_parameters(plain(job.kwargs), secrets)
+    return {"type": "function", "ref": job.func_ref, "args": plain(list(job.args)), "kwargs": kwargs}
 
 
 def job_out(job: Job, last_run: Run | None) -> JobOut:
-    """A job response."""
+    """A job response (secret parameters masked)."""
+    masker = Masker.for_jobs([job])
     zone = getattr(job.trigger, "timezone", None)
     last: LastRunOut | None = None
     if last_run is not None:
@@ -67,7 +82,7 @@ def job_out(job: Job, last_run: Run | None) -> JobOut:
         }
     return {
         "id": job.id,
-        "name": job.name,
+        "name": masker.text(job.name) or "",
         "task": task_out(job),
         "trigger": job.trigger.to_dict(),
         "schedule": schedule_of(job.trigger),
@@ -88,8 +103,13 @@ def job_out(job: Job, last_run: Run | None) -> JobOut:
     }
 
 
-def run_out(run: Run) -> RunOut:
-    """A run response (output file paths stay on the server: only their kinds are listed)."""
+def run_out(run: Run, masker: Masker | None = None) -> RunOut:
+    """A run response (output file paths stay on the server: only their kinds are listed).
+
+    :param masker: scrubs the secret values of the run's job from its error, traceback and progress (see
+        :meth:`~nbsched.masking.Masker.for_jobs`)
+    """
+    masker = masker if masker is not None else Masker()
     return {
         "id": run.id,
         "job_id": run.job_id,
@@ -102,9 +122,10 @@ def run_out(run: Run) -> RunOut:
         "worker": run.worker,
         "heartbeat_at": _iso(run.heartbeat_at),
         "error_type": run.error_type,
-        "error_message": run.error_message,
-        "traceback": run.traceback,
-        "progress": run.progress,
+        "error_message": masker.text(run.error_message),
+        "traceback": masker.text(run.traceback),
+        "progress": masker.text(run.progress),
         "cell_index": run.cell_index,
         "outputs": sorted(run.outputs),
+        "input_sha256": run.input_sha256,
     }

@@ -24,7 +24,7 @@ import attrs
 from nbsched.abc import Trigger
 from nbsched.datetimes import as_timezone, convert_to_datetime
 from nbsched.exceptions import InvalidArgumentError
-from nbsched.runs import RunStatus
+from nbsched.runs import RunStatus, run_status
 from nbsched.server.schedules import parse_trigger
 
 __all__ = [
@@ -129,6 +129,7 @@ class RunOut(TypedDict):
     progress: str | None
     cell_index: int | None
     outputs: list[str]
+    input_sha256: str | None
 
 
 class RunListOut(TypedDict):
@@ -151,8 +152,12 @@ class HealthOut(TypedDict):
 
 
 class TaskIn(TypedDict):
-    """``{"type": "notebook", "path", "parameters"?, "kernel_name"?, "timeout"?, "cell_timeout"?, "cwd"?,
-    "output_formats"?}`` or ``{"type": "function", "ref", "args"?, "kwargs"?}``."""
+    """``{"type": "notebook", "path", "parameters"?, "secret_parameters"?, "kernel_name"?, "timeout"?,
+    "cell_timeout"?, "cwd"?, "output_formats"?}`` or ``{"type": "function", "ref", "args"?, "kwargs"?}``.
+
+    ``secret_parameters`` names parameters whose values responses show as ``***`` (names such as ``api_token``
+    are secret without it; a function's keyword argument is marked by the job's tag ``secret:<name>``). In a
+    ``PATCH``, a secret parameter sent as ``***`` keeps the value the job has."""
 
     type: Literal["notebook", "function"]
 
@@ -206,7 +211,17 @@ OPTIONS = ("misfire_grace_time", "coalesce", "max_instances", "max_runs", "retri
 _CREATE_FIELDS = frozenset({"id", "name", "task", "trigger", "timezone", "paused", *OPTIONS})
 _UPDATE_FIELDS = frozenset({"name", "task", "trigger", "timezone", "paused", *OPTIONS})
 _NOTEBOOK_FIELDS = frozenset(
-    {"type", "path", "parameters", "kernel_name", "timeout", "cell_timeout", "cwd", "output_formats"}
+    {
+        "type",
+        "path",
+        "parameters",
+        "secret_parameters",
+        "kernel_name",
+        "timeout",
+        "cell_timeout",
+        "cwd",
+        "output_formats",
+    }
 )
 _FUNCTION_FIELDS = frozenset({"type", "ref", "args", "kwargs"})
 _REF = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
@@ -367,7 +382,9 @@ def _task(owner: str, value: Any, root: Path, allow_hidden: bool) -> Any:
         from nbsched.notebooks import Notebook
 
         options = {
-            key: value[key] for key in ("kernel_name", "timeout", "cell_timeout", "output_formats") if key in value
+            key: value[key]
+            for key in ("kernel_name", "timeout", "cell_timeout", "output_formats", "secret_parameters")
+            if key in value
         }
         if value.get("cwd") is not None:
             options["cwd"] = notebook_path(value["cwd"], root, owner, "task.cwd", allow_hidden, folder=True)
@@ -422,11 +439,7 @@ def parse_run_query(arguments: Mapping[str, list[str]], default_tz: tzinfo) -> R
     if arguments.get("status"):
         statuses = []
         for text in ",".join(arguments["status"]).split(","):
-            try:
-                statuses.append(RunStatus(text.strip()))
-            except ValueError:
-                listing = ", ".join(str(status) for status in RunStatus)
-                raise InvalidArgumentError(owner, "status", text, f"is not a run status (known: {listing})") from None
+            statuses.append(run_status(text.strip(), owner))
     return RunQuery(
         job_id=one("job_id"),
         status=statuses,

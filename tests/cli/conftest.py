@@ -58,3 +58,22 @@ def run_cli(home: Path, *argv: str, timeout: float = 60) -> subprocess.Completed
         cwd=REPO,
         check=False,
     )
+
+
+#: the value of the notebook's secret parameter in the tests (never printed by any command)
+NOTEBOOK_SECRET = "hunter2notebook"
+
+
+def secret_notebook(folder: Path, body: str, name: str = "secok.ipynb") -> Path:
+    """A notebook whose ``parameters`` cell assigns ``api_token`` (secret by its name) and ``region``, then
+    ``body``."""
+    import nbformat
+
+    parameters = nbformat.v4.new_code_cell('api_token = ""\nregion = "EU"')
+    parameters.metadata["tags"] = ["parameters"]
+    nb = nbformat.v4.new_notebook(cells=[parameters, nbformat.v4.new_code_cell(body)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    nbformat.write(nb, str(path))
+    return path

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.cli.conftest import Cli
+from tests.cli.conftest import Cli, secret_notebook
 
 
 def _setup(cli: Cli) -> None:
@@ -124,7 +124,7 @@ def test_apply_resumes_a_job_the_file_says_runs(cli: Cli, tmp_path: Path) -> Non
         ),
         (
             "jobs:\n- {id: a, func: 'tests.tasks:record', every: 1x}\n",
-            "nbsched: error: apply: --every '1x' is not an interval such as 30s, 5m, 2h, 1d or 1h30m\n",
+            "nbsched: error: apply: jobs[0].every '1x' has an unknown unit 'x' (e.g. '5m', '1h30m', '90s')\n",
         ),
         ("jobs: [\n", None),
     ],
@@ -146,3 +146,64 @@ def test_apply_missing_file(cli: Cli, tmp_path: Path) -> None:
         2,
         f"nbsched: error: apply: file '{tmp_path / 'nope.yaml'}' cannot be read: No such file or directory\n",
     )
+
+
+def test_export_leaves_out_the_derivable_root_and_anchor_and_applies_on_another_machine(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nbsched.jobstores.sqlalchemy import SQLAlchemyJobStore
+
+    dev = tmp_path / "dev"
+    secret_notebook(dev / "project", "pass", name="report.ipynb")
+    secret_notebook(dev / "shared", "pass", name="other.ipynb")
+    monkeypatch.chdir(dev / "project")
+    assert cli("add", "report.ipynb", "--every", "1h", "-p", "region=US").code == 0
+    assert cli("add", "../shared/other.ipynb", "--cron", "@daily").code == 0  # root: the notebook's own folder
+    assert cli("add", "--code", "print(1)", "--every", "5m", "--id", "cell").code == 0
+    exported = cli("export").out
+    assert str(tmp_path) not in exported  # nothing machine-specific
+    jobs = {job["id"]: job for job in yaml.safe_load(exported)["jobs"]}
+    assert "root" not in jobs["report"]["task"] and jobs["report"]["task"]["path"] == "report.ipynb"
+    assert "root" not in jobs["other"]["task"] and jobs["other"]["task"]["path"] == "../shared/other.ipynb"
+    assert "root" not in jobs["cell"]["task"]
+    assert "anchor" not in jobs["report"]["trigger"] and "anchor" not in jobs["cell"]["trigger"]
+
+    # Another machine: the same project in another folder, and a store of its own.
+    prod = tmp_path / "prod"
+    secret_notebook(prod / "project", "pass", name="report.ipynb")
+    secret_notebook(prod / "shared", "pass", name="other.ipynb")
+    file = prod / "project" / "jobs.yaml"
+    file.write_text(exported)
+    monkeypatch.chdir(prod / "project")
+    store_file = prod / "prod.db"
+    result = cli("apply", str(file), "--db", str(store_file), "--json")
+    assert sorted(json.loads(result.out)["created"]) == ["cell", "other", "report"], result.err
+    store = SQLAlchemyJobStore(url=f"sqlite:///{store_file}")
+    try:
+        tasks = {job.id: job.func for job in store.get_all_jobs()}
+    finally:
+        store.shutdown()
+    assert (tasks["report"].root, tasks["report"].path) == (str(prod / "project"), "report.ipynb")
+    assert (tasks["other"].root, tasks["other"].path) == (str(prod / "shared"), "other.ipynb")
+    assert tasks["cell"].root == str(prod / "project")
+    # The round trip is exact, and applying again changes nothing.
+    assert cli("export", "--db", str(store_file)).out == exported
+    again = json.loads(cli("apply", str(file), "--db", str(store_file), "--json").out)
+    assert sorted(again["unchanged"]) == ["cell", "other", "report"]
+
+
+def test_an_explicit_root_and_a_start_date_are_kept(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret_notebook(tmp_path / "project" / "sub", "pass", name="report.ipynb")
+    monkeypatch.chdir(tmp_path / "project")
+    root = tmp_path / "project" / "sub"
+    assert cli("add", "sub/report.ipynb", "--every", "1h", "--root", str(root)).code == 0
+    file = tmp_path / "jobs.yaml"
+    file.write_text(
+        "jobs:\n- {id: phased, func: 'tests.tasks:record', trigger: {type: interval, version: 1, "
+        "interval: {days: 0, seconds: 3600, microseconds: 0}, start_date: '2026-01-05T09:15:00+00:00', "
+        "timezone: UTC}}\n"
+    )
+    assert cli("apply", str(file)).code == 0
+    jobs = {job["id"]: job for job in yaml.safe_load(cli("export").out)["jobs"]}
+    assert (jobs["report"]["task"]["root"], jobs["report"]["task"]["path"]) == (str(root), "report.ipynb")
+    assert jobs["phased"]["trigger"]["start_date"] == "2026-01-05T09:15:00+00:00"

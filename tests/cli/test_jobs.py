@@ -160,13 +160,25 @@ def test_add_cell_file_and_code(cli: Cli, tmp_path: Path, monkeypatch: pytest.Mo
     [
         (
             ["add", "tests.tasks:add", "--every", "5x"],
-            "nbsched: error: add: --every '5x' is not an interval such as 30s, 5m, 2h, 1d or 1h30m\n",
+            "nbsched: error: add: --every '5x' has an unknown unit 'x' (e.g. '5m', '1h30m', '90s')\n",
         ),
         (
             ["add", "tests.tasks:add", "--cron", "0 9 * * mnday"],
             "nbsched: error: CronTrigger: day_of_week 'mnday' is not a weekday name or number\n",
         ),
-        (["add", "tests.tasks:add", "--every", "1h", "--tz", "Mars/Olympus"], None),
+        (
+            ["add", "tests.tasks:add", "--every", "-5m"],
+            "nbsched: error: add: --every '-5m' must be longer than zero\n",
+        ),
+        (["add", "tests.tasks:add", "--every", "0"], "nbsched: error: add: --every '0' must be longer than zero\n"),
+        (
+            ["add", "tests.tasks:add", "--at", "-1d"],
+            "nbsched: error: add: --at '-1d' is not a date/time (expected e.g. '2026-12-01 08:00')\n",
+        ),
+        (
+            ["add", "tests.tasks:add", "--every", "1h", "--tz", "Mars/Olympus"],
+            "nbsched: error: add: --tz 'Mars/Olympus' is not a known time zone name (e.g. 'Europe/Berlin', 'UTC')\n",
+        ),
         (
             ["add", "tests.tasks:add"],
             "nbsched: error: add: one of the arguments --cron --every --at is required (see 'nbsched add --help')\n",
@@ -195,6 +207,33 @@ def test_bad_input_is_one_line_and_exit_2(cli: Cli, argv: list[str], message: st
     assert result.err.count("\n") == 1 and result.err.startswith("nbsched: error: ")
     if message is not None:
         assert result.err == message
+
+
+@pytest.mark.parametrize(
+    ("every", "described"),
+    [
+        ("2 days", "every 2 days"),
+        ("1 hour, 30 minutes", "every 1 hour 30 minutes"),
+        ("1h30m", "every 1 hour 30 minutes"),
+        ("90", "every 1 minute 30 seconds"),
+        ("1.5h", "every 1 hour 30 minutes"),
+        ("1w", "every week"),
+    ],
+)
+def test_every_reads_what_rest_and_the_magics_read(cli: Cli, every: str, described: str) -> None:
+    result = cli("add", "tests.tasks:record", "--every", every, "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["job"]["trigger"] == described
+
+
+def test_at_in_the_past_is_refused(cli: Cli) -> None:
+    result = cli("add", "tests.tasks:record", "--at", "2001-01-01 08:00", "--tz", "UTC")
+    assert result.code == 2
+    assert re.fullmatch(
+        r"nbsched: error: add: --at '2001-01-01 08:00' is in the past \(now is \d{4}-\d\d-\d\d \d\d:\d\d UTC\)\n",
+        result.err,
+    )
+    assert json.loads(cli("list", "--json").out)["jobs"] == []
 
 
 def test_conflicting_id_exits_2_and_replace_replaces(cli: Cli) -> None:

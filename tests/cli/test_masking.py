@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
+import pytest
 import yaml
 
-from tests.cli.conftest import Cli
+from tests.cli.conftest import NOTEBOOK_SECRET, Cli, secret_notebook
 
 SECRET = "hunter2-very-secret"
 
@@ -69,3 +71,98 @@ def test_apply_keeps_a_masked_secret_and_refuses_one_it_does_not_know(cli: Cli, 
         assert store.get_runs(RunFilter(job_id="fail"))[0].error_message == f"the key is {SECRET}"
     finally:
         store.shutdown()
+
+
+def test_notebook_secret_is_masked_in_add_list_export_runs_and_logs(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # api_token is secret by its name, region because it is marked; the default job name holds both.
+    monkeypatch.chdir(tmp_path)
+    secret_notebook(
+        tmp_path, 'print(f"using {api_token}")\nraise RuntimeError(f"token {api_token} refused in {region}")'
+    )
+    result = cli(
+        "add",
+        "secok.ipynb",
+        "--every",
+        "1h",
+        "-p",
+        f"api_token={NOTEBOOK_SECRET}",
+        "-p",
+        "region=Atlantis",
+        "--secret-param",
+        "region",
+        "--json",
+    )
+    assert result.code == 0, result.err
+    assert NOTEBOOK_SECRET not in result.out + result.err and "Atlantis" not in result.out
+    job = json.loads(result.out)["job"]
+    assert job["name"] == "secok.ipynb(api_token=***, region=***)"
+    assert (job["parameters"], job["tags"]) == ({"api_token": "***", "region": "***"}, [])
+    assert json.loads(cli("list", "--json").out)["jobs"][0]["name"] == "secok.ipynb(api_token=***, region=***)"
+    listing = cli("list").out
+    assert "secok.ipynb(api_token=***, region=***)" in listing and NOTEBOOK_SECRET not in listing
+
+    for document in (yaml.safe_load(cli("export").out), json.loads(cli("export", "--format", "json").out)):
+        exported = document["jobs"][0]
+        assert exported["name"] == "secok.ipynb(api_token=***, region=***)"
+        assert exported["task"]["parameters"] == {"api_token": "***", "region": "***"}
+        assert exported["task"]["secret_parameters"] == ["region"]
+    for argv in (("export",), ("export", "--format", "json")):
+        text = cli(*argv).out
+        assert NOTEBOOK_SECRET not in text and "Atlantis" not in text, argv
+
+    result = cli("run", "secok", "--wait", "--claim-timeout", "0.2")
+    assert result.code == 1, result.err
+    assert NOTEBOOK_SECRET not in result.out + result.err
+    assert "RuntimeError: token *** refused in ***" in result.err
+    for argv in (("runs",), ("runs", "--json"), ("logs", "secok"), ("logs", "secok", "--json")):
+        result = cli(*argv)
+        assert result.code == 0, argv
+        assert NOTEBOOK_SECRET not in result.out + result.err and "Atlantis" not in result.out, argv
+    logs = json.loads(cli("logs", "secok", "--json").out)
+    assert logs["run"]["error_message"] == "token *** refused in ***"
+    assert logs["stdout"] == "using ***\n"
+
+
+def test_a_notebook_stored_before_secret_parameters_loads_and_its_old_name_is_masked(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nbsched.notebooks import Notebook
+
+    monkeypatch.chdir(tmp_path)
+    secret_notebook(tmp_path, "pass")
+    # The state an nbsched without secret_parameters wrote (version 1), and the default name it gave the job.
+    old = Notebook("secok.ipynb", parameters={"api_token": NOTEBOOK_SECRET}).to_dict()
+    assert old["version"] == 1 and "secret_parameters" not in old
+    loaded = Notebook.from_dict(old)
+    assert loaded.secret_parameters == () and loaded.parameters == {"api_token": NOTEBOOK_SECRET}
+    assert loaded.describe() == "secok.ipynb(api_token=***)"
+    marked = Notebook("secok.ipynb", parameters={"api_token": "x", "region": "y"}, secret_parameters=["region"])
+    assert (marked.to_dict()["version"], marked.to_dict()["secret_parameters"]) == (2, ["region"])
+    assert Notebook.from_dict(marked.to_dict()) == marked
+    result = cli("add", "secok.ipynb", "--every", "1h", "-p", f"api_token={NOTEBOOK_SECRET}", "--name", "x")
+    assert result.code == 0, result.err
+    result = cli("add", "secok.ipynb", "--every", "1h", "--id", "old", "-p", f"api_token={NOTEBOOK_SECRET}")
+    assert result.code == 0, result.err
+    from nbsched.jobstores.sqlalchemy import SQLAlchemyJobStore
+
+    store = SQLAlchemyJobStore(url=f"sqlite:///{Path(os.environ['NBSCHED_HOME']) / 'nbsched.db'}")
+    try:
+        job = store.lookup_job("old")
+        assert job is not None
+        job.name = f"secok.ipynb(api_token={NOTEBOOK_SECRET!r})"  # as an older nbsched named it
+        store.update_job(job)
+    finally:
+        store.shutdown()
+    for argv in (("list",), ("list", "--json"), ("export",), ("export", "--format", "json")):
+        result = cli(*argv)
+        assert result.code == 0, argv
+        assert NOTEBOOK_SECRET not in result.out + result.err, argv
+    names = {job["id"]: job["name"] for job in json.loads(cli("list", "--json").out)["jobs"]}
+    assert names == {"secok": "x", "old": "secok.ipynb(api_token='***')"}
+
+
+def test_secret_param_of_a_function_is_a_tag(cli: Cli) -> None:
+    _add(cli)
+    assert json.loads(cli("list", "--json").out)["jobs"][0]["tags"] == ["secret:message"]

@@ -110,7 +110,7 @@ def test_logs_shows_error_outputs_and_captured_streams(cli: Cli, home: Path) -> 
     out = cli("logs", "nb", "--lines", "2").out
     assert f"run       {run.id}  (job nb, attempt 1)\n" in out
     assert "status    failed\n" in out
-    assert "error     ZeroDivisionError: division by zero (cell 3)\n" in out
+    assert "error     ZeroDivisionError: division by zero (cell 4)\n" in out
     assert "traceback:\nTraceback...\nZeroDivisionError: division by zero\n" in out
     assert re.search(
         r"outputs:\n  ipynb   .*/runs/nb/r1/report.ipynb\n  stderr  .*stderr.txt\n  stdout  .*stdout.txt\n", out
@@ -147,5 +147,6 @@ def test_runs_table_filters_and_history_alias(cli: Cli) -> None:
     failed = json.loads(cli("runs", "--status", "failed", "--json").out)["runs"]
     assert [r["job_id"] for r in failed] == ["fail"]
     assert json.loads(cli("runs", "--since", "1h", "--limit", "1", "--json").out)["runs"][0]["job_id"] == "record"
+    assert json.loads(cli("runs", "--since", "2 days", "--json").out)["runs"][0]["job_id"] == "record"
     assert cli("runs", "--since", "not a date").code == 2
     assert cli("runs", "--status", "bogus").code == 2

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import REPO, Cli, run_cli
+from tests.cli.conftest import NOTEBOOK_SECRET, REPO, Cli, run_cli, secret_notebook
 
 pytestmark = pytest.mark.realtime
 
@@ -29,7 +29,7 @@ def test_module_entry_point_help_and_errors(tmp_path: Path) -> None:
     )
     result = run_cli(tmp_path, "add", "tests.tasks:record", "--every", "soon")
     assert result.returncode == 2
-    assert result.stderr == "nbsched: error: add: --every 'soon' is not an interval such as 30s, 5m, 2h, 1d or 1h30m\n"
+    assert result.stderr == "nbsched: error: add: --every 'soon' is not a duration (e.g. '5m', '1h30m', '90s')\n"
 
 
 def test_add_then_run_wait_in_separate_processes(tmp_path: Path) -> None:
@@ -115,3 +115,40 @@ def test_serve_stops_cleanly_on_sigint_when_idle(tmp_path: Path) -> None:
     assert serve.returncode == 0, err
     assert "nbsched serve stopped cleanly (0 run(s) cancelled)" in err
     assert "Traceback" not in err
+
+
+def test_serve_masks_secrets_until_its_last_log_line(cli: Cli, home: Path, tmp_path: Path) -> None:
+    # Two notebook runs outlive the grace period: their kernels are stopped, and the runs report how they ended
+    # after the stop. Neither those lines nor any other may show the secret: not through the default name,
+    # nor through a name an older nbsched gave (it embedded the parameters).
+    folder = tmp_path / "project"
+    secret_notebook(folder, 'import time\nprint("started", flush=True)\ntime.sleep(60)')
+    add = ("add", str(folder / "secok.ipynb"), "--every", "1h", "-p", f"api_token={NOTEBOOK_SECRET}", "--paused")
+    assert cli(*add).code == 0
+    old_name = f"secok.ipynb(api_token={NOTEBOOK_SECRET!r})"
+    assert cli(*add, "--id", "old", "--name", old_name).code == 0
+    env = {**os.environ, "NBSCHED_HOME": str(home), "PYTHONPATH": str(REPO)}
+    env.pop("NBSCHED_DB_URL", None)
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "nbsched.cli", "serve", "--grace", "0.5"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for job_id in ("secok", "old"):
+            assert cli("run", job_id, "--claim-timeout", "10").code == 0
+        assert _wait_for(lambda: sum(r["status"] == "running" for r in _runs(home)) == 2, 60), "no runs started"
+        serve.send_signal(signal.SIGTERM)
+        _, err = serve.communicate(timeout=60)
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+            serve.communicate()
+    assert serve.returncode == 0, err
+    assert NOTEBOOK_SECRET not in err
+    assert 'Job "secok.ipynb(api_token=***) (trigger: ' in err
+    assert "nbsched serve stopped cleanly (2 run(s) cancelled)" in err.splitlines()[-1]
+    assert {r["status"] for r in _runs(home)} == {"cancelled"}

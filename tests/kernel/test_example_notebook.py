@@ -32,7 +32,7 @@ def test_magics_tour_runs_top_to_bottom(nbsched_home: Path) -> None:
         {
             "output_type": "stream",
             "name": "stderr",
-            "text": "UsageError: %%schedule: --every '5x' is not an interval such as 30s, 5m, 2h, 1d or 1h30m\n",
+            "text": "UsageError: %%schedule: --every '5x' has an unknown unit 'x' (e.g. '5m', '1h30m', '90s')\n",
         }
     ]
     jobs = text("%jobs").splitlines()

@@ -9,3 +9,8 @@ def write_marker(path: str, text: str = "ran") -> str:
     """Write ``text`` to ``path``: the proof that the server's scheduler ran the job."""
     Path(path).write_text(text, encoding="utf-8")
     return text
+
+
+def login(password: str) -> None:
+    """Fail with a message holding ``password`` (a parameter secret by its name)."""
+    raise RuntimeError(f"login with {password} refused")

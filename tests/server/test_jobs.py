@@ -45,6 +45,7 @@ async def test_create_notebook_job_then_get_and_list(api, notebook):
         "type": "notebook",
         "path": "report.ipynb",
         "parameters": {"region": "US"},
+        "secret_parameters": [],
         "kernel_name": None,
         "timeout": 600.0,
         "cell_timeout": None,
@@ -326,7 +327,7 @@ async def test_patch_refuses_unknown_fields_and_lone_timezone(api, notebook):
     status, reply = await api("PATCH", "jobs", "daily-report", body={"trigger": {"every": "-5m"}})
     assert (status, reply["message"]) == (
         400,
-        "JobUpdate: trigger.every '-5m' is not a duration (e.g. '5m', '1h30m', '90s')",
+        "JobUpdate: trigger.every '-5m' must be longer than zero",
     )
 
 
@@ -363,7 +364,10 @@ async def test_job_ids_with_slashes_are_addressable(api, http_server_client, jp_
         f"{jp_base_url}nbsched/api/jobs",
         method="POST",
         headers=jp_auth_header,
-        body=json.dumps(notebook_job(id="team/report")),
+        # A function job: a notebook job's id names its output folder, so it cannot hold a "/".
+        body=json.dumps(
+            {"id": "team/report", "task": {"type": "function", "ref": "tests.tasks:record"}, "trigger": {"every": "1h"}}
+        ),
     )
     assert response.code == 201
     assert response.headers["Location"] == f"{jp_base_url}nbsched/api/jobs/team%2Freport"
@@ -390,3 +394,114 @@ async def test_unexpected_errors_are_a_logged_500_with_a_generic_message(api, jp
     )
     logged = [record for record in caplog.records if record.exc_info and "hunter2" in str(record.exc_info[1])]
     assert logged, "the 500 was not logged with its traceback"
+
+
+# ------------------------------------------------------------------------------------------------ secrets
+
+SECRET = "hunter2rest"
+
+
+async def test_secret_parameters_never_leave_the_server(api, jp_serverapp, notebook):
+    from nbsched.notebooks import Notebook
+
+    scheduler = jp_serverapp.web_app.settings["nbsched_service"].scheduler
+    # A notebook job with a marked secret, created over REST; one created elsewhere (a kernel, the CLI) with a
+    # name that holds the secret; a function job whose keyword argument is marked by a tag.
+    status, created = await api(
+        "POST",
+        "jobs",
+        body=notebook_job(
+            task={
+                "type": "notebook",
+                "path": "report.ipynb",
+                "parameters": {"region": SECRET, "limit": 5},
+                "secret_parameters": ["region"],
+            }
+        ),
+    )
+    assert status == 201, created
+    scheduler.add_job(
+        Notebook(
+            "report.ipynb", parameters={"region": SECRET}, secret_parameters=["region"], root=str(notebook.parent)
+        ),
+        "interval",
+        hours=1,
+        id="named",
+        name=f"report with region={SECRET}",
+    )
+    scheduler.add_job(
+        "tests.tasks:fail", "interval", hours=1, id="fn", kwargs={"message": SECRET}, tags=["secret:message"]
+    )
+    assert created["name"] == "report.ipynb(region=***, limit=5)"
+    assert created["task"]["parameters"] == {"region": "***", "limit": 5}
+    assert created["task"]["secret_parameters"] == ["region"]
+    status, listing = await api("GET", "jobs")
+    assert status == 200
+    assert SECRET not in json.dumps(listing), json.dumps(listing, indent=1)
+    jobs = {job["id"]: job for job in listing["jobs"]}
+    assert jobs["named"]["name"] == "report with region=***"
+    assert jobs["fn"]["task"]["kwargs"] == {"message": "***"}
+    for job_id in ("daily-report", "named", "fn"):
+        status, job = await api("GET", "jobs", job_id)
+        assert (status, job) == (200, jobs[job_id])
+    # The value itself is kept, and runs get it.
+    assert scheduler.get_job("daily-report").func.parameters == {"region": SECRET, "limit": 5}
+
+
+async def test_patch_with_a_masked_secret_keeps_the_stored_value(api, jp_serverapp, notebook):
+    scheduler = jp_serverapp.web_app.settings["nbsched_service"].scheduler
+    task = {
+        "type": "notebook",
+        "path": "report.ipynb",
+        "parameters": {"region": SECRET},
+        "secret_parameters": ["region"],
+    }
+    await api("POST", "jobs", body=notebook_job(task=task))
+    status, job = await api("GET", "jobs", "daily-report")
+    sent = {key: job["task"][key] for key in ("type", "path", "parameters", "secret_parameters")}
+    status, changed = await api("PATCH", "jobs", "daily-report", body={"task": {**sent, "timeout": 60}})
+    assert status == 200, changed
+    assert changed["task"]["parameters"] == {"region": "***"} and changed["task"]["timeout"] == 60
+    assert scheduler.get_job("daily-report").func.parameters == {"region": SECRET}
+    masked = {
+        "type": "notebook",
+        "path": "report.ipynb",
+        "parameters": {"region": "EU", "limit": "***"},
+        "secret_parameters": ["limit"],
+    }
+    status, reply = await api("PATCH", "jobs", "daily-report", body={"task": masked})
+    assert (status, reply["message"]) == (
+        400,
+        "JobUpdate: task.parameters['limit'] '***' is a masked secret and the job has no value for it: send the value",
+    )
+
+
+async def test_a_secret_parameter_must_be_a_parameter(api, notebook):
+    task = {"type": "notebook", "path": "report.ipynb", "parameters": {"limit": 5}, "secret_parameters": ["region"]}
+    status, reply = await api("POST", "jobs", body=notebook_job(task=task))
+    assert (status, reply) == (
+        400,
+        {
+            "message": "Notebook: secret_parameters 'region' is not one of the parameters given (given: limit)",
+            "error": "JobArgumentError",
+        },
+    )
+
+
+async def test_runs_are_masked_with_their_jobs_secrets(api, jp_serverapp):
+    from nbsched.runs import Run, RunStatus
+
+    service = jp_serverapp.web_app.settings["nbsched_service"]
+    service.scheduler.add_job("tests.server.jobs:login", "interval", hours=1, id="fn", kwargs={"password": SECRET})
+    now = datetime.now(UTC)
+    run = Run(job_id="fn", scheduled_at=now, status=RunStatus.FAILED, started_at=now, finished_at=now)
+    run.error_type, run.error_message = "RuntimeError", f"login with {SECRET} refused"
+    run.traceback = f"Traceback ...\nRuntimeError: login with {SECRET} refused\n"
+    service.store.add_run(run)
+    service.store.update_run(run)
+    status, page = await api("GET", "runs")
+    assert status == 200 and SECRET not in json.dumps(page)
+    assert page["runs"][0]["error_message"] == "login with *** refused"
+    status, one = await api("GET", "runs", run.id)
+    assert (status, one) == (200, page["runs"][0])
+    assert one["traceback"] == "Traceback ...\nRuntimeError: login with *** refused\n"

@@ -132,6 +132,7 @@ async def test_get_run(api, jp_serverapp):
         "progress": None,
         "cell_index": None,
         "outputs": [],
+        "input_sha256": None,
     }
 
 
@@ -157,13 +158,13 @@ async def test_cancel_marks_active_runs_and_refuses_finished_ones(api, jp_server
         assert status == 200
         assert body["status"] == "cancelled"
         assert body["error_type"] == "Cancelled"
-        assert body["error_message"] == "cancelled through the REST API (code already running is not interrupted)"
+        assert body["error_message"] == "cancelled through the REST API"
         assert datetime.fromisoformat(body["finished_at"]) <= datetime.now(UTC)
         assert service(jp_serverapp).store.get_run(run.id).status is RunStatus.CANCELLED
     status, body = await api("POST", "runs", succeeded.id, "cancel")
     assert (status, body) == (
         409,
-        {"message": f"Run {succeeded.id} has already finished (succeeded)", "error": "Conflict"},
+        {"message": f"Run {succeeded.id} has already finished (succeeded)", "error": "RunFinishedError"},
     )
 
 
@@ -219,8 +220,14 @@ async def test_missing_outputs_are_404(api, jp_fetch, jp_serverapp, nbsched_home
         404,
         {"message": f"The html output of run {run.id} is not there (yet)", "error": "OutputLookupError"},
     )
-    response = await jp_fetch("nbsched", "api", "runs", run.id, "output", "passwd", raise_error=False)
-    assert response.code == 404  # not a kind: no route
+    status, reply = await api("GET", "runs", run.id, "output", "bogus")
+    assert (status, reply) == (
+        404,
+        {
+            "message": "RunOutput: kind 'bogus' is not an output kind (known: ipynb, html, stdout, stderr, kernel_log)",
+            "error": "OutputLookupError",
+        },
+    )
 
 
 @pytest.mark.parametrize("where", ["absolute", "traversal", "symlink"])

@@ -1,0 +1,151 @@
+"""Which parameters of a job are secret, and how their values are kept out of everything nbsched shows.
+
+A parameter (a notebook's parameter or a function job's keyword argument) is secret when
+
+- the task lists it in ``secret_parameters`` (``Notebook("report.ipynb", parameters={...},
+  secret_parameters=["api_token"])``),
+- the job carries the tag ``secret:<name>`` (a function job's keyword arguments have no task spec to list them
+  in: ``nbsched add module:func -p key=... --secret-param key`` records the tag), or
+- its name says so (``password``, ``token``, ``api_key``, ``secret``, ``credential``, ... see
+  :data:`SECRET_NAME`).
+
+This module is the one place that decides it; every front end (the CLI, the REST API and so the JupyterLab
+panel, the magics through the default job names) asks it. Secret values are shown as :data:`MASK` wherever a
+parameter is shown, and a :class:`Masker` replaces their text by :data:`MASK` in free text (job names written
+before names were masked, error messages, tracebacks, captured output, log lines). The values themselves are
+stored and passed to the job as they are: masking is about what is shown, not about how it is kept.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nbsched.job import Job
+
+__all__ = [
+    "MASK",
+    "MIN_SCRUB_LENGTH",
+    "SECRET_NAME",
+    "SECRET_TAG",
+    "Masker",
+    "is_secret_name",
+    "job_parameters",
+    "mask_parameters",
+    "secret_names",
+    "secret_parameter_names",
+]
+
+#: what a secret value is shown as
+MASK = "***"
+#: tag prefix that marks a parameter secret (``secret:password``)
+SECRET_TAG = "secret:"
+#: parameter names that are secret by convention
+SECRET_NAME = re.compile(
+    r"passw(or)?d|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credential|pwd",
+    re.IGNORECASE,
+)
+#: free text is scrubbed of secret values at least this long (shorter ones would garble unrelated text)
+MIN_SCRUB_LENGTH = 3
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a parameter called ``name`` is secret by its name alone (``api_token``, ``db_password``)."""
+    return bool(SECRET_NAME.search(name))
+
+
+def secret_parameter_names(names: Iterable[str], declared: Iterable[str] = ()) -> set[str]:
+    """The secret ones among parameter ``names``: those ``declared`` secret and those secret by name.
+
+    :param names: the parameters' names
+    :param declared: names listed as secret (a task's ``secret_parameters``); kept even when not in ``names``
+    """
+    return set(declared) | {name for name in names if is_secret_name(name)}
+
+
+def job_parameters(job: Job) -> dict[str, Any]:
+    """A job's named inputs: a task spec's ``parameters`` (a notebook's) or a function's keyword arguments."""
+    from nbsched.job import is_task
+
+    task = job.func
+    if is_task(task):
+        params = getattr(task, "parameters", None)
+        return dict(params) if isinstance(params, Mapping) else {}
+    return dict(job.kwargs)
+
+
+def secret_names(job: Job | None, names: Iterable[str] = (), tags: Iterable[str] = ()) -> set[str]:
+    """The names of ``job``'s secret parameters, plus the secret ones among ``names`` and ``tags``.
+
+    :param job: the job (``None``: only ``names`` and ``tags`` count, e.g. for a job not created yet)
+    :param names: more parameter names (secret when their name says so)
+    :param tags: more tags (``secret:<name>`` marks ``name``)
+    """
+    all_names = set(names)
+    all_tags = set(tags)
+    declared: set[str] = set()
+    if job is not None:
+        # Any task type may list its secrets; a function has no such attribute.
+        declared.update(getattr(job.func, "secret_parameters", None) or ())
+        all_names.update(job_parameters(job))
+        all_tags.update(job.tags)
+    declared.update(tag[len(SECRET_TAG) :] for tag in all_tags if tag.startswith(SECRET_TAG))
+    return secret_parameter_names(all_names, declared)
+
+
+def mask_parameters(params: Mapping[str, Any], secrets: Iterable[str]) -> dict[str, Any]:
+    """``params`` with the values of the secret ones replaced by :data:`MASK`."""
+    hidden = set(secrets)
+    return {name: MASK if name in hidden else value for name, value in params.items()}
+
+
+class Masker:
+    """Replaces secret values in text.
+
+    :param values: the secret values (strings are replaced as they are, other values as their JSON and ``str``)
+    """
+
+    def __init__(self, values: Iterable[Any] = ()) -> None:
+        texts: set[str] = set()
+        for value in values:
+            if value is None or isinstance(value, bool):
+                continue
+            if isinstance(value, str):
+                texts.add(value)
+            else:
+                texts.update({str(value), json.dumps(value, default=str)})
+        # Longest first, so a secret that contains another is replaced whole.
+        self._texts = sorted((t for t in texts if len(t) >= MIN_SCRUB_LENGTH), key=len, reverse=True)
+
+    @classmethod
+    def for_jobs(cls, jobs: Iterable[Job]) -> Masker:
+        """A masker for the secret parameter values of these jobs."""
+        values: list[Any] = []
+        for job in jobs:
+            params = job_parameters(job)
+            values.extend(params[name] for name in secret_names(job) if name in params)
+        return cls(values)
+
+    def __bool__(self) -> bool:
+        return bool(self._texts)
+
+    def text(self, value: str | None) -> str | None:
+        """``value`` with every secret replaced by :data:`MASK`."""
+        if not value or not self._texts:
+            return value
+        for secret in self._texts:
+            value = value.replace(secret, MASK)
+        return value
+
+    def data(self, value: Any) -> Any:
+        """Every string inside ``value`` (dicts, lists) scrubbed by :meth:`text`."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, Mapping):
+            return {key: self.data(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.data(item) for item in value]
+        return value
