@@ -1,16 +1,22 @@
 """``nbsched demo`` (or ``python -m nbsched.demo``): schedule the report notebook and watch it run.
 
 Uses the default store (``<data dir>/nbsched.db``, see :mod:`nbsched.paths`): adds ``notebooks/report.ipynb`` as
-an interval job that runs a few times, waits for the runs, and prints the run table with each run's HTML report.
+an interval job, waits for ``--runs`` runs, prints the run table with each run's HTML report, and removes the job
+again (it also stops firing on its own by the time the demo would have given up, should the demo be killed).
+
+A fire that comes while the previous run is still going is skipped (one run at a time, as the job's
+``max_instances`` says), so an ``--every`` shorter than a run is fine: the demo waits for ``--runs`` runs that
+ran, not for fires.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 __all__ = ["main"]
@@ -42,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import nbsched
     from nbsched.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
+    from nbsched.exceptions import JobLookupError
     from nbsched.executors.notebook import NotebookExecutor
     from nbsched.notebooks import Notebook
     from nbsched.paths import data_dir, default_db_url
@@ -67,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             print("starting a kernel ahead of the first run...")
             kernels.wait_ready("python3", 60)
         task = Notebook(str(notebook), root=notebook.parent, parameters={"region": args.region})
+        patience = 60 + args.runs * (args.every + 30)
         scheduler.add_job(
             task,
             "interval",
@@ -74,17 +82,23 @@ def main(argv: list[str] | None = None) -> int:
             id=JOB_ID,
             name="demo: sales report",
             next_run_time=datetime.now(UTC),
-            max_runs=args.runs,
+            # Not max_runs: fires skipped while a run is still going count towards it. The end date keeps a
+            # demo killed half way from leaving a job that fires every few seconds in the store for ever.
+            end_date=datetime.now(UTC) + timedelta(seconds=patience),
             replace_existing=True,
         )
         print(f"scheduled {notebook.name} every {args.every:g} s for {args.runs} runs; waiting...")
-        deadline = time.monotonic() + 60 + args.runs * (args.every + 30)
+        deadline = time.monotonic() + patience
         with done:
             while len(finished) < args.runs and time.monotonic() < deadline:
                 done.wait(1)
-        runs = [run for run in scheduler.runs(job_id=JOB_ID, since=began) if run.finished_at is not None]
+        with contextlib.suppress(JobLookupError):
+            scheduler.remove_job(JOB_ID)  # no more fires; the run history stays
+        ended = [run for run in scheduler.runs(job_id=JOB_ID, since=began) if run.finished_at is not None]
     finally:
         scheduler.shutdown(wait=True)
+    runs = [run for run in ended if run.status != "skipped"]
+    skipped = len(ended) - len(runs)
 
     runs.sort(key=lambda run: run.scheduled_at)
     rows = [["#", "scheduled (UTC)", "status", "duration", "HTML report"]]
@@ -101,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     print()
     print(_table(rows))
+    if skipped:
+        print(f"({skipped} fire(s) skipped: the previous run was still going)")
     failed = [run for run in runs if run.status != "succeeded"]
     for run in failed:
         print(f"\nrun {run.id} {run.status}: {run.error_type}: {run.error_message}", file=sys.stderr)

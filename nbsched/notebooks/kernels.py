@@ -28,7 +28,19 @@ from queue import Empty
 from typing import Any
 from uuid import uuid4
 
-__all__ = ["KernelPool", "StartedKernel", "connect_client", "kernel_language", "start_kernel", "stop_kernel"]
+from nbsched.exceptions import JobArgumentError
+
+__all__ = [
+    "KernelPool",
+    "StartedKernel",
+    "check_kernel_name",
+    "connect_client",
+    "installed_kernels",
+    "kernel_language",
+    "start_kernel",
+    "stop_kernel",
+    "unknown_kernel_error",
+]
 
 _logger = logging.getLogger("nbsched.kernels")
 
@@ -57,6 +69,32 @@ class StartedKernel:
 
     def __repr__(self) -> str:
         return f"<StartedKernel {self.kernel_name} {self.kernel_id}{' warm' if self.warm else ''}>"
+
+
+def installed_kernels() -> list[str]:
+    """The names of the kernelspecs installed here (what ``jupyter kernelspec list`` shows), sorted."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    return sorted(KernelSpecManager().find_kernel_specs())
+
+
+def unknown_kernel_error(owner: str, field: str, kernel_name: str) -> JobArgumentError:
+    """``Notebook: kernel_name 'nosuchkernel' is not an installed kernelspec (installed: python3)``."""
+    installed = ", ".join(installed_kernels()) or "none"
+    return JobArgumentError(owner, field, kernel_name, f"is not an installed kernelspec (installed: {installed})")
+
+
+def check_kernel_name(owner: str, field: str, kernel_name: str) -> None:
+    """Refuse a kernel name that no kernelspec installed here has (looked up the way a run starts it).
+
+    :raises JobArgumentError: see :func:`unknown_kernel_error`
+    """
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        KernelSpecManager().get_kernel_spec(kernel_name)
+    except NoSuchKernel:
+        raise unknown_kernel_error(owner, field, kernel_name) from None
 
 
 @cache
@@ -218,7 +256,7 @@ class KernelPool:
         self.idle_timeout = idle_timeout
         self.startup_timeout = startup_timeout
         self.replace_delay = replace_delay
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._ready: dict[str, StartedKernel] = {}
         self._starting: dict[str, concurrent.futures.Future[StartedKernel]] = {}
         #: kernel names whose replacement kernel is to start (at the latest when their timer fires)
@@ -229,18 +267,19 @@ class KernelPool:
         self._thread: threading.Thread | None = None
         self._closed = False
         self._pending: set[concurrent.futures.Future[Any]] = set()
+        #: the service loop's last work, once shutdown() has queued it
+        self._drained: concurrent.futures.Future[None] | None = None
         #: kernels started by this pool (counter, for tests and benchmarks)
         self.started_count = 0
 
     # ------------------------------------------------------------------------------------------ service loop
-    def _service_loop(self) -> asyncio.AbstractEventLoop:
-        with self._lock:
-            return self._service_loop_unlocked()
-
     def _submit(self, coro: Any) -> concurrent.futures.Future[Any]:
-        future = asyncio.run_coroutine_threadsafe(coro, self._service_loop())
-        with self._lock:
-            self._pending.add(future)
+        """Run ``coro`` on the service loop, tracked so that :meth:`shutdown` finishes it (call with the lock
+        held, and only while the pool is open or from :meth:`shutdown`: once the loop is drained, nothing may be
+        handed to it)."""
+        future = asyncio.run_coroutine_threadsafe(coro, self._service_loop_unlocked())
+        self._pending.add(future)
+        # The lock is reentrant: a future already done runs this callback at once, in this thread.
         future.add_done_callback(self._forget)
         return future
 
@@ -265,16 +304,16 @@ class KernelPool:
             if kernel_name in self._ready or kernel_name in self._starting:
                 return
             self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
-            future = asyncio.run_coroutine_threadsafe(self._warm_one(kernel_name), self._service_loop_unlocked())
-            self._starting[kernel_name] = future
+            self._starting[kernel_name] = self._submit(self._warm_one(kernel_name))
 
     def _service_loop_unlocked(self) -> asyncio.AbstractEventLoop:
         # Called with the lock held.
         if self._loop is None:
             loop = asyncio.new_event_loop()
-            thread = threading.Thread(target=loop.run_forever, name="nbsched-kernels", daemon=True)
+            thread = threading.Thread(target=_serve, args=(loop,), name="nbsched-kernels", daemon=True)
             thread.start()
             self._loop, self._thread = loop, thread
+            _pools.add(self)
         return self._loop
 
     async def _warm_one(self, kernel_name: str) -> StartedKernel:
@@ -358,11 +397,17 @@ class KernelPool:
                 starting.result(max(deadline - time.monotonic(), 0))
         return False
 
-    def release(self, kernel: StartedKernel, now: bool = False) -> concurrent.futures.Future[Any]:
+    def release(self, kernel: StartedKernel, now: bool = False) -> concurrent.futures.Future[Any] | None:
         """Shut a used kernel down in the background (it is never handed out again); its run is over, so the
-        replacement it was taken for starts now if it has not yet."""
-        future = self._submit(stop_kernel(kernel, now=now))
+        replacement it was taken for starts now if it has not yet.
+
+        :return: the stop in progress, or ``None`` when the pool is shut down: then the caller stops the kernel
+            itself (:func:`stop_kernel`), as the pool's loop may already be gone
+        """
         with self._lock:
+            if self._closed:
+                return None
+            future = self._submit(stop_kernel(kernel, now=now))
             deferred = kernel.kernel_name in self._deferred
         if deferred:
             self.prepare(kernel.kernel_name)
@@ -388,21 +433,21 @@ class KernelPool:
         # On the service loop: drop ready kernels of names unused for idle_timeout; look again when the next
         # ready kernel's name would be idle (a name used since its kernel started is idle later than planned).
         now = time.monotonic()
-        doomed: list[StartedKernel] = []
         with self._lock:
+            self._shrink_timer = None
+            if self._closed:
+                return  # shutdown() took the ready kernels
             for name, last in list(self._last_used.items()):
                 if now - last >= self.idle_timeout:
                     del self._last_used[name]
                     kernel = self._ready.pop(name, None)
                     if kernel is not None:
-                        doomed.append(kernel)
+                        _logger.debug("Kernel name %s idle: shutting down its ready kernel", name)
+                        # Submitted with the lock held, so that a shutdown() now finishes it too.
+                        self._submit(self._stop_and_clean(kernel))
             pending = [self._last_used[name] for name in self._ready if name in self._last_used]
-        self._shrink_timer = None
         if pending:
             self._arm_shrink(min(pending) + self.idle_timeout - now + 0.5)
-        for kernel in doomed:
-            _logger.debug("Kernel name %s idle: shutting down its ready kernel", kernel.kernel_name)
-            self._submit(self._stop_and_clean(kernel))  # tracked, so shutdown() waits for it
 
     async def _stop_and_clean(self, kernel: StartedKernel) -> None:
         await stop_kernel(kernel, now=True)
@@ -410,27 +455,96 @@ class KernelPool:
             kernel.log_path.unlink(missing_ok=True)
 
     def shutdown(self, wait: bool = True) -> None:
-        """Stop every ready kernel and the service loop (used kernels being stopped are waited for)."""
+        """Stop every ready kernel, finish everything handed to the service loop (kernels being started or
+        stopped), then end the loop and its thread.
+
+        ``wait=False`` returns at once and lets the loop finish in the background; it still finishes all of it
+        before it stops (and the process waits for that at exit), so no kernel is left running and no stop is
+        left half done. Kernels released after this are stopped by their runs (see :meth:`release`).
+        """
         with self._lock:
-            self._closed = True
-            self._deferred.clear()
-            ready = list(self._ready.values())
-            self._ready.clear()
-            self._last_used.clear()
-            starting = list(self._starting.values())
-            loop = self._loop
-        if loop is None:
+            if not self._closed:
+                self._closed = True
+                self._deferred.clear()
+                ready = list(self._ready.values())
+                self._ready.clear()
+                self._last_used.clear()
+                if self._loop is not None:
+                    for kernel in ready:
+                        self._submit(self._stop_and_clean(kernel))
+                    # Queued after everything submitted so far (the pool is closed: nothing comes after it).
+                    self._drained = asyncio.run_coroutine_threadsafe(self._drain(), self._loop)
+            drained, thread = self._drained, self._thread
+        if not wait or drained is None:
             return
-        futures = [self._submit(self._stop_and_clean(kernel)) for kernel in ready]
-        if wait:
-            for future in [*starting, *futures, *list(self._pending)]:
-                with contextlib.suppress(Exception):
-                    future.result(self.startup_timeout + 10)
-        loop.call_soon_threadsafe(loop.stop)
-        if self._thread is not None and wait:
-            self._thread.join(10)
-            if not loop.is_running():
-                loop.close()
+        with contextlib.suppress(Exception):
+            drained.result(self.startup_timeout + 10)
+        if thread is not None:
+            thread.join(10)
+
+    async def _drain(self) -> None:
+        # The service loop's last work: wait for what it was given, then stop (``_serve`` closes the loop).
+        if self._shrink_timer is not None:
+            self._shrink_timer.cancel()
+            self._shrink_timer = None
+        while True:
+            with self._lock:
+                pending = list(self._pending)
+            if not pending:
+                break
+            # return_exceptions: their errors were logged where they happened; retrieved here, never reported
+            # again as "exception was never retrieved"
+            await asyncio.gather(*(asyncio.wrap_future(future) for future in pending), return_exceptions=True)
+        loop = asyncio.get_running_loop()
+        loop.call_soon(loop.stop)  # after this task's result has reached shutdown()'s future
+
+    def join(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for a shut-down pool's loop to finish its work and end; whether it has
+        (``False`` for a pool that is not shut down and still has its loop)."""
         with self._lock:
-            self._loop = None
-            self._thread = None
+            thread = self._thread
+            closed = self._closed
+        if thread is None:
+            return True
+        if closed:
+            thread.join(timeout)
+        return not thread.is_alive()
+
+
+def _serve(loop: asyncio.AbstractEventLoop) -> None:
+    """A pool's service thread: its loop runs until the pool's drain stops it, and is closed with nothing left
+    pending (a task destroyed while pending is what asyncio reports as "Task was destroyed but it is pending")."""
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_forever()
+    finally:
+        try:
+            leftovers = asyncio.all_tasks(loop)
+            for task in leftovers:
+                task.cancel()
+            if leftovers:
+                loop.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            loop.close()
+
+
+#: the pools whose service loop was started (shut-down ones are waited for at exit)
+_pools: weakref.WeakSet[KernelPool] = weakref.WeakSet()
+
+#: longest wait at exit, in seconds, for shut-down pools to finish stopping their kernels
+EXIT_WAIT = 10.0
+
+
+def _finish_pools_at_exit() -> None:
+    # A pool shut down with wait=False (``nbsched serve`` on SIGTERM, ``nbsched run --wait`` interrupted) may
+    # still be stopping kernels: let it finish, within bounds, before the interpreter tears everything down.
+    deadline = time.monotonic() + EXIT_WAIT
+    for pool in list(_pools):
+        with contextlib.suppress(Exception):
+            pool.join(max(deadline - time.monotonic(), 0))
+
+
+# Registered after _kill_all_at_exit, so it runs before it (atexit runs last in, first out): kernels are stopped
+# properly first, and only what is still alive after that is killed.
+atexit.register(_finish_pools_at_exit)

@@ -4,7 +4,9 @@
 leaves the last finished cell on disk; ``<name>.html`` is rendered by nbconvert when the run ends, failed or not;
 ``stdout.txt``/``stderr.txt`` collect the cells' streams and ``kernel.log`` what the kernel process itself
 printed. Failed runs get papermill's error banner: a red note at the top linking to an anchor cell placed just
-before the failing cell.
+before the failing cell. The note names that cell by its execution count (``In [3]``), as papermill's does;
+progress and error messages number cells from 1 over every cell of the notebook as it ran, so the failing cell
+``cell_index`` is "cell ``cell_index + 1``" there (see :mod:`nbsched.notebooks.execute`).
 """
 
 from __future__ import annotations

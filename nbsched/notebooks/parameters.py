@@ -19,6 +19,7 @@ from keyword import iskeyword
 from typing import Any
 
 from nbsched.exceptions import JobArgumentError
+from nbsched.jsonstate import zone_key
 
 __all__ = [
     "INJECTED_TAG",
@@ -141,7 +142,12 @@ def render_value(value: Any) -> str:
         return "{" + ", ".join(f"{render_value(k)}: {render_value(v)}" for k, v in value.items()) + "}"
     # Dates are built with an inline import so that the injected cell never rebinds a name of the notebook.
     if isinstance(value, datetime):
-        return f'__import__("datetime").datetime.fromisoformat("{value.isoformat()}")'
+        text = f'__import__("datetime").datetime.fromisoformat("{value.isoformat()}")'
+        zone = zone_key(value.tzinfo)
+        if zone is not None:
+            # In its named zone, as it was given (an offset alone is wrong on the far side of a DST change).
+            text += f'.astimezone(__import__("zoneinfo").ZoneInfo("{zone}"))'
+        return text
     if isinstance(value, date):
         return f'__import__("datetime").date({value.year}, {value.month}, {value.day})'
     if isinstance(value, time):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import re
+import sys
 import threading
 from datetime import date
 from pathlib import Path
@@ -14,6 +16,7 @@ from typing import Any
 import nbformat
 import pytest
 
+from nbsched.exceptions import JobArgumentError
 from nbsched.notebooks import Cell, Notebook
 from nbsched.notebooks.execute import NotebookResult, NotebookRunError
 from nbsched.notebooks.kernels import KernelPool
@@ -92,8 +95,20 @@ def test_output_notebook_matches_the_golden_file(root: Path, tmp_path: Path, poo
 
 
 def test_failing_notebook_is_written_with_papermills_banner(root: Path, tmp_path: Path, pool: KernelPool) -> None:
-    error = run_error(Notebook("fail.ipynb", parameters={"divisor": 5}), tmp_path, pool)
+    progress: list[str] = []
+    with pytest.raises(NotebookRunError) as info:
+        run(
+            Notebook("fail.ipynb", parameters={"divisor": 5}),
+            tmp_path,
+            pool,
+            on_progress=lambda t, o: progress.append(t),
+        )
+    error = info.value
     assert (error.ename, error.evalue, error.cell_index, error.run_status) == ("ValueError", "boom 5", 3, "failed")
+    # One numbering for people: the failing cell is "cell 4" in the progress and in the message (the injected
+    # parameters cell counts, as it is in the output notebook); cell_index is papermill's 0-based index of it.
+    assert progress[-1] == "cell 4/5"
+    assert str(error) == "ValueError in cell 4: boom 5"
     assert "ValueError: boom 5" in error.traceback_text and "\x1b[" not in error.traceback_text
     check_golden("fail", error.outputs["ipynb"])
     nb = nbformat.read(error.outputs["ipynb"], as_version=4)
@@ -124,7 +139,9 @@ def test_cell_timeout_interrupts_the_kernel(root: Path, tmp_path: Path, pool: Ke
     spec = Notebook("sleep.ipynb", cell_timeout=1, interrupt_grace=5)
     error = run_error(spec, tmp_path, pool)
     assert (error.ename, error.run_status, error.cell_index) == ("CellTimeoutError", "timed_out", 1)
-    assert error.evalue == "cell 1 ran longer than its cell_timeout of 1 s; interrupted"
+    # cell_index 1 is the second cell: messages number cells from 1, as progress does
+    assert error.evalue == "cell 2 ran longer than its cell_timeout of 1 s; interrupted"
+    assert str(error) == f"CellTimeoutError in cell 2: {error.evalue}"
     nb = nbformat.read(error.outputs["ipynb"], as_version=4)
     # cells: banner, parameters, anchor, the sleeping cell, the last one
     assert nb.cells[3].outputs[-1].ename == "KeyboardInterrupt"
@@ -136,7 +153,7 @@ def test_run_timeout_kills_a_kernel_that_ignores_the_interrupt(root: Path, tmp_p
     error = run_error(spec, tmp_path, pool)
     assert (error.ename, error.run_status, error.cell_index) == ("CellTimeoutError", "timed_out", 2)
     assert (
-        error.evalue == "the run took longer than its timeout of 1.5 s (in cell 2); interrupted, then killed after 1 s"
+        error.evalue == "the run took longer than its timeout of 1.5 s (in cell 3); interrupted, then killed after 1 s"
     )
     nb = nbformat.read(error.outputs["ipynb"], as_version=4)
     assert nb.cells[4].outputs[0].text == "sleeping\n"  # output up to the kill is kept
@@ -145,7 +162,7 @@ def test_run_timeout_kills_a_kernel_that_ignores_the_interrupt(root: Path, tmp_p
 def test_dead_kernel_is_detected_and_recorded(root: Path, tmp_path: Path, pool: KernelPool) -> None:
     error = run_error(Notebook("die.ipynb"), tmp_path, pool)
     assert (error.ename, error.run_status, error.cell_index) == ("DeadKernelError", "failed", 1)
-    assert error.evalue == "Kernel died while running cell 1 (exit code -9)"
+    assert error.evalue == "Kernel died while running cell 2 (exit code -9)"
     nb = nbformat.read(error.outputs["ipynb"], as_version=4)
     assert nb.cells[1].outputs[0].text == "about to die\n"
 
@@ -169,6 +186,78 @@ def test_runs_from_a_thread_whose_event_loop_is_running(root: Path, tmp_path: Pa
     result = asyncio.run(main())
     assert Path(result.outputs["stdout"]).read_text() == "42\n"
     assert threading.active_count() >= 1
+
+
+def _installed() -> str:
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    return ", ".join(sorted(KernelSpecManager().find_kernel_specs()))
+
+
+def test_a_kernel_missing_at_run_time_fails_the_run_clearly(
+    root: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Stored where "nosuchkernel" exists, run here: the run's error says what is missing and what there is.
+    stored = Notebook.from_dict({**Notebook("params.ipynb").to_dict(), "kernel_name": "nosuchkernel"})
+    error = run_error(stored, tmp_path, None)  # type: ignore[arg-type]  # no kernel starts
+    assert (error.ename, error.cell_index, error.run_status) == ("NoSuchKernel", None, "failed")
+    assert error.evalue == (
+        f"Notebook: kernel_name 'nosuchkernel' is not an installed kernelspec (installed: {_installed()})"
+    )
+    assert Path(error.outputs["ipynb"]).is_file()  # the output notebook is written all the same
+    cell = Cell.from_dict({**Cell("print(1)").to_dict(), "kernel_name": "nosuchkernel"})
+    error = run_error(cell, tmp_path, None)  # type: ignore[arg-type]
+    assert error.evalue.startswith("Cell: kernel_name 'nosuchkernel' is not an installed kernelspec (installed: ")
+    # The notebook's own kernelspec is the missing one.
+    nb = json.loads((root / "params.ipynb").read_text())
+    nb["metadata"]["kernelspec"] = {"name": "ir", "display_name": "R", "language": "R"}
+    (root / "r.ipynb").write_text(json.dumps(nb))
+    error = run_error(Notebook("r.ipynb"), tmp_path, None)  # type: ignore[arg-type]
+    assert (error.ename, error.evalue) == (
+        "NoSuchKernel",
+        f"Notebook: metadata.kernelspec.name 'ir' is not an installed kernelspec (installed: {_installed()})",
+    )
+    # the run's error is the whole story: no traceback logged besides it (jupyter_client logs one on a start)
+    assert [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR] == []
+
+
+def test_a_second_installed_kernelspec_runs_from_kernel_name_and_from_metadata(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(JobArgumentError, match="kernel_name 'py-other' is not an installed kernelspec"):
+        Notebook("params.ipynb", kernel_name="py-other")
+    spec_dir = tmp_path / "jupyter" / "kernels" / "py-other"
+    spec_dir.mkdir(parents=True)
+    kernel_json = {
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python (other)",
+        "language": "python",
+        # seen only by kernels started from this kernelspec: proves which one ran
+        "env": {"NBSCHED_TEST_KERNELSPEC": "py-other"},
+    }
+    (spec_dir / "kernel.json").write_text(json.dumps(kernel_json))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    assert "py-other" in _installed().split(", ")
+    probe = "import os\nprint(os.environ.get('NBSCHED_TEST_KERNELSPEC'))"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(probe)])
+    nb.metadata["kernelspec"] = {"name": "py-other", "display_name": "Python (other)", "language": "python"}
+    nbformat.write(nb, root / "other.ipynb")
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(probe)]), root / "plain.ipynb")
+    # Cold kernels (no pool): a pool would go on warming "py-other" after this test removed it.
+    for spec in (
+        Notebook("plain.ipynb", kernel_name="py-other"),
+        Notebook("other.ipynb"),
+        Cell(probe, kernel_name="py-other"),
+    ):
+        folder = tmp_path / f"out-{type(spec).__name__}-{getattr(spec, 'path', 'cell')}"
+        folder.mkdir()
+        result = spec.run(folder)
+        assert Path(result.outputs["stdout"]).read_text() == "py-other\n", spec
+        out = nbformat.read(result.outputs["ipynb"], as_version=4)
+        assert out.metadata["kernelspec"]["name"] == "py-other"
+        assert out.metadata["kernelspec"]["display_name"] == "Python (other)"
+    # and the default kernel does not see that variable
+    assert Path(run(Notebook("plain.ipynb"), tmp_path, None).outputs["stdout"]).read_text() == "None\n"  # type: ignore[arg-type]
 
 
 @pytest.mark.slow

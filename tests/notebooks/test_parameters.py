@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import math
 import pickle
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import nbformat
 import pytest
@@ -24,6 +25,15 @@ from nbsched.notebooks.parameters import (
     render_value,
 )
 from nbsched.schedulers.background import BackgroundScheduler
+
+
+def installed() -> str:
+    """The installed kernelspecs as the error lists them, as jupyter_client finds them."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    names = sorted(KernelSpecManager().find_kernel_specs())
+    assert "python3" in names
+    return ", ".join(names)
 
 
 def _nb(*cells: tuple[str, list[str]]) -> nbformat.NotebookNode:
@@ -182,6 +192,64 @@ def test_state_round_trips_through_json_without_reading_the_notebook(root: Path)
         Notebook.from_dict({**state, "version": 99})
 
 
+def test_zone_aware_dates_come_back_in_their_zone(root: Path) -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    # The day before the spring change: at a fixed +01:00, "a day later" would be an hour off in Berlin.
+    start = datetime(2026, 3, 28, 9, 0, tzinfo=berlin)
+    repeated = datetime(2026, 10, 25, 2, 30, fold=1, tzinfo=berlin)  # the second 02:30 of the autumn change
+    spec = Notebook(
+        "params.ipynb",
+        parameters={"start": start, "weights": {"again": repeated, "utc": datetime(2026, 1, 5, tzinfo=UTC)}},
+    )
+    state = json.loads(json.dumps(spec.to_dict()))
+    assert state["version"] == 1  # an older nbsched reads it (it ignores "zone" and gets the same instant)
+    assert state["parameters"]["start"] == {
+        "$nbsched": "datetime",
+        "value": "2026-03-28T09:00:00+01:00",
+        "zone": "Europe/Berlin",
+    }
+    assert "zone" not in state["parameters"]["weights"]["utc"]
+    again = Notebook.from_dict(state).parameters
+    assert again["start"] == start and again["start"].tzinfo is berlin
+    assert (again["start"] + timedelta(days=1)).utcoffset() == timedelta(hours=2)
+    assert again["weights"]["again"].tzinfo is berlin and again["weights"]["again"].fold == 1
+    assert again["weights"]["utc"].tzinfo is UTC
+    # State written before zones were kept, and a zone this machine lacks, read as before: the offset.
+    old = {"$nbsched": "datetime", "value": "2026-03-28T09:00:00+01:00"}
+    unknown = {**old, "zone": "Mars/Olympus_Mons"}
+    for stored in (old, unknown):
+        value = Notebook.from_dict({**state, "parameters": {"start": stored}}).parameters["start"]
+        assert value == start and value.tzinfo == timezone(timedelta(hours=1))
+    # The notebook gets it in its zone too.
+    rendered = render_value(start)
+    assert rendered == (
+        '__import__("datetime").datetime.fromisoformat("2026-03-28T09:00:00+01:00")'
+        '.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Berlin"))'
+    )
+    assert eval(rendered) == start and eval(rendered).tzinfo is berlin
+
+
+def test_kernel_name_must_be_installed_when_the_spec_is_made_not_when_it_is_loaded(root: Path) -> None:
+    for make, owner in (
+        (lambda: Notebook("params.ipynb", kernel_name="nosuchkernel"), "Notebook"),
+        (lambda: Cell("x = 1", kernel_name="nosuchkernel"), "Cell"),
+    ):
+        with pytest.raises(JobArgumentError) as info:
+            make()
+        assert str(info.value) == (
+            f"{owner}: kernel_name 'nosuchkernel' is not an installed kernelspec (installed: {installed()})"
+        )
+    scheduler = BackgroundScheduler(timezone="UTC")
+    with pytest.raises(JobArgumentError, match="is not an installed kernelspec"):
+        scheduler.add_job(Notebook("params.ipynb", kernel_name="nosuchkernel"), "interval", minutes=5)
+    assert scheduler.get_jobs() == []
+    # A job stored where that kernel exists still loads here (its run says what is missing).
+    stored = {**Notebook("params.ipynb", kernel_name="python3").to_dict(), "kernel_name": "nosuchkernel"}
+    assert Notebook.from_dict(stored).kernel_name == "nosuchkernel"
+    cell_state = {**Cell("x = 1").to_dict(), "kernel_name": "nosuchkernel"}
+    assert Cell.from_dict(cell_state).kernel_name == "nosuchkernel"
+
+
 def test_snapshot_keeps_the_notebook_as_it_was(root: Path) -> None:
     live = Notebook("params.ipynb")
     frozen = Notebook("params.ipynb", snapshot=True)
@@ -238,4 +306,5 @@ def test_run_errors_pickle_with_their_details() -> None:
         "timed_out",
         "Traceback...",
     )
-    assert str(again) == "ValueError in cell 3: boom"
+    # Messages number cells from 1, as progress does ("cell 4/5"); cell_index stays papermill's 0-based index.
+    assert str(again) == "ValueError in cell 4: boom"
