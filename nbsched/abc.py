@@ -61,7 +61,10 @@ class Trigger(ABC):
     - Invalid arguments raise :class:`~nbsched.exceptions.TriggerArgumentError` from the constructor, naming
       the class, the field and the value.
     - :meth:`to_dict` returns JSON-safe state with ``"type"`` (the plugin alias) and ``"version"``;
-      ``cls.from_dict(trigger.to_dict())`` equals the trigger.
+      ``cls.from_dict(trigger.to_dict())`` equals the trigger. Only persistent job stores (and
+      ``export_jobs``) need them: a trigger written for APScheduler, with only :meth:`get_next_fire_time`,
+      works with the memory store, and a persistent store refuses it with
+      :class:`~nbsched.exceptions.SerializationError`.
     - ``str(trigger)`` is APScheduler 3's form (``cron[hour='9']``); ``repr`` shows only the fields that were
       set; :meth:`describe` is for people (``every weekday at 09:00 (Europe/Berlin)``).
     """
@@ -90,17 +93,48 @@ class Trigger(ABC):
         """A short text for people: ``every 5 minutes``, ``at 09:00 on weekdays (Europe/Berlin)``."""
         return str(self)
 
-    @abstractmethod
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe state with ``"type"`` and ``"version"`` keys."""
+        """JSON-safe state with ``"type"`` and ``"version"`` keys.
+
+        Not abstract, so that triggers written for APScheduler 3 (which has no such method) can be created and
+        used with the memory store. The default refuses.
+
+        :raises SerializationError: naming the trigger class, when it does not override this
+        """
+        from nbsched.exceptions import SerializationError
+
+        cls = type(self)
+        raise SerializationError(
+            cls.__name__,
+            "trigger",
+            f"{cls.__module__}:{cls.__qualname__}",
+            "has no to_dict(), so it cannot be stored in a persistent job store; give it to_dict() and"
+            " from_dict() (see nbsched.abc.Trigger) or use the memory store",
+        )
 
     @classmethod
-    @abstractmethod
     def from_dict(cls, state: dict[str, Any]) -> Self:
         """Rebuild a trigger from :meth:`to_dict` output.
 
-        :raises SerializationError: for state of an unknown (newer) version
+        :raises SerializationError: for state of an unknown (newer) version; by default (a trigger that does
+            not override it), always
         """
+        from nbsched.exceptions import SerializationError
+
+        raise SerializationError(
+            cls.__name__,
+            "trigger",
+            f"{cls.__module__}:{cls.__qualname__}",
+            "has no from_dict(), so it cannot be loaded from a job store; give it to_dict() and from_dict()"
+            " (see nbsched.abc.Trigger)",
+        )
+
+    def _apply_jitter(self, next_fire_time: datetime | None, jitter: float | None, now: datetime) -> datetime | None:
+        """APScheduler 3's helper for custom triggers: ``next_fire_time`` delayed by a random 0..``jitter``
+        seconds (``now`` is unused, as in APScheduler)."""
+        from nbsched.triggers.base import apply_jitter
+
+        return apply_jitter(next_fire_time, jitter)
 
 
 class JobStore(ABC):
@@ -213,7 +247,7 @@ class JobStore(ABC):
         return []
 
     def changed_since_last_check(self) -> bool:
-        """Whether another process changed the stored jobs since the last call (cheap; shared stores).
+        """Whether another process changed the stored jobs or runs since the last call (cheap; shared stores).
 
         The scheduler asks this at a bounded interval while it sleeps, so jobs added elsewhere are noticed
         without a tight polling loop. A store only this process writes never changes behind its back.
@@ -241,7 +275,7 @@ class JobStore(ABC):
         return self._runs.add(run)
 
     def update_run(self, run: Run) -> None:
-        """Store the run's current state (matched by ``id``)."""
+        """Store the run's current state (matched by ``id``); a run stored as ``cancelled`` is left as it is."""
         self._runs.update(run)
 
     def update_runs(self, runs: list[Run]) -> None:
@@ -257,9 +291,23 @@ class JobStore(ABC):
         """Runs matching the filter, newest ``scheduled_at`` first."""
         return self._runs.query(run_filter)
 
-    def heartbeat_runs(self, run_ids: list[str], at: datetime) -> None:
-        """Record that these running runs are alive at ``at``."""
-        self._runs.heartbeat(run_ids, at)
+    def heartbeat_runs(self, run_ids: list[str], at: datetime) -> list[str]:
+        """Record that these scheduled or running runs are alive at ``at``.
+
+        :return: the ids among them that are no longer scheduled or running here (cancelled by someone, or
+            gone): their worker stops them
+        """
+        return self._runs.heartbeat(run_ids, at)
+
+    def cancel_run(self, run_id: str, at: datetime, reason: str) -> Run | None:
+        """Mark a scheduled or running run ``cancelled`` (finished at ``at``, error ``Cancelled: reason``).
+
+        A cancelled run stays cancelled: later updates of it (its worker recording the outcome) leave it so.
+        Shared stores make this one conditional write.
+
+        :return: the run as cancelled, or ``None`` when there is no such run or it has finished
+        """
+        return self._runs.cancel(run_id, at, reason)
 
     def mark_lost_runs(self, stale_before: datetime, now: datetime) -> list[Run]:
         """Mark ``lost`` every ``scheduled`` or ``running`` run whose last heartbeat is before ``stale_before``
@@ -308,3 +356,14 @@ class Executor(ABC):
     @abstractmethod
     def submit_job(self, job: Job, run_times: list[datetime]) -> None:
         """Run ``job`` for ``run_times`` (one entry when coalesced)."""
+
+    def cancel_run(self, job_id: str, run_time: datetime) -> bool:
+        """Stop the run of ``job_id``'s fire at ``run_time``, queued or under way, if this executor can.
+
+        Optional. The scheduler has recorded the run ``cancelled`` already; the run still ends with its one
+        event, which no longer changes that status. The default cannot stop anything: a function already running
+        in a thread runs to its end.
+
+        :return: whether the run will stop early
+        """
+        return False

@@ -13,6 +13,8 @@ they resemble, so code written for APScheduler 3 (which raises ``ValueError``, `
     │   └── SerializationError                          arguments or state that are not JSON
     ├── TriggerSearchError (ValueError)                 a trigger's bounded search found no fire time
     ├── JobLookupError (KeyError)                       no job by that id
+    ├── RunLookupError (KeyError)                       no run by that id
+    ├── RunFinishedError (ValueError)                   the run has finished: it cannot be cancelled
     ├── ConflictingIdError (KeyError)                   a job by that id exists already
     ├── TransientJobError (ValueError)                  job cannot go to a persistent store
     ├── PluginLookupError (KeyError)                    no trigger/executor/job store by that alias
@@ -48,6 +50,8 @@ __all__ = [
     "MaxInstancesReachedError",
     "NbschedError",
     "PluginLookupError",
+    "RunFinishedError",
+    "RunLookupError",
     "SchedulerAlreadyRunningError",
     "SchedulerNotRunningError",
     "SchemaVersionError",
@@ -122,6 +126,31 @@ class JobLookupError(NbschedError, KeyError):
         return (type(self), (self.job_id,))
 
 
+class RunLookupError(NbschedError, KeyError):
+    """No run by the given id exists."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        super().__init__(f"No run by the id of {run_id} was found")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.run_id,))
+
+
+class RunFinishedError(NbschedError, ValueError):
+    """The run has finished already (it cannot be cancelled any more)."""
+
+    def __init__(self, run_id: str, status: str) -> None:
+        self.run_id, self.status = run_id, status
+        super().__init__(f"Run {run_id} has already finished ({status})")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.run_id, self.status))
+
+
 class ConflictingIdError(NbschedError, KeyError):
     """A job with the same id already exists in the job store."""
 
@@ -149,16 +178,42 @@ class TransientJobError(NbschedError, ValueError):
 
 
 class PluginLookupError(NbschedError, KeyError):
-    """No trigger, executor or job store is known by that alias."""
+    """No trigger, executor or job store is known by that alias.
 
-    def __init__(self, kind: str, alias: str, known: list[str] | None = None) -> None:
+    :param kind: ``"trigger"``, ``"executor"``, ``"job store"``
+    :param alias: the alias looked up
+    :param known: the aliases there are (listed in the message)
+    :param owner: the function whose argument named it (``"add_job"``, ``"Job 'report'"``); with ``field``,
+        the message takes the ``<owner>: <field> <value> <problem>`` form
+    :param field: the argument that named it (``"executor"``)
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        alias: str,
+        known: list[str] | None = None,
+        owner: str | None = None,
+        field: str | None = None,
+    ) -> None:
         self.kind = kind
         self.alias = alias
+        self.known = known
+        self.owner = owner
+        self.field = field
         hint = f" (known: {', '.join(sorted(known))})" if known else ""
-        super().__init__(f'No {kind} by the name "{alias}" was found{hint}')
+        if owner is None:
+            message = f'No {kind} by the name "{alias}" was found{hint}'
+        else:
+            article = "an" if kind[:1] in ("a", "e", "i", "o", "u") else "a"
+            message = f"{owner}: {field or kind} {_short_repr(alias)} is not {article} {kind} of this scheduler{hint}"
+        super().__init__(message)
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.kind, self.alias, self.known, self.owner, self.field))
 
 
 class SchedulerAlreadyRunningError(NbschedError):

@@ -25,7 +25,7 @@ import difflib
 import hashlib
 import re
 import shlex
-import zoneinfo
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +44,6 @@ __all__ = [
     "unload_ipython_extension",
 ]
 
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_EVERY = re.compile(r"(?:\d+(?:\.\d+)?[smhdw])+", re.IGNORECASE)
-_EVERY_PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])", re.IGNORECASE)
 _REFERENCE = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
 
 
@@ -56,17 +53,17 @@ def _fail(magic: str, option: str, value: Any, problem: str) -> UsageError:
 
 
 def parse_every(text: str, magic: str = "%%schedule") -> float:
-    """Seconds of an interval written ``30s``, ``5m``, ``2h``, ``1d``, ``1w`` or ``1h30m``.
+    """Seconds of an interval written ``30s``, ``5m``, ``1h30m``, ``2 days``, ``1w`` or as seconds, read as the CLI
+    and the REST API read it (:func:`nbsched.triggers.typed.parse_every`).
 
-    :raises UsageError: for anything else
+    :raises UsageError: for anything else, as ``%%schedule: --every '5x' has an unknown unit 'x' ...``
     """
-    value = text.strip()
-    if not _EVERY.fullmatch(value):
-        raise _fail(magic, "--every", text, "is not an interval such as 30s, 5m, 2h, 1d or 1h30m")
-    seconds = sum(float(number) * _UNIT_SECONDS[unit.lower()] for number, unit in _EVERY_PART.findall(value))
-    if seconds <= 0:
-        raise _fail(magic, "--every", text, "must be longer than zero")
-    return seconds
+    from nbsched.triggers.typed import parse_every as parse_interval
+
+    try:
+        return parse_interval(text, magic, "--every").total_seconds()
+    except InvalidArgumentError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def parse_parameter(item: str, magic: str = "%schedule") -> tuple[str, Any]:
@@ -88,12 +85,42 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-.") or "job"
 
 
+def _strip_comment(line: str) -> str:
+    """``line`` without its trailing ``# comment``, read the way a shell reads one.
+
+    A ``#`` starts a comment only at the start of a word outside quotes: ``--name "a # b"`` and
+    ``-p colour=#ff0000`` keep theirs (``shlex``'s own ``comments=True`` would cut the latter at the ``#``).
+    """
+    quote: str | None = None
+    escaped = False
+    word_start = True
+    for position, char in enumerate(line):
+        separator = False
+        if escaped:
+            escaped = False
+        elif quote is not None:
+            if char == quote:
+                quote = None
+            elif char == "\\" and quote == '"':
+                escaped = True
+        elif char == "\\":
+            escaped = True
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and word_start:
+            return line[:position]
+        else:
+            separator = char.isspace()
+        word_start = separator
+    return line
+
+
 def _parse(magic_func: Any, line: str, magic: str) -> Any:
     """Parse ``line`` with the magic's argparse parser; every error is one ``UsageError`` line."""
     parser = magic_func.parser
     parser.allow_abbrev = False  # `--ev` is a typo, not `--every`
     try:
-        argv = shlex.split(line)
+        argv = shlex.split(_strip_comment(line))
     except ValueError as exc:
         raise UsageError(f"{magic}: cannot read the arguments ({exc})") from None
     try:
@@ -117,38 +144,29 @@ def _parse(magic_func: Any, line: str, magic: str) -> Any:
     return args
 
 
-def _trigger(args: Any, magic: str) -> Any:
-    """The trigger of ``--every``/``--cron``/``--at`` (exactly one) with ``--tz``."""
+def _trigger(args: Any, magic: str, now: datetime) -> Any:
+    """The trigger of ``--every``/``--cron``/``--at`` (exactly one) with ``--tz``, read as the CLI and the REST
+    API read them (:mod:`nbsched.triggers.typed`); ``now``: the scheduler's time (``--at`` must be after it)."""
+    from nbsched.triggers.interval import IntervalTrigger
+    from nbsched.triggers.typed import parse_timezone, typed_trigger
+
     given = [flag for flag, value in (("--every", args.every), ("--cron", args.cron), ("--at", args.at)) if value]
     if not given:
         raise UsageError(f"{magic}: say when with one of --every, --cron or --at (see %schedule?)")
     if len(given) > 1:
         raise UsageError(f"{magic}: {given[1]} cannot be combined with {given[0]}; give one of --every, --cron, --at")
-    tz = args.tz
-    if tz is not None:
-        try:
-            zoneinfo.ZoneInfo(tz)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise _fail(magic, "--tz", tz, "is not a known time zone (e.g. Europe/Paris, UTC)") from None
     flag = given[0]
+    value = {"--every": args.every, "--cron": args.cron, "--at": args.at}[flag]
     try:
+        tz = parse_timezone(args.tz, magic, "--tz")
         if flag == "--every":
-            from nbsched.triggers.interval import IntervalTrigger
-
             return IntervalTrigger(seconds=parse_every(args.every, magic), timezone=tz)
-        if flag == "--cron":
-            from nbsched.triggers.cron import CronTrigger
-
-            return CronTrigger.from_posix(args.cron, timezone=tz)
-        from nbsched.triggers.date import DateTrigger
-
-        return DateTrigger(args.at, timezone=tz)
+        return typed_trigger(flag.removeprefix("--"), value, owner=magic, field=flag, now=now, timezone=tz)
     except InvalidArgumentError as exc:
-        value = {"--every": args.every, "--cron": args.cron, "--at": args.at}[flag]
-        detail = (
-            exc.problem if exc.field == "run_date" else f"is not valid: {exc.field} {_short(exc.value)} {exc.problem}"
-        )
-        raise _fail(magic, flag, value, detail) from None
+        if exc.owner == magic:  # the schedule parser's own message, already "%%schedule: --at ..."
+            raise UsageError(str(exc)) from None
+        # A crontab line the trigger refused: its message names the cron field, under the magic's option.
+        raise _fail(magic, flag, value, f"is not valid: {exc.field} {_short(exc.value)} {exc.problem}") from None
 
 
 def _short(value: Any) -> str:
@@ -171,7 +189,7 @@ class SchedulerMagics(Magics):
     # ----------------------------------------------------------------------------------------- %schedule
     @magic_arguments()
     @argument("target", nargs="?", help="%%schedule only: a notebook (.ipynb), module:function, or a function name")
-    @argument("--every", metavar="INTERVAL", help="run at a fixed interval: 30s, 5m, 2h, 1d, 1h30m")
+    @argument("--every", metavar="INTERVAL", help="run at a fixed interval: 30s, 5m, 1h30m, '2 days', 1w")
     @argument("--cron", metavar="EXPR", help='crontab expression as cron reads it: "0 9 * * 1-5", "@daily"')
     @argument("--at", metavar="WHEN", help='run once at this date and time: "2026-12-01 08:00"')
     @argument("--tz", metavar="ZONE", help="time zone of the schedule, e.g. Europe/Paris (default: the local one)")
@@ -201,7 +219,14 @@ class SchedulerMagics(Magics):
             %schedule mypkg.tasks:refresh --every 1h
             %schedule --pause refresh-prices    %schedule --resume refresh-prices    %schedule --run-now refresh-prices
 
-        Re-running the same ``%%schedule`` cell updates its job rather than adding another.
+        Re-running the same ``%%schedule`` cell updates its job rather than adding another. The job is found by
+        ``--name``, else by the cell's id, which JupyterLab and Notebook 7 send with every execution. Where the
+        front end sends no cell id (IPython in a terminal, some editors), the cell is known by its code: editing
+        the code and running it again then schedules a second job beside the first (remove that one with
+        ``%unschedule``); give such cells a ``--name``.
+
+        A ``# comment`` at the end of the magic line is ignored, as in a shell. ``--timeout`` applies to headless
+        runs only (not ``--mode kernel``); an ``--at`` in the past is refused.
         """
         magic = "%%schedule" if cell is not None else "%schedule"
         args = _parse(self.schedule, line, magic)
@@ -215,7 +240,7 @@ class SchedulerMagics(Magics):
                 raise UsageError(f"{magic}: {actions[0][0]} goes alone, as %schedule {actions[0][0]} NAME")
             self._act(magic, *actions[0])
             return
-        trigger = _trigger(args, magic)
+        trigger = _trigger(args, magic, self.scheduler.clock.now())
         if cell is not None:
             if args.target:
                 raise _fail(magic, "target", args.target, "is for %schedule; %%schedule schedules the cell itself")
@@ -234,6 +259,9 @@ class SchedulerMagics(Magics):
             raise UsageError(f"{magic}: the cell is empty; write the code to schedule below the magic line")
         if args.param:
             raise _fail(magic, "-p", args.param[0], "is for notebooks and functions; a cell reads its own variables")
+        if args.mode == "kernel" and args.timeout is not None:
+            # A kernel-mode cell runs between the user's own cells, where nothing can stop it half way.
+            raise _fail(magic, "--timeout", args.timeout, "applies to headless runs; --mode kernel has no timeout")
         if args.mode == "kernel":
             shell = self.shell
             assert shell is not None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -19,7 +19,9 @@ from uuid import uuid4
 
 import attrs
 
-__all__ = ["ACTIVE", "FINISHED", "Run", "RunFilter", "RunStatus", "worker_id"]
+from nbsched.exceptions import InvalidArgumentError
+
+__all__ = ["ACTIVE", "FINISHED", "KNOWN_STATUSES", "Run", "RunFilter", "RunStatus", "run_status", "worker_id"]
 
 
 class RunStatus(StrEnum):
@@ -80,6 +82,8 @@ class Run:
     :ivar progress: free text such as ``"cell 7/23"``
     :ivar cell_index: index of the failing cell (notebook runs)
     :ivar outputs: output kind -> path (``{"ipynb": ..., "html": ...}``)
+    :ivar input_sha256: SHA-256 of what a notebook or cell run ran (the notebook file's bytes, or the cell's
+        source), hex; ``None`` for function runs and runs that never read their input
     """
 
     id: str = attrs.field(factory=new_run_id)
@@ -97,6 +101,7 @@ class Run:
     progress: str | None = None
     cell_index: int | None = None
     outputs: dict[str, str] = attrs.field(factory=dict)
+    input_sha256: str | None = None
 
     @property
     def duration(self) -> float | None:
@@ -116,14 +121,52 @@ class Run:
         return out
 
 
+#: the statuses, in the order of a run's life, as error messages list them
+KNOWN_STATUSES = ", ".join(str(status) for status in RunStatus)
+
+
+def run_status(value: Any, owner: str, field: str = "status") -> RunStatus:
+    """The :class:`RunStatus` named by ``value`` (one of the status strings, or a status).
+
+    The one place that reads a status given by a person (``scheduler.runs(status=...)``, the REST API's
+    ``?status=``, the CLI).
+
+    :param owner: the class or function that was given ``value``, for the message
+    :param field: the argument that held it
+    :raises InvalidArgumentError: ``<owner>: <field> 'nope' is not a run status (known: scheduled, ...)``
+    """
+    if isinstance(value, RunStatus):
+        return value
+    if isinstance(value, str):
+        try:
+            return RunStatus(value)
+        except ValueError:
+            pass
+    raise InvalidArgumentError(owner, field, value, f"is not a run status (known: {KNOWN_STATUSES})")
+
+
 def _statuses(value: Any) -> frozenset[RunStatus] | None:
     if value is None:
         return None
-    if isinstance(value, str | RunStatus):
+    if isinstance(value, str | RunStatus) or not isinstance(value, Iterable):
         value = [value]
     if isinstance(value, Mapping):
         value = list(value)
-    return frozenset(RunStatus(item) for item in value)
+    return frozenset(run_status(item, "RunFilter") for item in value)
+
+
+def _check_limit(instance: Any, attribute: Any, value: Any) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise InvalidArgumentError("RunFilter", "limit", value, "must be a whole number of at least 0, or None")
+
+
+def _check_instant(instance: Any, attribute: Any, value: Any) -> None:
+    if value is None:
+        return
+    if not isinstance(value, datetime):
+        raise InvalidArgumentError("RunFilter", attribute.name, value, "must be a datetime")
+    if value.utcoffset() is None:
+        raise InvalidArgumentError("RunFilter", attribute.name, value, "is naive; give it a time zone")
 
 
 @attrs.frozen(kw_only=True)
@@ -139,9 +182,9 @@ class RunFilter:
 
     job_id: str | None = None
     status: frozenset[RunStatus] | None = attrs.field(default=None, converter=_statuses)
-    since: datetime | None = None
-    until: datetime | None = None
-    limit: int | None = None
+    since: datetime | None = attrs.field(default=None, validator=_check_instant)
+    until: datetime | None = attrs.field(default=None, validator=_check_instant)
+    limit: int | None = attrs.field(default=None, validator=_check_limit)
 
     def matches(self, run: Run) -> bool:
         """Whether ``run`` passes this filter (ignores ``limit``)."""
@@ -186,8 +229,19 @@ class RunTable:
 
     def update(self, run: Run) -> None:
         with self._lock:
-            if run.id in self._runs:
-                self._runs[run.id] = run
+            stored = self._runs.get(run.id)
+            if stored is not None and (stored.status is not RunStatus.CANCELLED or run is stored):
+                self._runs[run.id] = run  # a cancelled run stays cancelled
+
+    def cancel(self, run_id: str, at: datetime, reason: str) -> Run | None:
+        with self._lock:
+            run = self._runs.get(run_id)
+            if run is None or run.status not in ACTIVE:
+                return None
+            run.status = RunStatus.CANCELLED
+            run.finished_at = at
+            run.error_type, run.error_message = "Cancelled", reason
+            return attrs.evolve(run)
 
     def get(self, run_id: str) -> Run | None:
         with self._lock:
@@ -200,12 +254,16 @@ class RunTable:
         found.sort(key=lambda run: run.scheduled_at, reverse=True)
         return found[: run_filter.limit] if run_filter.limit is not None else found
 
-    def heartbeat(self, run_ids: list[str], at: datetime) -> None:
+    def heartbeat(self, run_ids: list[str], at: datetime) -> list[str]:
+        gone = []
         with self._lock:
             for run_id in run_ids:
                 run = self._runs.get(run_id)
                 if run is not None and run.status in ACTIVE:
                     run.heartbeat_at = at
+                else:
+                    gone.append(run_id)
+        return gone
 
     def mark_lost(self, stale_before: datetime, now: datetime) -> list[Run]:
         with self._lock:

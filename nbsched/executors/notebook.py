@@ -25,6 +25,7 @@ from nbsched.job import is_task
 
 if TYPE_CHECKING:
     from nbsched.job import Job
+    from nbsched.notebooks.execute import CancelToken
     from nbsched.notebooks.kernels import KernelPool
     from nbsched.schedulers.base import BaseScheduler
 
@@ -66,6 +67,8 @@ class NotebookExecutor(BaseExecutor):
         self._threads: concurrent.futures.ThreadPoolExecutor | None = None
         self._kernels: KernelPool | None = None
         self.max_concurrent_runs = 0
+        #: the cancel tokens of the runs queued or under way, by (job id, run time); guarded by ``_lock``
+        self._cancels: dict[tuple[str, datetime], CancelToken] = {}
 
     # ------------------------------------------------------------------------------------------ lifecycle
     def start(self, scheduler: BaseScheduler, alias: str) -> None:
@@ -121,10 +124,30 @@ class NotebookExecutor(BaseExecutor):
         if self._threads is None:
             raise RuntimeError("NotebookExecutor is not started")
         self.prepare_job(job)  # a queued run's kernel starts while it waits
+        from nbsched.notebooks.execute import CancelToken
+
+        with self._lock:
+            for run_time in run_times:
+                self._cancels[(job.id, run_time)] = CancelToken()
         self._threads.submit(self._run, job, run_times)
 
+    def cancel_run(self, job_id: str, run_time: datetime) -> bool:
+        """Stop a notebook or cell run: a queued one does not start, a running one's kernel is interrupted, then
+        killed if the cell has not stopped after the task's ``interrupt_grace``."""
+        with self._lock:
+            token = self._cancels.get((job_id, run_time))
+        if token is None:
+            return False
+        token.cancel("cancelled")
+        return True
+
     def _run(self, job: Job, run_times: list[datetime]) -> None:
-        self._run_each(job, run_times, self._run_one)
+        try:
+            self._run_each(job, run_times, self._run_one)
+        finally:
+            with self._lock:
+                for run_time in run_times:
+                    self._cancels.pop((job.id, run_time), None)
 
     def _run_one(self, job: Job, run_time: datetime) -> JobExecutionEvent:
         jobstore = job._jobstore_alias
@@ -153,6 +176,8 @@ class NotebookExecutor(BaseExecutor):
                 scheduler._recorder.progress(job.id, run_time, text, outputs)
 
         self._logger.info('Running job "%s" (scheduled at %s)', job, run_time)
+        with self._lock:
+            token = self._cancels.get((job.id, run_time))
         try:
             folder = runs_dir(job.id, run_id)
             result = task.run(
@@ -161,6 +186,7 @@ class NotebookExecutor(BaseExecutor):
                 on_progress=progress,
                 on_started=started,
                 metadata={"job_id": job.id, "run_id": run_id, "scheduled_at": run_time.isoformat()},
+                cancel=token,
             )
         except NotebookRunError as exc:
             self._logger.warning('Job "%s" failed: %s', job, exc)

@@ -14,6 +14,13 @@ failures come from. Per run:
 - ``cell_timeout`` bounds each cell, ``timeout`` the whole run: when one is passed the kernel is interrupted,
   and killed when the cell has not stopped ``interrupt_grace`` seconds later; the run is ``timed_out``;
 - a kernel that dies is detected (nbclient checks it every second) and the run fails with ``DeadKernelError``.
+
+Cell numbers: what people read (progress ``"cell 4/5"``, ``ValueError in cell 4: boom``, the timeout and dead
+kernel messages, the JupyterLab panel) counts every cell of the executed notebook from 1, the ``parameters``
+and ``injected-parameters`` cells and Markdown cells included: cell 4 is the fourth cell of the output notebook
+as it ran (before the error banner was added). ``cell_index`` on errors and run records is papermill's 0-based
+index of that same cell (``cell_index + 1`` is its number). The banner's ``In [n]`` is papermill's, word for
+word: the cell's execution count, as the prompt beside it shows.
 """
 
 from __future__ import annotations
@@ -33,12 +40,29 @@ from typing import Any
 
 import attrs
 
-from nbsched.exceptions import NbschedError
+from nbsched.exceptions import JobArgumentError, NbschedError
 from nbsched.notebooks import parameters as params
-from nbsched.notebooks.kernels import KernelPool, StartedKernel, change_directory, connect_client, start_kernel
+from nbsched.notebooks.kernels import (
+    KernelPool,
+    StartedKernel,
+    change_directory,
+    check_kernel_name,
+    connect_client,
+    start_kernel,
+    stop_kernel,
+    unknown_kernel_error,
+)
 from nbsched.notebooks.outputs import RunOutputs, add_error_banner, remove_error_markers
 
-__all__ = ["NotebookResult", "NotebookRunError", "RunSpec", "content_hash", "run_notebook", "run_notebook_async"]
+__all__ = [
+    "CancelToken",
+    "NotebookResult",
+    "NotebookRunError",
+    "RunSpec",
+    "content_hash",
+    "run_notebook",
+    "run_notebook_async",
+]
 
 _logger = logging.getLogger("nbsched.notebooks")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -58,11 +82,13 @@ class NotebookRunError(NbschedError, RuntimeError):
     :ivar ename: the error's class name as the kernel reported it (``ZeroDivisionError``, ``DeadKernelError``,
         ``CellTimeoutError``)
     :ivar evalue: its message
-    :ivar cell_index: index of the failing cell in the executed notebook (papermill's numbering: before the
-        error banner cells were added), ``None`` when no cell was running
+    :ivar cell_index: 0-based index of the failing cell in the executed notebook (papermill's ``cell_index``:
+        before the error banner cells were added), ``None`` when no cell was running; messages show its number,
+        ``cell_index + 1`` (see the module docstring)
     :ivar outputs: output kind -> path of what the run wrote
-    :ivar run_status: ``"failed"`` or ``"timed_out"``
+    :ivar run_status: ``"failed"``, ``"timed_out"`` or ``"cancelled"``
     :ivar traceback_text: the traceback as plain text (ANSI colours removed)
+    :ivar input_sha256: the content hash of what the run ran (``None`` when it never read its input)
     """
 
     def __init__(
@@ -73,21 +99,31 @@ class NotebookRunError(NbschedError, RuntimeError):
         outputs: dict[str, str] | None = None,
         run_status: str = "failed",
         traceback_text: str = "",
+        input_sha256: str | None = None,
     ) -> None:
+        self.input_sha256 = input_sha256
         self.ename = ename
         self.evalue = evalue
         self.cell_index = cell_index
         self.outputs = dict(outputs or {})
         self.run_status = run_status
         self.traceback_text = traceback_text
-        where = f" in cell {cell_index}" if cell_index is not None else ""
+        where = f" in cell {cell_number(cell_index)}" if cell_index is not None else ""
         super().__init__(f"{ename}{where}: {evalue}" if evalue else f"{ename}{where}")
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Crosses process boundaries (process pools, Dask workers): rebuild from the plain fields.
         return (
             type(self),
-            (self.ename, self.evalue, self.cell_index, self.outputs, self.run_status, self.traceback_text),
+            (
+                self.ename,
+                self.evalue,
+                self.cell_index,
+                self.outputs,
+                self.run_status,
+                self.traceback_text,
+                self.input_sha256,
+            ),
         )
 
 
@@ -127,6 +163,7 @@ class RunSpec:
     :ivar interrupt_grace: seconds between interrupting a timed-out kernel and killing it
     :ivar formats: renderings besides the notebook (``html``)
     :ivar metadata: extra ``metadata.nbsched`` entries (job and run ids)
+    :ivar owner: the spec it came from (``Notebook``, ``Cell``), named in errors about its options
     """
 
     name: str
@@ -141,6 +178,44 @@ class RunSpec:
     interrupt_grace: float = 5.0
     formats: tuple[str, ...] = ("ipynb", "html")
     metadata: Mapping[str, Any] = attrs.field(factory=dict)
+    owner: str = "Notebook"
+
+
+class CancelToken:
+    """Stops a run from another thread: :meth:`cancel` interrupts the cell the kernel is running and kills the
+    kernel if the cell has not stopped ``interrupt_grace`` seconds later; a run not started yet does not start.
+    The run ends with a :class:`NotebookRunError` whose ``run_status`` is ``"cancelled"``.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
+        #: why the run was cancelled (``None``: it was not)
+        self.reason: str | None = None
+
+    def cancel(self, reason: str = "cancelled") -> None:
+        """Ask the run to stop (from any thread; later calls keep the first reason)."""
+        with self._lock:
+            if self.reason is None:
+                self.reason = reason
+            waiters = list(self._waiters)
+        for loop, event in waiters:
+            with contextlib.suppress(RuntimeError):  # the run's loop has closed: the run is over
+                loop.call_soon_threadsafe(event.set)
+
+    def _event(self) -> asyncio.Event:
+        """An event of the running loop, set when the run is cancelled (call on the run's loop)."""
+        event = asyncio.Event()
+        with self._lock:
+            self._waiters.append((asyncio.get_running_loop(), event))
+            if self.reason is not None:
+                event.set()
+        return event
+
+
+def cell_number(cell_index: int) -> int:
+    """The number people see for the cell at ``cell_index`` (counted from 1; see the module docstring)."""
+    return cell_index + 1
 
 
 def content_hash(data: bytes | str) -> str:
@@ -164,6 +239,7 @@ def run_notebook(
     pool: KernelPool | None = None,
     on_progress: ProgressCallback | None = None,
     on_started: Callable[[], None] | None = None,
+    cancel: CancelToken | None = None,
 ) -> NotebookResult:
     """Run ``nb`` (an nbformat v4 notebook, modified in place) and write its outputs to ``folder``.
 
@@ -172,7 +248,9 @@ def run_notebook(
 
     :raises NotebookRunError: when a cell failed, a timeout passed, the kernel died or could not start
     """
-    coro = run_notebook_async(nb, spec, folder, pool=pool, on_progress=on_progress, on_started=on_started)
+    coro = run_notebook_async(
+        nb, spec, folder, pool=pool, on_progress=on_progress, on_started=on_started, cancel=cancel
+    )
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -253,8 +331,11 @@ async def run_notebook_async(
     pool: KernelPool | None = None,
     on_progress: ProgressCallback | None = None,
     on_started: Callable[[], None] | None = None,
+    cancel: CancelToken | None = None,
 ) -> NotebookResult:
     """The coroutine behind :func:`run_notebook` (call it only on a loop of its own)."""
+    from jupyter_client.kernelspec import NoSuchKernel
+
     outputs = RunOutputs(folder, spec.name, spec.formats)
     outputs.touch_streams()
     paths = outputs.paths()
@@ -269,19 +350,32 @@ async def run_notebook_async(
     progress = on_progress or (lambda text, outs: None)
     progress("starting kernel", paths)
 
-    # A kernel being started ahead is ready sooner than one started now: wait for it rather than start another.
-    kernel: StartedKernel | None = pool.take(kernel_name, wait=spec.startup_timeout) if pool is not None else None
+    run = _Run(nb, spec, outputs, paths, cancel)
+    if cancel is not None and cancel.reason is not None:
+        run.fail("Cancelled", f"{cancel.reason} (before it started)", None, status="cancelled")
+    kernel: StartedKernel | None = None
+    if pool is not None and run.error is None:
+        # A kernel being started ahead is ready sooner than one started now: wait for it rather than start another.
+        kernel = pool.take(kernel_name, wait=spec.startup_timeout)
     client: Any = None
-    run = _Run(nb, spec, outputs, paths)
     try:
         if kernel is not None and not await kernel.km.is_alive():
-            _release(pool, kernel, now=True)
+            await _release(pool, kernel, now=True)
             kernel = None
-        if kernel is None:
+        if kernel is None and run.error is None:
+            # Checked when the spec was made, but the job may run on another machine, or the notebook's own
+            # kernelspec is the missing one: say which name, from where, and what is installed. Looked up
+            # before the start, which would log a traceback of its own for it.
+            field = "kernel_name" if spec.kernel_name else "metadata.kernelspec.name"
             try:
+                check_kernel_name(spec.owner, field, kernel_name)
                 kernel = await start_kernel(
                     kernel_name, cwd=spec.cwd, log_dir=folder, startup_timeout=spec.startup_timeout
                 )
+            except JobArgumentError as exc:
+                run.fail("NoSuchKernel", str(exc), None)
+            except NoSuchKernel:  # removed between the look-up and the start
+                run.fail("NoSuchKernel", str(unknown_kernel_error(spec.owner, field, kernel_name)), None)
             except Exception as exc:
                 run.fail(type(exc).__name__, str(exc) or repr(exc), None)
         if kernel is not None:
@@ -304,10 +398,7 @@ async def run_notebook_async(
                 if kernel.log_path is not None:
                     with contextlib.suppress(OSError):
                         os.replace(kernel.log_path, outputs.kernel_log)
-                if pool is not None:
-                    _release(pool, kernel, now=False)
-                else:
-                    await _stop(kernel)
+                await _release(pool, kernel, now=False)
     if run.error is not None:
         raise run.error
     return NotebookResult(
@@ -320,21 +411,20 @@ async def run_notebook_async(
     )
 
 
-def _release(pool: KernelPool | None, kernel: StartedKernel, now: bool) -> None:
-    if pool is not None:
-        pool.release(kernel, now=now)
-
-
-async def _stop(kernel: StartedKernel) -> None:
-    from nbsched.notebooks.kernels import stop_kernel
-
-    await stop_kernel(kernel)
+async def _release(pool: KernelPool | None, kernel: StartedKernel, now: bool) -> None:
+    """Hand the used kernel to the pool to stop it in the background; stop it here without a pool, or when the
+    pool was shut down during the run (its loop may be gone: nothing may be left for it to finish)."""
+    if pool is None or pool.release(kernel, now=now) is None:
+        await stop_kernel(kernel, now=now)
 
 
 class _Run:
     """The cell loop of one run and its bookkeeping (papermill's execution manager, in short)."""
 
-    def __init__(self, nb: Any, spec: RunSpec, outputs: RunOutputs, paths: dict[str, str]) -> None:
+    def __init__(
+        self, nb: Any, spec: RunSpec, outputs: RunOutputs, paths: dict[str, str], cancel: CancelToken | None = None
+    ) -> None:
+        self.cancel = cancel
         self.nb = nb
         self.spec = spec
         self.outputs = outputs
@@ -346,7 +436,7 @@ class _Run:
 
     def fail(self, ename: str, evalue: str, cell_index: int | None, status: str = "failed", tb: str = "") -> None:
         if self.error is None:
-            self.error = NotebookRunError(ename, evalue, cell_index, self.paths, status, tb)
+            self.error = NotebookRunError(ename, evalue, cell_index, self.paths, status, tb, self.spec.input_sha256)
 
     async def cells(self, kernel: StartedKernel, client: Any, progress: ProgressCallback) -> None:
         from nbclient import NotebookClient
@@ -369,7 +459,11 @@ class _Run:
         if self.spec.timeout:
             self.deadline = self.started + self.spec.timeout
         for index, cell in enumerate(nb.cells):
-            progress(f"cell {index + 1}/{total}", self.paths)
+            if self.cancel is not None and self.cancel.reason is not None:
+                reason = f"{self.cancel.reason} (before cell {cell_number(index)})"
+                self.fail("Cancelled", reason, index, status="cancelled")
+                break
+            progress(f"cell {cell_number(index)}/{total}", self.paths)
             meta = cell.metadata["papermill"]
             meta["start_time"], meta["status"], meta["exception"] = _now(), "running", False
             started = time.monotonic()
@@ -382,6 +476,9 @@ class _Run:
                 else:
                     failed = True
                     self.fail(exc.ename, exc.evalue, index, tb=_cell_traceback(cell) or _plain(str(exc)))
+            except _Cancelled as exc:
+                failed = True
+                self.fail("Cancelled", str(exc), index, status="cancelled", tb=str(exc))
             except _TimedOut as exc:
                 failed = True
                 self.fail("CellTimeoutError", str(exc), index, status="timed_out", tb=str(exc))
@@ -389,7 +486,7 @@ class _Run:
                 failed = True
                 code = _exit_code(kernel)
                 detail = f" (exit code {code})" if code is not None else ""
-                self.fail("DeadKernelError", f"Kernel died while running cell {index}{detail}", index)
+                self.fail("DeadKernelError", f"Kernel died while running cell {cell_number(index)}{detail}", index)
             finally:
                 if failed:
                     meta["exception"], meta["status"] = True, "failed"
@@ -413,28 +510,39 @@ class _Run:
         task = asyncio.ensure_future(
             runner.async_execute_cell(cell, index, execution_count=runner.code_cells_executed + 1)
         )
+        cancelled = asyncio.ensure_future(self.cancel._event().wait()) if self.cancel is not None else None
         started = time.monotonic()
         cell_deadline = started + spec.cell_timeout if spec.cell_timeout else None
         next_save = started + FIRST_AUTOSAVE
-        while True:
-            limits = [d for d in (cell_deadline, self.deadline) if d is not None]
-            now = time.monotonic()
-            wait = min([next_save, *limits]) - now
-            done, _ = await asyncio.wait({task}, timeout=max(wait, 0))
-            if done:
-                task.result()  # raises the cell's error
-                return
-            now = time.monotonic()
-            if limits and now >= min(limits):
-                break
-            if now >= next_save:
-                self.outputs.write_notebook(self.nb)  # a long cell: show it running, with its output so far
-                next_save = now + AUTOSAVE_EVERY
-        # A timeout passed: interrupt, and kill the kernel if the cell does not stop.
-        if cell_deadline is not None and (self.deadline is None or cell_deadline <= self.deadline):
-            reason = f"cell {index} ran longer than its cell_timeout of {spec.cell_timeout:g} s"
+        try:
+            while True:
+                limits = [d for d in (cell_deadline, self.deadline) if d is not None]
+                now = time.monotonic()
+                wait = min([next_save, *limits]) - now
+                waiting = {task} if cancelled is None else {task, cancelled}
+                done, _ = await asyncio.wait(waiting, timeout=max(wait, 0), return_when=asyncio.FIRST_COMPLETED)
+                if task in done:
+                    task.result()  # raises the cell's error
+                    return
+                if cancelled is not None and cancelled in done:
+                    break
+                now = time.monotonic()
+                if limits and now >= min(limits):
+                    break
+                if now >= next_save:
+                    self.outputs.write_notebook(self.nb)  # a long cell: show it running, with its output so far
+                    next_save = now + AUTOSAVE_EVERY
+        finally:
+            if cancelled is not None:
+                cancelled.cancel()
+        # Cancelled, or a timeout passed: interrupt, and kill the kernel if the cell does not stop.
+        error: type[Exception] = _TimedOut
+        if self.cancel is not None and self.cancel.reason is not None:
+            reason, error = f"{self.cancel.reason} (in cell {cell_number(index)})", _Cancelled
+        elif cell_deadline is not None and (self.deadline is None or cell_deadline <= self.deadline):
+            reason = f"cell {cell_number(index)} ran longer than its cell_timeout of {spec.cell_timeout:g} s"
         else:
-            reason = f"the run took longer than its timeout of {spec.timeout:g} s (in cell {index})"
+            reason = f"the run took longer than its timeout of {spec.timeout:g} s (in cell {cell_number(index)})"
         _logger.warning("Notebook %s: %s; interrupting the kernel", spec.name, reason)
         with contextlib.suppress(Exception):
             await kernel.km.interrupt_kernel()
@@ -452,7 +560,7 @@ class _Run:
         for finished in done:
             if not finished.cancelled():
                 finished.exception()  # retrieved: the timeout is what is reported
-        raise _TimedOut(reason)
+        raise error(reason)
 
     async def finish(self) -> None:
         """papermill's ``notebook_complete`` plus the error banner; writes the notebook and the HTML."""
@@ -473,15 +581,44 @@ class _Run:
             add_error_banner(nb, self.error.cell_index, nbformat.v4.new_markdown_cell)
         self.outputs.write_notebook(nb)
         try:
-            await asyncio.to_thread(self.outputs.write_html, nb)
+            await self._write_html(nb)
         except Exception as exc:
-            _logger.warning("Notebook %s: could not render HTML: %s", self.spec.name, exc)
+            # While the interpreter shuts down, a first rendering cannot even import nbconvert: the run is
+            # recorded without its HTML, and that is no news to the person who stopped the process.
+            log = _logger.debug if _shutting_down() else _logger.warning
+            log("Notebook %s: could not render HTML: %s", self.spec.name, exc)
             self.paths.pop("html", None)
             if self.error is not None:
                 self.error.outputs.pop("html", None)
 
+    async def _write_html(self, nb: Any) -> None:
+        # In a worker thread, so that rendering does not hold up this loop. A run that outlives the main thread
+        # (``nbsched run --wait`` interrupted, a service stopping) ends while the interpreter shuts down, and
+        # executors then take no new work: render here instead, in the loop's thread, which has nothing else
+        # to do by now, so the run still leaves its HTML.
+        if _shutting_down():
+            self.outputs.write_html(nb)
+            return
+        loop = asyncio.get_running_loop()
+        try:
+            rendering = loop.run_in_executor(None, self.outputs.write_html, nb)
+        except RuntimeError:  # "cannot schedule new futures after interpreter shutdown": it began just now
+            self.outputs.write_html(nb)
+            return
+        await rendering
+
+
+def _shutting_down() -> bool:
+    """Whether the interpreter is shutting down: its main thread has ended and only the threads it waits for
+    (such as a run's) are left."""
+    return not threading.main_thread().is_alive()
+
 
 class _TimedOut(Exception):
+    pass
+
+
+class _Cancelled(Exception):
     pass
 
 

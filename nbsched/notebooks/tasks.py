@@ -36,6 +36,9 @@ __all__ = ["OUTPUT_FORMATS", "Cell", "Notebook"]
 OUTPUT_FORMATS = ("ipynb", "html")
 #: version of the JSON state written by ``to_dict``
 STATE_VERSION = 1
+#: version of a notebook's state that lists ``secret_parameters`` (written only then, so that a notebook without
+#: secrets keeps the state an older nbsched reads, and one with secrets is refused there, not shown unmasked)
+NOTEBOOK_SECRETS_VERSION = 2
 
 # Set while a spec is rebuilt from stored state: the file checks made at creation are not repeated then (the
 # notebook may be gone by now; the run will say so).
@@ -136,12 +139,32 @@ def _check_parameters(instance: Any, attribute: attrs.Attribute[Any], value: Any
             raise JobArgumentError("Notebook", f"parameters[{name!r}]", item, f"cannot be passed: {exc}") from None
 
 
-def _check_version(owner: str, state: Mapping[str, Any], task_type: str) -> None:
+def _names(value: Any) -> Any:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, set | frozenset):
+        return tuple(sorted(value, key=str))
+    if isinstance(value, list | tuple):
+        return tuple(dict.fromkeys(value))  # once each, in the order given
+    return value
+
+
+def _check_secret_parameters(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    # attrs runs validators once every field is set: the parameters are known here.
+    if not isinstance(value, tuple) or not all(isinstance(name, str) for name in value):
+        raise JobArgumentError("Notebook", "secret_parameters", value, "must be a list of parameter names")
+    for name in value:
+        if name not in instance.parameters:
+            given = ", ".join(sorted(instance.parameters)) or "none"
+            raise JobArgumentError(
+                "Notebook", "secret_parameters", name, f"is not one of the parameters given (given: {given})"
+            )
+
+
+def _check_version(owner: str, state: Mapping[str, Any], task_type: str, newest: int = STATE_VERSION) -> None:
     version = state.get("version")
-    if not isinstance(version, int) or version > STATE_VERSION:
-        raise SerializationError(
-            owner, "version", version, f"is not supported (this nbsched reads up to {STATE_VERSION})"
-        )
+    if not isinstance(version, int) or version > newest:
+        raise SerializationError(owner, "version", version, f"is not supported (this nbsched reads up to {newest})")
     if state.get("type") != task_type:
         raise SerializationError(owner, "type", state.get("type"), f"is not {task_type!r}")
 
@@ -196,6 +219,14 @@ class _Common:
             if not folder.is_dir():
                 raise JobArgumentError(owner, "cwd", self.cwd, "is not an existing folder")
 
+    def _check_kernel(self, owner: str) -> None:
+        # Only when a person makes the spec: a stored job may be loaded on a machine with other kernels than
+        # the one that scheduled it (its run then fails with the same message, see execute.py).
+        if self.kernel_name is not None:
+            from nbsched.notebooks.kernels import check_kernel_name
+
+            check_kernel_name(owner, "kernel_name", self.kernel_name)
+
 
 def _common_kwargs(state: Mapping[str, Any]) -> dict[str, Any]:
     keys = (
@@ -219,7 +250,8 @@ class Notebook(_Common):
     :param path: the ``.ipynb`` file, relative to ``root`` (or absolute, inside it)
     :param parameters: values for the notebook's ``parameters`` cell (str, int, float, bool, None, lists, dicts,
         dates); a name that cell does not assign is refused
-    :param kernel_name: kernelspec to run it with (default: the notebook's own)
+    :param kernel_name: kernelspec to run it with (default: the notebook's own); one that is not installed here
+        is refused now (a stored job is not checked when it is loaded: its run says so)
     :param timeout: seconds for the whole run
     :param cell_timeout: seconds for each cell
     :param cwd: working folder (default: the notebook's folder)
@@ -227,7 +259,12 @@ class Notebook(_Common):
     :param snapshot: keep a copy of the notebook now and run that copy (default: read it at every run)
     :param retry_on_timeout: retry timed-out runs too (the job's ``retries``)
     :param root: folder everything must stay inside (default: the current folder)
-    :raises JobArgumentError: for a bad option, a path outside ``root``, a missing notebook or an unknown parameter
+    :param secret_parameters: names among ``parameters`` whose values are secret: shown as ``***`` by
+        :meth:`describe` (the default job name), the CLI, the REST API and the JupyterLab panel, and scrubbed from
+        what they print (see :mod:`nbsched.masking`; names such as ``password`` or ``api_token`` are secret
+        without being listed). The notebook still gets the real values.
+    :raises JobArgumentError: for a bad option, a path outside ``root``, a missing notebook, an unknown parameter
+        or a secret one that is not among ``parameters``
     """
 
     task_type: ClassVar[str] = "notebook"
@@ -236,6 +273,9 @@ class Notebook(_Common):
     path: str = attrs.field(converter=_optional_path)
     parameters: dict[str, Any] = attrs.field(
         factory=dict, converter=_mapping, validator=_check_parameters, kw_only=True
+    )
+    secret_parameters: tuple[str, ...] = attrs.field(
+        default=(), converter=_names, validator=_check_secret_parameters, kw_only=True
     )
     snapshot: bool = attrs.field(default=False, validator=_check_bool(), kw_only=True)
     #: the notebook's text kept by ``snapshot=True``
@@ -250,6 +290,7 @@ class Notebook(_Common):
         if not root.is_dir():
             raise JobArgumentError("Notebook", "root", self.root, "is not an existing folder")
         self._check_cwd("Notebook")
+        self._check_kernel("Notebook")
         if self.content is not None:
             text = self.content
         else:
@@ -269,13 +310,20 @@ class Notebook(_Common):
 
     # -------------------------------------------------------------------------------------- task protocol
     def describe(self) -> str:
-        """``report.ipynb(region='EU', limit=10)``: the default job name."""
-        args = ", ".join(f"{name}={value!r}" for name, value in self.parameters.items())
+        """``report.ipynb(region='EU', api_token=***)``: the default job name, secret values as ``***``."""
+        from nbsched.masking import MASK, secret_parameter_names
+
+        secret = secret_parameter_names(self.parameters, self.secret_parameters)
+        shown = {name: MASK if name in secret else repr(value) for name, value in self.parameters.items()}
+        args = ", ".join(f"{name}={text}" for name, text in shown.items())
         return f"{Path(self.path).name}({args})"
 
     def to_dict(self) -> dict[str, Any]:
-        """Versioned JSON state (parameters with dates tagged as in job arguments)."""
-        return {
+        """Versioned JSON state (parameters with dates tagged as in job arguments).
+
+        Version 1 has no ``secret_parameters``; version 2, written only for a notebook that lists some, adds it.
+        """
+        state = {
             "type": self.task_type,
             "version": STATE_VERSION,
             "path": self.path,
@@ -284,16 +332,21 @@ class Notebook(_Common):
             "content": self.content,
             **self._common_state(),
         }
+        if self.secret_parameters:
+            state.update(version=NOTEBOOK_SECRETS_VERSION, secret_parameters=list(self.secret_parameters))
+        return state
 
     @classmethod
     def from_dict(cls, state: Mapping[str, Any]) -> Notebook:
-        """Rebuild from :meth:`to_dict` output (the notebook is not read now: it is at the next run)."""
-        _check_version("Notebook", state, cls.task_type)
+        """Rebuild from :meth:`to_dict` output of version 1 or 2 (the notebook is not read now: it is at the next
+        run)."""
+        _check_version("Notebook", state, cls.task_type, NOTEBOOK_SECRETS_VERSION)
         token = _LOADING.set(True)
         try:
             return cls(
                 path=state["path"],
                 parameters=jsonstate.decode(state.get("parameters", {})),
+                secret_parameters=state.get("secret_parameters", ()),
                 snapshot=state.get("snapshot", False),
                 content=state.get("content"),
                 **_common_kwargs(state),
@@ -337,8 +390,10 @@ class Notebook(_Common):
         on_progress: Callable[[str, dict[str, str]], None] | None = None,
         on_started: Callable[[], None] | None = None,
         metadata: Mapping[str, Any] | None = None,
+        cancel: Any = None,
     ) -> Any:
-        """Run into ``folder`` (the executors' entry point; see :func:`~nbsched.notebooks.execute.run_notebook`)."""
+        """Run into ``folder`` (the executors' entry point; see :func:`~nbsched.notebooks.execute.run_notebook`;
+        ``cancel`` is its :class:`~nbsched.notebooks.execute.CancelToken`)."""
         from nbsched.notebooks.execute import NotebookRunError, RunSpec, run_notebook
 
         nb, digest, input_path = self.load()
@@ -360,7 +415,7 @@ class Notebook(_Common):
             formats=self.output_formats,
             metadata=dict(metadata or {}),
         )
-        return run_notebook(nb, spec, folder, pool=pool, on_progress=on_progress, on_started=on_started)
+        return run_notebook(nb, spec, folder, pool=pool, on_progress=on_progress, on_started=on_started, cancel=cancel)
 
     def kernel_for_warming(self) -> str | None:
         """The kernel name runs will use, for starting one ahead (``None`` when it cannot be told cheaply)."""
@@ -406,6 +461,7 @@ class Cell(_Common):
     def __attrs_post_init__(self) -> None:
         if not _LOADING.get():
             self._check_cwd("Cell")
+            self._check_kernel("Cell")
 
     @property
     def default_executor(self) -> str:
@@ -465,6 +521,7 @@ class Cell(_Common):
         on_progress: Callable[[str, dict[str, str]], None] | None = None,
         on_started: Callable[[], None] | None = None,
         metadata: Mapping[str, Any] | None = None,
+        cancel: Any = None,
     ) -> Any:
         """Run headless into ``folder`` as a one-cell notebook named ``cell.ipynb``."""
         import nbformat
@@ -480,6 +537,7 @@ class Cell(_Common):
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(self.source)])
         spec = RunSpec(
             name="cell",
+            owner="Cell",
             input_path="<cell>",
             input_sha256=content_hash(self.source),
             kernel_name=self.kernel_name or "python3",
@@ -491,7 +549,7 @@ class Cell(_Common):
             formats=self.output_formats,
             metadata=dict(metadata or {}),
         )
-        return run_notebook(nb, spec, folder, pool=pool, on_progress=on_progress, on_started=on_started)
+        return run_notebook(nb, spec, folder, pool=pool, on_progress=on_progress, on_started=on_started, cancel=cancel)
 
     def kernel_for_warming(self) -> str | None:
         return None if self.mode == "kernel" else (self.kernel_name or "python3")

@@ -132,18 +132,16 @@ class RunRecorder:
             return None
         run, alias, job = entry
         now = self._scheduler._clock.now()
+        if run.status is RunStatus.CANCELLED:
+            # Cancelled while it ran: that stays its status; the outcome adds what the run left behind.
+            self._add_outcome(run, event)
+            self._changed(run, alias)
+            return run, job
         run.status = status
         run.finished_at = now
         if run.started_at is None and status is not RunStatus.SKIPPED:
             run.started_at = now
-        # Executors of notebook runs report outputs, the failing cell and timeouts on the result/error.
-        detail = event.exception if event.exception is not None else event.retval
-        outputs = getattr(detail, "outputs", None)
-        if isinstance(outputs, dict):
-            run.outputs = {**run.outputs, **outputs}
-        cell_index = getattr(detail, "cell_index", None)
-        if isinstance(cell_index, int):
-            run.cell_index = cell_index
+        self._add_outcome(run, event)
         if event.exception is not None:
             run.status = RunStatus(getattr(event.exception, "run_status", RunStatus.FAILED))
             run.error_type = getattr(event.exception, "ename", None) or type(event.exception).__name__
@@ -153,6 +151,32 @@ class RunRecorder:
             run.error_message = "missed its misfire grace time before it could start"
         self._changed(run, alias)
         return run, job
+
+    @staticmethod
+    def _add_outcome(run: Run, event: JobExecutionEvent) -> None:
+        # Executors of notebook runs report outputs, the failing cell and timeouts on the result/error.
+        detail = event.exception if event.exception is not None else event.retval
+        outputs = getattr(detail, "outputs", None)
+        if isinstance(outputs, dict):
+            run.outputs = {**run.outputs, **outputs}
+        cell_index = getattr(detail, "cell_index", None)
+        if isinstance(cell_index, int):
+            run.cell_index = cell_index
+        digest = getattr(detail, "input_sha256", None)
+        if isinstance(digest, str):
+            run.input_sha256 = digest
+
+    def cancelled(self, run_id: str, at: datetime, reason: str) -> tuple[Job, datetime] | None:
+        """A run was cancelled: if this scheduler is running it, record that here (its late outcome will not
+        change it) and return its job and fire time, for the executor to stop it; else ``None``."""
+        for run, _, job in list(self._active.values()):
+            if run.id == run_id:
+                if run.status is not RunStatus.CANCELLED:
+                    run.status = RunStatus.CANCELLED
+                    run.finished_at = at
+                    run.error_type, run.error_message = "Cancelled", reason
+                return job, run.scheduled_at
+        return None
 
     def refused(self, job_id: str, run_times: list[datetime], reason: str) -> None:
         """The executor did not take these runs (max_instances reached, submission failed)."""
@@ -238,7 +262,11 @@ class RunRecorder:
             beating.setdefault(alias, []).append(run.id)
         for alias, store in list(scheduler._jobstores.items()):
             if alias in beating:
-                store.heartbeat_runs(beating[alias], now)
+                for run_id in store.heartbeat_runs(beating[alias], now):
+                    # Not running any more as far as the store knows: cancelled by another process.
+                    stored = store.get_run(run_id)
+                    if stored is not None and stored.status is RunStatus.CANCELLED:
+                        scheduler._stop_run(run_id, stored.finished_at or now, stored.error_message or "cancelled")
             stale_before = now - timedelta(seconds=scheduler.lost_after)
             for run in store.mark_lost_runs(stale_before, now):
                 self._logger.warning(

@@ -46,15 +46,17 @@ from nbsched.events import (
 )
 from nbsched.exceptions import (
     ConfigurationError,
+    InvalidArgumentError,
     JobLookupError,
     MaxInstancesReachedError,
     PluginLookupError,
+    RunFinishedError,
+    RunLookupError,
     SchedulerAlreadyRunningError,
     SchedulerNotRunningError,
 )
 from nbsched.job import Job
-from nbsched.refs import maybe_ref
-from nbsched.runs import Run, RunFilter, RunStatus
+from nbsched.runs import Run, RunFilter, RunStatus, run_status
 from nbsched.schedulers import _config
 from nbsched.schedulers._catchup import FirePlan, plan_fires
 from nbsched.schedulers._jobs import JobsAPI, undefined
@@ -156,10 +158,7 @@ class BaseScheduler(JobsAPI, ABC):
             raise ConfigurationError(
                 owner, "option", unknown[0], f"is not a known option; {hint}(known: {', '.join(sorted(known))})"
             )
-        logger = maybe_ref(config.get("logger"))
-        self._logger: logging.Logger = (
-            logging.getLogger(logger) if isinstance(logger, str) else logger or logging.getLogger("nbsched.scheduler")
-        )
+        self._logger: logging.Logger = _config.logger(owner, config.get("logger"))
         self.timezone: tzinfo = _config.timezone(owner, config.get("timezone"))
         self.jobstore_retry_interval = _config.retry_interval(owner, config.get("jobstore_retry_interval", 10))
         self._job_defaults = _config.job_defaults(owner, config.get("job_defaults", {}))
@@ -214,6 +213,16 @@ class BaseScheduler(JobsAPI, ABC):
             self._starting = True
             try:
                 self._add_pending_jobs()
+            except BaseException:
+                # Not started after all: stop what was started, so that start() can be called again cleanly.
+                for store in self._jobstores.values():
+                    with contextlib.suppress(Exception):
+                        store.shutdown()
+                with self._executors_lock:
+                    for executor in self._executors.values():
+                        with contextlib.suppress(Exception):
+                            executor.shutdown(wait=False)
+                raise
             finally:
                 self._starting = False
         self._recorder.start()
@@ -349,7 +358,20 @@ class BaseScheduler(JobsAPI, ABC):
 
     # ------------------------------------------------------------------------------------------- listeners
     def add_listener(self, callback: Callable[[Any], Any], mask: int = EVENT_ALL) -> None:
-        """Call ``callback(event)`` for every event whose code is in ``mask``."""
+        """Call ``callback(event)`` for every event whose code is in ``mask``.
+
+        :param callback: any callable that takes one argument (the event)
+        :param mask: the ``EVENT_*`` codes to listen to, ORed together
+        :raises InvalidArgumentError: for a callback that is not callable or a mask that is not an int (nothing
+            is added)
+        """
+        # Checked before adding: a bad listener kept in the list would break every later event.
+        if not callable(callback):
+            raise InvalidArgumentError("add_listener", "callback", callback, "must be callable")
+        if isinstance(mask, bool) or not isinstance(mask, int):
+            raise InvalidArgumentError(
+                "add_listener", "mask", mask, "must be an int (EVENT_* codes ORed together, e.g. EVENT_JOB_ERROR)"
+            )
         with self._listeners_lock:
             self._listeners.append((callback, mask))
             self._listener_mask |= mask
@@ -461,7 +483,15 @@ class BaseScheduler(JobsAPI, ABC):
                 if store.change_check_interval is not None:
                     # Jobs added by other processes are noticed at this bounded interval while idle.
                     wakeups.append(now + timedelta(seconds=store.change_check_interval))
-                    if self._store_listeners and store.changed_since_last_check():
+                # Every store is asked, not only those polled at an interval: a PostgreSQL store hears of
+                # changes by LISTEN/NOTIFY and wakes the scheduler itself; others answer False.
+                if self._store_listeners:
+                    try:
+                        store_changed = store.changed_since_last_check()
+                    except Exception as exc:  # a failing check must not stop the pass: listeners re-read
+                        self._logger.warning("Job store %r cannot tell whether it changed: %s", alias, exc)
+                        store_changed = True
+                    if store_changed:
                         changed.append(alias)
         for event in events:
             self._dispatch_event(event)
@@ -590,9 +620,10 @@ class BaseScheduler(JobsAPI, ABC):
         :param jobstore: only this job store's runs
         """
         owner = "runs"
+        statuses = [status] if isinstance(status, str) else status
         run_filter = RunFilter(
             job_id=job_id,
-            status=status,
+            status=None if statuses is None else [run_status(item, owner) for item in statuses],
             since=convert_to_datetime(since, self.timezone, owner, "since"),
             until=convert_to_datetime(until, self.timezone, owner, "until"),
             limit=limit,
@@ -604,6 +635,48 @@ class BaseScheduler(JobsAPI, ABC):
                 found.extend(store.get_runs(run_filter))
         found.sort(key=lambda run: run.scheduled_at, reverse=True)
         return found[:limit] if limit is not None else found
+
+    def cancel_run(self, run_id: str, reason: str = "cancelled", jobstore: str | None = None) -> Run:
+        """Cancel a scheduled or running run: it is recorded ``cancelled`` at once, stays so, and is stopped
+        where it runs. A notebook or cell run's kernel is interrupted, then killed; a run queued for a kernel does
+        not start; a function already running in a thread cannot be stopped and runs to its end. A run of
+        another process sharing the store is stopped when that scheduler next heartbeats its runs (within
+        ``heartbeat_interval`` seconds). A cancelled run is not retried.
+
+        :param run_id: the run's id
+        :param reason: recorded as the run's error message
+        :param jobstore: the job store holding it (default: look in every one)
+        :return: the run as recorded
+        :raises RunLookupError: when no run has this id
+        :raises RunFinishedError: when it has finished already
+        """
+        now = self._clock.now()
+        self._recorder.flush()  # the store sees this scheduler's latest statuses first
+        for alias, store in list(self._jobstores.items()):
+            if jobstore not in (None, alias):
+                continue
+            found = store.get_run(run_id)
+            if found is None:
+                continue
+            run = store.cancel_run(run_id, now, reason)
+            if run is None:
+                latest = store.get_run(run_id) or found
+                raise RunFinishedError(run_id, str(latest.status))
+            self._stop_run(run_id, now, reason)
+            return run
+        raise RunLookupError(run_id)
+
+    def _stop_run(self, run_id: str, at: datetime, reason: str) -> None:
+        """Record a cancellation in this scheduler's own bookkeeping and ask the executor to stop the run."""
+        found = self._recorder.cancelled(run_id, at, reason)
+        if found is None:
+            return  # not this scheduler's run
+        job, run_time = found
+        self._logger.info("Run %s of job %s was cancelled: %s", run_id, job.id, reason)
+        try:
+            self._lookup_executor(job.executor).cancel_run(job.id, run_time)
+        except Exception:
+            self._logger.exception("Could not stop run %s of job %s", run_id, job.id)
 
     def _job_finished(self, event: JobExecutionEvent) -> None:
         """Record an executor's outcome; schedule a retry when the job asks for one."""

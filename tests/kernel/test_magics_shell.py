@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,11 @@ def scheduler() -> Any:
         ("%%schedule --evry 5m\nx = 1", "%%schedule: --evry is not an option (did you mean --every?)"),
         (
             "%%schedule --every 5x\nx = 1",
-            "%%schedule: --every '5x' is not an interval such as 30s, 5m, 2h, 1d or 1h30m",
+            "%%schedule: --every '5x' has an unknown unit 'x' (e.g. '5m', '1h30m', '90s')",
+        ),
+        (
+            "%%schedule --every '2 dayz'\nx = 1",
+            "%%schedule: --every '2 dayz' has an unknown unit 'dayz' (e.g. '5m', '1h30m', '90s')",
         ),
         ("%%schedule --every 0s\nx = 1", "%%schedule: --every '0s' must be longer than zero"),
         (
@@ -54,7 +59,7 @@ def scheduler() -> Any:
         ),
         (
             "%%schedule --every 5m --tz Europe/Pariss\nx = 1",
-            "%%schedule: --tz 'Europe/Pariss' is not a known time zone (e.g. Europe/Paris, UTC)",
+            "%%schedule: --tz 'Europe/Pariss' is not a known time zone name (e.g. 'Europe/Berlin', 'UTC')",
         ),
         ("%%schedule --every 5m --mode kernal\nx = 1", "%%schedule: --mode 'kernal' must be headless or kernel"),
         ("%%schedule --every\nx = 1", "%%schedule: --every needs a value"),
@@ -64,6 +69,14 @@ def scheduler() -> Any:
             "%%schedule: --cron cannot be combined with --every; give one of --every, --cron, --at",
         ),
         ("%%schedule --every 5m\n\n", "%%schedule: the cell is empty; write the code to schedule below the magic line"),
+        (
+            "%%schedule --every 5m --mode kernel --timeout 1\nx = 1",
+            "%%schedule: --timeout 1.0 applies to headless runs; --mode kernel has no timeout",
+        ),
+        (
+            '%%schedule --every 5m --name "open # quote\nx = 1',
+            "%%schedule: cannot read the arguments (No closing quotation)",
+        ),
         (
             "%%schedule --every 5m --mode kernel\nawait something()",
             "%%schedule: --mode 'kernel' cannot run a cell with top-level await; use --mode headless",
@@ -159,6 +172,57 @@ def test_schedule_a_notebook_with_parameters(shell: Any, project: Path) -> None:
     bad = shell.run_cell("%schedule notebooks/report.ipynb --every 1h -p colour=red")
     assert isinstance(bad.error_in_exec, UsageError)
     assert str(bad.error_in_exec).startswith("%schedule: -p 'colour' ")
+
+
+def test_a_trailing_comment_is_ignored_as_in_a_shell(shell: Any, project: Path) -> None:
+    # as the README and the module docstring write it
+    cell = "%%schedule --every 5m --name refresh-prices   # interval: 30s, 5m, 2h, 1d\nprices = 1\n"
+    assert shell.run_cell(cell).success
+    job = scheduler().get_job("refresh-prices", "default")
+    assert job is not None and job.trigger.describe() == "every 5 minutes" and job.func.source == "prices = 1\n"
+    # '#' inside quotes or inside a word is no comment (shlex's comments=True would cut "#ff0000" to nothing)
+    nb = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "metadata": {"tags": ["parameters"]},
+                "source": "colour = 'red'\nlabel = ''\n",
+                "outputs": [],
+                "execution_count": None,
+            }
+        ],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    (project / "report.ipynb").write_text(json.dumps(nb))
+    line = "%schedule report.ipynb --every 1h -p colour=#ff0000 -p \"label=a # b\" --name 'no. #1'  # hourly"
+    result = shell.run_cell(line)
+    assert result.success, result.error_in_exec
+    job = scheduler().get_job("no. #1", "default")
+    assert job is not None and job.func.parameters == {"colour": "#ff0000", "label": "a # b"}
+    assert shell.run_cell("%jobs   # all of them").success
+    assert shell.run_cell("%unschedule refresh-prices # done").success
+    assert scheduler().get_job("refresh-prices") is None
+
+
+def test_an_at_in_the_past_is_refused_as_the_rest_api_does(shell: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo("Europe/Paris")
+    before = scheduler().clock.now().astimezone(zone)
+    result = shell.run_cell('%%schedule --at "2020-01-01 08:00" --tz Europe/Paris\nx = 1')
+    after = scheduler().clock.now().astimezone(zone)
+    assert isinstance(result.error_in_exec, UsageError)
+    assert str(result.error_in_exec) in {
+        f"%%schedule: --at '2020-01-01 08:00' is in the past (now is {now:%Y-%m-%d %H:%M} Europe/Paris)"
+        for now in (before, after)
+    }
+    assert capsys.readouterr().err == f"UsageError: {result.error_in_exec}\n"
+    assert scheduler().get_jobs() == []  # not added (it would have run at once)
+    ahead = (after + timedelta(days=2)).strftime("%Y-%m-%d %H:%M")
+    assert shell.run_cell(f'%%schedule --at "{ahead}" --tz Europe/Paris --name later\nx = 1').success
+    assert scheduler().get_job("later") is not None
 
 
 def test_schedule_a_function_reference_runs_it(shell: Any, tmp_path: Path) -> None:

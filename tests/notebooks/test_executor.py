@@ -3,12 +3,15 @@ retention, and the Dask executor against a LocalCluster."""
 
 from __future__ import annotations
 
+import os
+import hashlib
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import pytest
 
 from nbsched.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED
@@ -64,6 +67,12 @@ def test_runs_are_recorded_with_progress_outputs_and_the_failing_cell(root: Path
     assert (bad.error_type, bad.error_message, bad.cell_index) == ("ValueError", "boom 0", 2)
     assert bad.traceback is not None and "ValueError: boom 0" in bad.traceback
     assert bad.progress == "cell 3/4"
+    # the progress and the message name the failing cell alike; cell_index is papermill's 0-based index of it
+    failed = next(event for event in outcomes.events if event.job_id == "bad")
+    assert str(failed.exception) == "ValueError in cell 3: boom 0"
+    # each run records the content hash of the notebook it ran, failed or not
+    for run, name in ((bad, "fail.ipynb"), (good, "params.ipynb")):
+        assert run.input_sha256 == hashlib.sha256((root / name).read_bytes()).hexdigest()
     home = Path(executor.kernels.home).parent if executor.kernels else None
     assert home is not None
     for run in (bad, good):
@@ -227,3 +236,57 @@ def test_dask_executor_runs_cells_and_functions_on_a_local_cluster(root: Path) -
     assert Path(events["c"].retval.outputs["stdout"]).read_text() == "42\n"
     assert runs["c"].status is RunStatus.SUCCEEDED and Path(runs["c"].outputs["html"]).is_file()
     assert (runs["e"].status, runs["e"].error_type, runs["e"].cell_index) == (RunStatus.FAILED, "ZeroDivisionError", 0)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:distributed")
+def test_dask_executor_runs_notebook_jobs_in_worker_processes(root: Path, nbsched_home: Path) -> None:
+    # A worker process of its own: the spec and its errors cross a process boundary (pickled), the worker
+    # starts the kernel, and the outputs land in the run folder this process named.
+    distributed = pytest.importorskip("distributed")
+    from nbsched.executors.dask import DaskExecutor
+
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell('label = ""'),
+            nbformat.v4.new_code_cell("import os\nprint(label, os.getppid())"),
+        ]
+    )
+    nb.cells[0].metadata["tags"] = ["parameters"]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, root / "parent.ipynb")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            workers = set(client.run(os.getpid).values())
+        outcomes = Outcomes()
+        s = BackgroundScheduler(timezone="UTC", executors={"dask": DaskExecutor(cluster.scheduler_address)})
+        s.add_listener(outcomes, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+        s.start()
+        try:
+            s.add_job(
+                Notebook("parent.ipynb", parameters={"label": "on"}), "date", run_date=soon(), executor="dask", id="nb"
+            )
+            s.add_job(
+                Notebook("fail.ipynb", parameters={"divisor": 3}), "date", run_date=soon(), executor="dask", id="bad"
+            )
+            events = {e.job_id: e for e in outcomes.wait(2, timeout=120)}
+            runs = {job: s.runs(job_id=job)[0] for job in ("nb", "bad")}
+        finally:
+            s.shutdown()
+    good, bad = runs["nb"], runs["bad"]
+    assert good.status is RunStatus.SUCCEEDED, good
+    label, parent = Path(events["nb"].retval.outputs["stdout"]).read_text().split()
+    assert label == "on" and int(parent) in workers and os.getpid() not in workers  # the worker started the kernel
+    for run in (good, bad):
+        folder = nbsched_home / "runs" / run.job_id / run.id
+        assert {Path(path).parent for path in run.outputs.values()} == {folder}, run.outputs
+        assert Path(run.outputs["ipynb"]).is_file() and Path(run.outputs["html"]).is_file()
+    out = nbformat.read(good.outputs["ipynb"], as_version=4)
+    assert out.metadata["nbsched"]["run_id"] == good.id and out.metadata["papermill"]["exception"] is False
+    assert (bad.status, bad.error_type, bad.error_message, bad.cell_index) == (
+        RunStatus.FAILED,
+        "ValueError",
+        "boom 3",
+        3,
+    )
+    assert str(events["bad"].exception) == "ValueError in cell 4: boom 3"
+    assert Path(bad.outputs["stdout"]).read_text() == "before the error\n"

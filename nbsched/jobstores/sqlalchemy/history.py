@@ -8,21 +8,29 @@ conditional statements with ``RETURNING``, so a row is taken by exactly one of t
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, delete, func, or_, select, update
+from sqlalchemy import Connection, Row, Table, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
 from nbsched.jobstores.sqlalchemy.database import Database, PreparedStatement
+from nbsched.jobstores.sqlalchemy.models import raw_columns
+from nbsched.jobstores.sqlalchemy.notify import Notifier
 from nbsched.jobstores.sqlalchemy.rows import run_from_row, run_values
 from nbsched.runs import ACTIVE, FINISHED, Run, RunFilter, RunStatus
 
 __all__ = ["RunHistory", "insert_ignoring"]
 
+logger = logging.getLogger("nbsched.jobstores.sqlalchemy")
+
 _FINISHED = sorted(str(status) for status in FINISHED)
 _ACTIVE = sorted(str(status) for status in ACTIVE)
+_CANCELLED = str(RunStatus.CANCELLED)
 
 
 def insert_ignoring(table: Table, dialect: str, *columns: str) -> Insert:
@@ -38,16 +46,28 @@ def insert_ignoring(table: Table, dialect: str, *columns: str) -> Insert:
 
 
 class RunHistory:
-    """Run records in the ``runs`` table (the run methods of :class:`~nbsched.abc.JobStore`)."""
+    """Run records in the ``runs`` table (the run methods of :class:`~nbsched.abc.JobStore`).
 
-    def __init__(self, db: Database, runs: Table) -> None:
+    A row that cannot be read (another program wrote text into a time column, or a status no nbsched knows) is
+    skipped, with one warning per row and reason, and kept: one bad row never fails a query.
+
+    :param notifier: sends the ``NOTIFY`` of run changes (PostgreSQL), which the widget panel listens for
+    """
+
+    def __init__(self, db: Database, runs: Table, notifier: Notifier) -> None:
         self._db = db
         self._t = runs
+        self._notifier = notifier
+        self._notifies = self._notifier.enabled
+        self._columns = raw_columns(runs)
+        self._reported: set[tuple[str, str]] = set()  # (run id, reason) warned about, under _reported_lock
+        self._reported_lock = threading.Lock()
         dialect = db.engine.dialect
         insert = insert_ignoring(runs, db.dialect, "job_id", "scheduled_at")
         self._insert = PreparedStatement(insert, dialect, [column.name for column in runs.c])
         fields = [column.name for column in runs.c if column.name not in ("id", "job_id", "scheduled_at")]
-        by_id = update(runs).where(runs.c.id == bindparam("b_id"))
+        # A cancelled run stays cancelled: its worker's late outcome does not undo the cancellation.
+        by_id = update(runs).where(runs.c.id == bindparam("b_id"), runs.c.status != bindparam("b_final"))
         self._update = PreparedStatement(by_id.values({name: bindparam(f"b_{name}") for name in fields}), dialect)
         self._fields = fields
 
@@ -63,7 +83,16 @@ class RunHistory:
 
     def add_run(self, run: Run) -> bool:
         """Record a new run; ``False`` when ``(job_id, scheduled_at)`` is recorded already."""
-        return self._db.write_prepared(lambda conn: self.insert(conn, [run])) == 1
+        if not self._notifies:
+            return self._db.write_prepared(lambda conn: self.insert(conn, [run])) == 1
+
+        def work(conn: Any) -> int:
+            added = self.insert(conn, [run])
+            if added:
+                self._notifier.runs(conn)
+            return added
+
+        return self._db.write_prepared(work) == 1
 
     def update_runs(self, runs: list[Run]) -> None:
         """Store the runs' current state in one transaction (unknown ids are ignored)."""
@@ -72,18 +101,30 @@ class RunHistory:
         params: list[dict[str, Any]] = []
         for run in runs:
             values = run_values(run)
-            params.append({"b_id": run.id, **{f"b_{name}": values[name] for name in self._fields}})
-        self._db.write_prepared(lambda conn: self._update.execute_many(conn, params))
+            params.append(
+                {"b_id": run.id, "b_final": _CANCELLED, **{f"b_{name}": values[name] for name in self._fields}}
+            )
+        if not self._notifies:
+            self._db.write_prepared(lambda conn: self._update.execute_many(conn, params))
+            return
+
+        def work(conn: Any) -> None:
+            self._update.execute_many(conn, params)
+            self._notifier.runs(conn)  # one per batch: the recorder writes status changes in batches
+
+        self._db.write_prepared(work)
 
     def get_run(self, run_id: str) -> Run | None:
-        """The run with this id, or ``None``."""
-        row = self._db.read(lambda conn: conn.execute(select(self._t).where(self._t.c.id == run_id)).first())
-        return run_from_row(row._mapping) if row is not None else None
+        """The run with this id, or ``None`` (also when its row cannot be read: a warning says why)."""
+        query = select(*self._columns).where(self._t.c.id == run_id)
+        row = self._db.read(lambda conn: conn.execute(query).first())
+        found = self._readable([row] if row is not None else [])
+        return found[0] if found else None
 
     def get_runs(self, run_filter: RunFilter) -> list[Run]:
-        """Runs matching the filter, newest ``scheduled_at`` first."""
+        """Runs matching the filter, newest ``scheduled_at`` first (rows that cannot be read are skipped)."""
         t = self._t
-        query = select(t).order_by(t.c.scheduled_at.desc(), t.c.id)
+        query = select(*self._columns).order_by(t.c.scheduled_at.desc(), t.c.id)
         if run_filter.job_id is not None:
             query = query.where(t.c.job_id == run_filter.job_id)
         if run_filter.status is not None:
@@ -92,18 +133,74 @@ class RunHistory:
             query = query.where(t.c.scheduled_at >= run_filter.since)
         if run_filter.until is not None:
             query = query.where(t.c.scheduled_at < run_filter.until)
-        if run_filter.limit is not None:
-            query = query.limit(run_filter.limit)
-        rows = self._db.read(lambda conn: conn.execute(query).all())
-        return [run_from_row(row._mapping) for row in rows]
+        limit = run_filter.limit
+        if limit is None:
+            return self._readable(self._rows(query))
+        # Rows skipped as unreadable must not shorten the page: read on past them (text in scheduled_at sorts
+        # first, newest first, so a "latest run" query would otherwise come back empty). Without such rows
+        # this is one query.
+        found: list[Run] = []
+        offset = 0
+        while (wanted := limit - len(found)) > 0:
+            page = query.limit(wanted)
+            rows = self._rows(page.offset(offset) if offset else page)
+            found.extend(self._readable(rows))
+            if len(rows) < wanted:
+                break  # no more rows
+            offset += len(rows)
+        return found
 
-    def heartbeat_runs(self, run_ids: list[str], at: datetime) -> None:
-        """Record that these scheduled or running runs are alive at ``at`` (finished runs are left alone)."""
+    def _rows(self, query: Any) -> list[Row[Any]]:
+        rows: list[Row[Any]] = self._db.read(lambda conn: list(conn.execute(query).all()))
+        return rows
+
+    def _readable(self, rows: Iterable[Row[Any]]) -> list[Run]:
+        """The runs of ``rows``; a row that cannot be read is skipped with a warning (once per row and reason)."""
+        runs: list[Run] = []
+        for row in rows:
+            mapping = row._mapping
+            try:
+                runs.append(run_from_row(mapping))
+            except Exception as exc:  # one unreadable row must not hide the others
+                reason = str(exc)
+                key = (str(mapping["id"]), reason)
+                with self._reported_lock:
+                    first = key not in self._reported
+                    self._reported.add(key)
+                if first:
+                    logger.warning(
+                        "run %r of job %r in %s cannot be read and is skipped (kept in the store): %s",
+                        mapping["id"],
+                        mapping["job_id"],
+                        self._db.display,
+                        reason,
+                    )
+        return runs
+
+    def heartbeat_runs(self, run_ids: list[str], at: datetime) -> list[str]:
+        """Record that these scheduled or running runs are alive at ``at`` (finished runs are left alone).
+
+        :return: the ids among them that are not scheduled or running any more (cancelled, or gone)
+        """
         if not run_ids:
-            return
+            return []
         t = self._t
-        stmt = update(t).where(t.c.id.in_(run_ids), t.c.status.in_(_ACTIVE)).values(heartbeat_at=at)
-        self._db.write(lambda conn: conn.execute(stmt))
+        stmt = update(t).where(t.c.id.in_(run_ids), t.c.status.in_(_ACTIVE)).values(heartbeat_at=at).returning(t.c.id)
+        alive = set(self._db.write(lambda conn: conn.execute(stmt).scalars().all()))
+        return [run_id for run_id in run_ids if run_id not in alive]
+
+    def cancel_run(self, run_id: str, at: datetime, reason: str) -> Run | None:
+        """Mark the run ``cancelled`` if it is scheduled or running: one conditional ``UPDATE ... RETURNING``."""
+        t = self._t
+        stmt = (
+            update(t)
+            .where(t.c.id == run_id, t.c.status.in_(_ACTIVE))
+            .values(status=str(RunStatus.CANCELLED), finished_at=at, error_type="Cancelled", error_message=reason)
+            .returning(*self._columns)
+        )
+        rows = self._db.write(lambda conn: self._changing(conn, stmt))
+        found = self._readable(rows)
+        return found[0] if found else None
 
     def mark_lost_runs(self, stale_before: datetime, now: datetime) -> list[Run]:
         """Mark ``lost`` the scheduled or running runs whose last heartbeat is before ``stale_before``.
@@ -118,15 +215,29 @@ class RunHistory:
             update(t)
             .where(t.c.status.in_(_ACTIVE), t.c.heartbeat_at < stale_before)
             .values(status=str(RunStatus.LOST), finished_at=now)
-            .returning(*t.c)
+            .returning(*self._columns)
         )
-        rows = self._db.write(lambda conn: conn.execute(stmt).all())
-        return [run_from_row(row._mapping) for row in rows]
+        rows = self._db.write(lambda conn: self._changing(conn, stmt))
+        return self._readable(rows)  # (a row marked but unreadable is skipped with a warning)
 
     def delete_runs(self, run_ids: list[str]) -> None:
         """Delete these runs."""
-        if run_ids:
-            self._db.write(lambda conn: conn.execute(delete(self._t).where(self._t.c.id.in_(run_ids))))
+        if not run_ids:
+            return
+        stmt = delete(self._t).where(self._t.c.id.in_(run_ids))
+
+        def work(conn: Connection) -> None:
+            if conn.execute(stmt).rowcount:
+                self._notifier.runs(conn)
+
+        self._db.write(work)
+
+    def _changing(self, conn: Connection, stmt: Any) -> list[Row[Any]]:
+        """Run a ``... RETURNING`` statement in ``conn``'s transaction; notify when it changed any row."""
+        rows = list(conn.execute(stmt).all())
+        if rows:
+            self._notifier.runs(conn)
+        return rows
 
     def prune_runs(self, keep_last: int | None, older_than: datetime | None) -> list[Run]:
         """Delete finished runs beyond the newest ``keep_last`` per job or scheduled before ``older_than``.
@@ -146,9 +257,9 @@ class RunHistory:
         stmt = (
             delete(t)
             .where(t.c.id.in_(select(ranked.c.id).where(or_(*doomed))), t.c.status.in_(_FINISHED))
-            .returning(*t.c)
+            .returning(*self._columns)
         )
-        rows = self._db.write(lambda conn: conn.execute(stmt).all())
-        found = [run_from_row(row._mapping) for row in rows]
+        rows = self._db.write(lambda conn: self._changing(conn, stmt))
+        found = self._readable(rows)
         found.sort(key=lambda run: run.scheduled_at, reverse=True)
         return found

@@ -19,20 +19,34 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, MetaData, Row, bindparam, delete, func, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Engine,
+    MetaData,
+    Row,
+    bindparam,
+    delete,
+    func,
+    literal_column,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.engine import URL
 
 from nbsched.abc import JobStore
-from nbsched.exceptions import ConflictingIdError, JobLookupError
+from nbsched.exceptions import ConfigurationError, ConflictingIdError, JobLookupError
 from nbsched.job import Job
 from nbsched.jobstores.sqlalchemy.database import Database, PreparedStatement
 from nbsched.jobstores.sqlalchemy.errors import JobStoreError
 from nbsched.jobstores.sqlalchemy.history import RunHistory, insert_ignoring
-from nbsched.jobstores.sqlalchemy.notify import DataVersionWatcher, PostgresListener
+from nbsched.jobstores.sqlalchemy.models import MAX_MICROS, MIN_MICROS, raw_columns
+from nbsched.jobstores.sqlalchemy.notify import DataVersionWatcher, Notifier, PostgresListener
 from nbsched.jobstores.sqlalchemy.rows import job_from_row, job_values
 from nbsched.jobstores.sqlalchemy.schema import TableNames, migrate, tables
 from nbsched.refs import maybe_ref
-from nbsched.runs import Run, RunFilter
+from nbsched.runs import Run, RunFilter, RunStatus
 
 if TYPE_CHECKING:
     from nbsched.schedulers.base import BaseScheduler
@@ -40,6 +54,17 @@ if TYPE_CHECKING:
 __all__ = ["SQLAlchemyJobStore"]
 
 logger = logging.getLogger("nbsched.jobstores.sqlalchemy")
+
+#: PostgreSQL's longest name in bytes (``NAMEDATALEN - 1``): tables, and the ``LISTEN``/``NOTIFY`` channel
+_PG_MAX_NAME = 63
+
+
+def _resolve(owner: str, field: str, value: Any) -> Any:
+    """``value``, or the object it names when it is a ``module:name`` reference (APScheduler 3 allows both)."""
+    try:
+        return maybe_ref(value)
+    except (LookupError, ValueError) as exc:
+        raise ConfigurationError(owner, field, value, f"cannot be resolved ({exc})") from None
 
 
 class SQLAlchemyJobStore(JobStore):
@@ -60,8 +85,11 @@ class SQLAlchemyJobStore(JobStore):
     :param tableschema: the (existing) database schema holding the tables
     :param engine_options: keyword arguments to :func:`~sqlalchemy.create_engine` (ignored with ``engine``);
         for SQLite, ``connect_args={"timeout": seconds}`` sets the busy timeout (default 30)
+    :raises ConfigurationError: for an argument of the wrong type, an ``engine_options`` key
+        :func:`~sqlalchemy.create_engine` refuses, or a ``tablename`` too long for PostgreSQL
     :raises SchemaVersionError: when the database was migrated by a newer nbsched
-    :raises JobStoreError: when the database cannot be opened or written
+    :raises JobStoreError: when the database cannot be opened or written (the URL cannot be read, its dialect
+        or driver is not installed, its SQLite file cannot be created, it is not SQLite or PostgreSQL)
     """
 
     #: seconds between attempts to load rows that could not be loaded
@@ -80,15 +108,32 @@ class SQLAlchemyJobStore(JobStore):
         engine_options: dict[str, Any] | None = None,
     ) -> None:
         del pickle_protocol  # nothing is pickled
-        if engine is None and url is None:
+        owner = "SQLAlchemyJobStore"
+        if not isinstance(tablename, str) or not tablename:
+            raise ConfigurationError(owner, "tablename", tablename, "must be a non-empty string")
+        if tableschema is not None and (not isinstance(tableschema, str) or not tableschema):
+            raise ConfigurationError(owner, "tableschema", tableschema, "must be a non-empty string or None")
+        resolved_engine = _resolve(owner, "engine", engine)
+        metadata = _resolve(owner, "metadata", metadata)
+        if metadata is not None and not isinstance(metadata, MetaData):
+            problem = "must be a sqlalchemy MetaData (or a reference to one)"
+            raise ConfigurationError(owner, "metadata", metadata, problem)
+        if resolved_engine is None and url is None:
             from nbsched.paths import default_db_url
 
             url = default_db_url()
-        self._db = Database(url, maybe_ref(engine), engine_options)
+        self._db = Database(url, resolved_engine, engine_options, owner=owner)  # checks these three
         self._names = TableNames.for_table(tablename, tableschema)
-        self._jobs, runs = tables(self._names, maybe_ref(metadata))
-        self._history = RunHistory(self._db, runs)
+        longest = self._names.identifiers()[0]
+        if self._db.dialect == "postgresql" and len(longest.encode()) > _PG_MAX_NAME:
+            # SQLAlchemy would refuse to create it (and PostgreSQL would cut it short); found here, in one line.
+            self._db.dispose()
+            problem = f"is too long for PostgreSQL, whose names have at most {_PG_MAX_NAME} bytes ({longest!r})"
+            raise ConfigurationError(owner, "tablename", tablename, problem)
+        self._jobs, runs = tables(self._names, metadata)
         self._channel = f"nbsched_{tablename}"
+        self._notifier = Notifier(self._db.dialect, self._channel)
+        self._history = RunHistory(self._db, runs, self._notifier)
         self._broken: dict[str, str] = {}  # guarded by _broken_lock (the scheduler and callers share the store)
         self._broken_lock = threading.Lock()
         self._reported: set[tuple[str, str]] = set()
@@ -113,10 +158,16 @@ class SQLAlchemyJobStore(JobStore):
         claim_paused = update(t).where(t.c.id == bindparam("b_id"), t.c.next_run_time.is_(None))
         self._claim_paused = PreparedStatement(claim_paused, dialect, settable)
         # The queries of every scheduler pass, built once (building a select costs more than running it here);
-        # while some rows are broken, the queries that skip them are built per call instead.
-        self._by_id_query = select(t).where(t.c.id == bindparam("b_id"))
-        self._due_query = select(t).where(t.c.next_run_time <= bindparam("b_now")).order_by(*self._order)
-        self._next_time_query = select(func.min(t.c.next_run_time)).where(t.c.next_run_time.is_not(None))
+        # while some rows are broken, the queries that skip them are built per call instead. Rows are selected
+        # with their raw time values, converted row by row in _load, so a corrupt value breaks only its row.
+        self._columns = raw_columns(t)
+        self._by_id_query = select(*self._columns).where(t.c.id == bindparam("b_id"))
+        self._due_query = select(*self._columns).where(t.c.next_run_time <= bindparam("b_now")).order_by(*self._order)
+        # Only values that are times: SQLite keeps text another program wrote into the INTEGER column, and min()
+        # would return it once no integer is left (text sorts after numbers, so `<= :now` never selects it).
+        raw_next = type_coerce(t.c.next_run_time, BigInteger())  # (constants in the SQL: nothing to bind)
+        self._valid_time = raw_next.between(literal_column(str(MIN_MICROS)), literal_column(str(MAX_MICROS)))
+        self._next_time_query = select(func.min(t.c.next_run_time)).where(self._valid_time)
 
     @property
     def engine(self) -> Engine:
@@ -148,7 +199,13 @@ class SQLAlchemyJobStore(JobStore):
         self._db.dispose()
 
     def changed_since_last_check(self) -> bool:
-        """SQLite: whether any connection committed to the file since the last call (``PRAGMA data_version``)."""
+        """Whether the jobs or runs were written (by anyone) since the last call.
+
+        SQLite: any connection committed to the file (``PRAGMA data_version``). PostgreSQL (psycopg): a
+        ``NOTIFY`` of a write, or a reconnection of the listener, arrived. ``False`` before :meth:`start`.
+        """
+        if self._listener is not None:
+            return self._listener.take_change()
         if self._watcher is None:
             return False
         try:
@@ -170,11 +227,11 @@ class SQLAlchemyJobStore(JobStore):
             self._recheck_broken()
         query, params = self._due_query, {"b_now": now}
         if self._broken_ids():
-            query = self._ordered(select(self._jobs).where(self._jobs.c.next_run_time <= bindparam("b_now")))
+            query = self._ordered(select(*self._columns).where(self._jobs.c.next_run_time <= bindparam("b_now")))
         return self._load(self._db.read(lambda conn: conn.execute(query, params).all()))
 
     def get_next_run_time(self) -> datetime | None:
-        """The earliest next run time of any loadable job."""
+        """The earliest next run time of any loadable job (a next run time that is no time is not one)."""
         query = self._next_time_query
         broken = self._broken_ids()
         if broken:
@@ -184,7 +241,7 @@ class SQLAlchemyJobStore(JobStore):
 
     def get_all_jobs(self) -> list[Job]:
         """Every loadable job, earliest first, paused ones last."""
-        query = self._ordered(select(self._jobs))
+        query = self._ordered(select(*self._columns))
         return self._load(self._db.read(lambda conn: conn.execute(query).all()))
 
     def get_broken_jobs(self) -> list[tuple[str, str]]:
@@ -301,8 +358,9 @@ class SQLAlchemyJobStore(JobStore):
 
         A run whose ``(job_id, scheduled_at)`` is recorded already is skipped; the claim still counts. Rows are
         updated in id order, so concurrent claimers on PostgreSQL lock them in the same order (no deadlock).
-        No ``NOTIFY`` here: a claim only moves a job's next run time later, which sleeping schedulers find when
-        they wake for the earlier one.
+        No ``NOTIFY`` for the claim itself: it only moves a job's next run time later, which sleeping schedulers
+        find when they wake for the earlier one, and the ``scheduled`` runs it records notify when they start.
+        Runs recorded finished (``skipped``: missed fire times) have no later write, so those notify here.
 
         :return: for each claim, whether this caller won it
         """
@@ -324,6 +382,8 @@ class SQLAlchemyJobStore(JobStore):
                     won[index] = True
                     new_runs.extend(runs)
             self._history.insert(conn, new_runs)
+            if self._notifier.enabled and any(run.status is not RunStatus.SCHEDULED for run in new_runs):
+                self._notifier.runs(conn)
             return won
 
         results = self._db.write_prepared(work)
@@ -331,9 +391,8 @@ class SQLAlchemyJobStore(JobStore):
         return results
 
     def _notify(self, conn: Connection | Any) -> None:
-        if self._db.dialect == "postgresql":
-            # Delivered at commit, to every listening scheduler (see notify.py).
-            conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": self._channel})
+        # Delivered at commit, to every listening scheduler (see notify.py); nothing on SQLite.
+        self._notifier.jobs(conn)
 
     # ------------------------------------------------------------------------------------- broken rows
     def _load(self, rows: Iterable[Row[Any]]) -> list[Job]:
@@ -385,7 +444,10 @@ class SQLAlchemyJobStore(JobStore):
         self._broken_checked = time.monotonic()
         t = self._jobs
         ids = self._broken_ids()
-        query = select(t).where(t.c.load_error.is_not(None) | t.c.id.in_(ids))
+        # Also rows whose next run time is no time (another program wrote it): no pass ever selects them as
+        # due, so they would go unreported until someone listed every job.
+        bad_time = t.c.next_run_time.is_not(None) & ~self._valid_time
+        query = select(*self._columns).where(t.c.load_error.is_not(None) | t.c.id.in_(ids) | bad_time)
         rows = self._db.read(lambda conn: conn.execute(query).all())
         present = {row._mapping["id"] for row in rows}
         self._forget_broken(job_id for job_id in ids if job_id not in present)  # removed meanwhile
@@ -397,7 +459,7 @@ class SQLAlchemyJobStore(JobStore):
         return self._history.add_run(run)
 
     def update_run(self, run: Run) -> None:
-        """Store the run's current state (matched by ``id``)."""
+        """Store the run's current state (matched by ``id``); a cancelled run stays cancelled."""
         self._history.update_runs([run])
 
     def update_runs(self, runs: list[Run]) -> None:
@@ -412,9 +474,13 @@ class SQLAlchemyJobStore(JobStore):
         """Runs matching the filter, newest ``scheduled_at`` first."""
         return self._history.get_runs(run_filter)
 
-    def heartbeat_runs(self, run_ids: list[str], at: datetime) -> None:
-        """Record that these running runs are alive at ``at``."""
-        self._history.heartbeat_runs(run_ids, at)
+    def heartbeat_runs(self, run_ids: list[str], at: datetime) -> list[str]:
+        """Record that these running runs are alive at ``at``; the ids of those no longer running are returned."""
+        return self._history.heartbeat_runs(run_ids, at)
+
+    def cancel_run(self, run_id: str, at: datetime, reason: str) -> Run | None:
+        """Mark a scheduled or running run ``cancelled`` (one conditional write); ``None`` when it has finished."""
+        return self._history.cancel_run(run_id, at, reason)
 
     def mark_lost_runs(self, stale_before: datetime, now: datetime) -> list[Run]:
         """Mark ``lost`` every running run whose last heartbeat is before ``stale_before`` (conditionally)."""
