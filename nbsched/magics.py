@@ -35,6 +35,7 @@ from IPython.core.magic_arguments import argument, magic_arguments
 
 from nbsched.exceptions import InvalidArgumentError, NbschedError
 from nbsched.kernel_session import KERNEL_STORE, SHARED_STORE, KernelSession
+from nbsched.triggers.typed import join_dashed_values
 
 __all__ = [
     "SchedulerMagics",
@@ -124,7 +125,7 @@ def _parse(magic_func: Any, line: str, magic: str) -> Any:
     except ValueError as exc:
         raise UsageError(f"{magic}: cannot read the arguments ({exc})") from None
     try:
-        args, extra = parser.parse_known_args(argv)
+        args, extra = parser.parse_known_args(join_dashed_values(argv, parser._option_string_actions))
     except UsageError as exc:
         text = str(exc)
         missing = re.fullmatch(r"argument ([^:]+): expected one argument", text)

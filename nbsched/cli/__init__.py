@@ -27,6 +27,7 @@ from nbsched.cli.session import (
     resolve_url,
 )
 from nbsched.exceptions import JobLookupError, JobStoreError, NbschedError
+from nbsched.triggers.typed import DASHED_OPTIONS, join_dashed_values
 
 __all__ = ["build_parser", "main"]
 
@@ -50,7 +51,6 @@ class _UsageError(Exception):
 
 
 #: options whose value may start with "-" (argparse would read ``--every -5m`` as two options)
-_DASHED_VALUES = ("--every", "--at")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -60,29 +60,10 @@ class _Parser(argparse.ArgumentParser):
         return super().parse_known_args(self._join_dashed(args), namespace)
 
     def _join_dashed(self, args: Sequence[str] | None) -> Sequence[str] | None:
-        """``--every -5m`` as ``--every=-5m``, so the value reaches the schedule parser and its message ("must
-        be longer than zero") rather than argparse's "expected one argument"."""
-        if args is None or not any(option in self._option_string_actions for option in _DASHED_VALUES):
+        """``--every -5m`` as ``--every=-5m`` (:func:`~nbsched.triggers.typed.join_dashed_values`)."""
+        if args is None or not any(option in self._option_string_actions for option in DASHED_OPTIONS):
             return args
-        words = list(args)
-        joined: list[str] = []
-        index = 0
-        while index < len(words):
-            word = words[index]
-            following = words[index + 1] if index + 1 < len(words) else None
-            if (
-                word in _DASHED_VALUES
-                and following is not None
-                and following.startswith("-")
-                and following != "--"
-                and following not in self._option_string_actions
-            ):
-                joined.append(f"{word}={following}")
-                index += 2
-                continue
-            joined.append(word)
-            index += 1
-        return joined
+        return join_dashed_values(args, self._option_string_actions)
 
     def error(self, message: str) -> NoReturn:
         command = self.prog.removeprefix("nbsched").strip()

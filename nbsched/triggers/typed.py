@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
@@ -30,12 +31,24 @@ from nbsched.abc import Trigger
 from nbsched.datetimes import as_timezone, convert_to_datetime, local_timezone, timezone_name
 from nbsched.exceptions import InvalidArgumentError
 
-__all__ = ["EVERY_EXAMPLES", "KINDS", "format_every", "parse_at", "parse_every", "parse_timezone", "typed_trigger"]
+__all__ = [
+    "DASHED_OPTIONS",
+    "EVERY_EXAMPLES",
+    "KINDS",
+    "format_every",
+    "join_dashed_values",
+    "parse_at",
+    "parse_every",
+    "parse_timezone",
+    "typed_trigger",
+]
 
 #: the kinds of schedule, in the order front ends list them
 KINDS = ("cron", "every", "at")
 #: the examples every message about an interval gives
 EVERY_EXAMPLES = "(e.g. '5m', '1h30m', '90s')"
+#: options whose value may start with a dash (``--every -5m``, ``--at -1d``): see :func:`join_dashed_values`
+DASHED_OPTIONS = ("--every", "--at")
 
 _UNITS = {
     **dict.fromkeys(("w", "wk", "wks", "week", "weeks"), 604800),
@@ -180,3 +193,28 @@ def typed_trigger(
         run_date = parse_at(value, timezone, now, owner, field)
         return DateTrigger(run_date)  # aware, in the schedule's zone: the trigger keeps it
     raise InvalidArgumentError(owner, "kind", kind, f"must be one of {', '.join(KINDS)}")
+
+
+def join_dashed_values(words: Sequence[str], options: Collection[str]) -> list[str]:
+    """Command-line words with ``--every -5m`` joined as ``--every=-5m`` (also ``--at``), so that such a value
+    reaches :func:`parse_every` and its message ("must be longer than zero") instead of argparse's "expected one
+    argument". A following word that is itself one of ``options`` (the parser's own) or ``--`` is left alone.
+    """
+    joined: list[str] = []
+    index = 0
+    while index < len(words):
+        word = words[index]
+        following = words[index + 1] if index + 1 < len(words) else None
+        if (
+            word in DASHED_OPTIONS
+            and following is not None
+            and following.startswith("-")
+            and following != "--"
+            and following not in options
+        ):
+            joined.append(f"{word}={following}")
+            index += 2
+            continue
+        joined.append(word)
+        index += 1
+    return joined

@@ -45,6 +45,7 @@ def scheduler() -> Any:
             "%%schedule: --every '2 dayz' has an unknown unit 'dayz' (e.g. '5m', '1h30m', '90s')",
         ),
         ("%%schedule --every 0s\nx = 1", "%%schedule: --every '0s' must be longer than zero"),
+        ("%%schedule --every -5m\nx = 1", "%%schedule: --every '-5m' must be longer than zero"),
         (
             '%%schedule --cron "0 25 * * *"\nx = 1',
             "%%schedule: --cron '0 25 * * *' is not valid: hour '25' is out of range 0-23",
