@@ -74,7 +74,8 @@ class Job:
     :ivar coalesce: whether to run only once when several run times are due at once
     :ivar max_instances: the maximum number of concurrently executing instances allowed for this job
     :ivar next_run_time: the next scheduled run time of this job (``None``: paused)
-    :ivar max_runs: remove the job after this many runs (``None``: no limit)
+    :ivar max_runs: remove the job after this many fires were handed to its executor (``None``: no limit); a
+        fire skipped because ``max_instances`` runs were still going counts, one missed past its grace time not
     :ivar retries: how many times a failed or lost run is tried again
     :ivar retry_backoff: seconds before the first retry, doubling for each further one
     :ivar run_count: how many times the job has been fired
