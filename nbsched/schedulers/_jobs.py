@@ -137,8 +137,9 @@ class JobsAPI:
         with the same id is replaced; when its trigger is unchanged its stored next run time is kept, so fires
         missed while nothing ran are still caught up.
 
-        Besides APScheduler's options: ``max_runs`` (remove the job after that many fires: see :class:`~nbsched.job.Job`), ``retries`` and
-        ``retry_backoff`` (seconds before the first retry of a failed or lost run, doubling) and ``tags``.
+        Besides APScheduler's options: ``max_runs`` (remove the job after that many fires: see
+        :class:`~nbsched.job.Job`), ``retries`` and ``retry_backoff`` (seconds before the first retry of a failed
+        or lost run, doubling) and ``tags``.
 
         :raises JobArgumentError: naming the bad argument and its value (nothing is added)
         :raises PluginLookupError: (a ``KeyError``, as APScheduler's) for a job store or executor this scheduler

@@ -3,8 +3,8 @@ retention, and the Dask executor against a LocalCluster."""
 
 from __future__ import annotations
 
-import os
 import hashlib
+import os
 import threading
 import time
 from datetime import UTC, datetime, timedelta
