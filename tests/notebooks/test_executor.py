@@ -172,7 +172,7 @@ def test_retention_deletes_run_folders_with_their_rows(root: Path, nbsched_home:
 def test_retention_also_deletes_the_folder_of_a_run_that_wrote_no_outputs(nbsched_home: Path) -> None:
     from nbsched.paths import runs_dir
     from nbsched.runs import Run
-    from nbsched.schedulers.base import _remove_run_folders
+    from nbsched.schedulers._history import _remove_run_folders
 
     folder = runs_dir("gone", "r1")  # e.g. the notebook was deleted after scheduling: the run failed at once
     run = Run(id="r1", job_id="gone", scheduled_at=datetime.now(UTC), status=RunStatus.FAILED)
