@@ -3,9 +3,9 @@
 A job that was due while nothing was running may have missed any number of fire times. Walking all of them
 (as APScheduler 3 does, its issue #526) costs time and memory in proportion to the outage. Here the walk is
 bounded: at most :data:`WALK_LIMIT` fire times are materialised; beyond that the trigger's
-:meth:`~nbsched.abc.Trigger.skip_to` jumps over the rest, and the latest missed fire time is found by an
-exponential search backwards from ``now``. A job that missed a million per-second fires costs about as much as
-one that missed a hundred.
+:meth:`~nbsched.abc.Trigger.skip_to` jumps over the rest, and the latest missed fire time is found by a binary
+search over instants with ``skip_to`` (about 40 calls). A job that missed a million per-second fires costs about
+as much as one that missed a hundred.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def plan_fires(
         return FirePlan(run_times=[next_run_time], missed=[], skipped=[], next_run_time=following)
 
     if coalesce:
-        latest = _latest_due(trigger, following, now, limit)
+        latest = _latest_due(trigger, following, now)
         after = _after(trigger, latest, now)
         if grace is not None and now - _utc(latest) > grace:
             return FirePlan(run_times=[], missed=[latest], skipped=[], next_run_time=after)
@@ -99,7 +99,7 @@ def plan_fires(
         current = trigger.get_next_fire_time(current, now)
     if current is not None and _utc(current) <= now:
         # More fire times within the grace time than are run one by one: the latest runs too.
-        latest = _latest_due(trigger, current, now, limit)
+        latest = _latest_due(trigger, current, now)
         if latest != current:
             skipped.append((current, latest))
         run_times.append(latest)
@@ -115,29 +115,23 @@ def _after(trigger: Trigger, fire_time: datetime, now: datetime) -> datetime | N
     return following
 
 
-def _latest_due(trigger: Trigger, floor: datetime, now: datetime, limit: int) -> datetime:
-    """The latest fire time in ``[floor, now]``, found with a bounded number of trigger calls.
+def _latest_due(trigger: Trigger, floor: datetime, now: datetime) -> datetime:
+    """The latest fire time in ``[floor, now]``, found with about 40 trigger calls however many lie between.
 
-    ``floor`` is known to be a fire time ``<= now``. Probing windows ``[now - span, now]`` with doubling spans
-    finds a window holding a fire time in O(log(now - floor)) calls; a short bounded walk then reaches the
-    last fire time in it.
+    ``floor`` is known to be a fire time ``<= now``. A binary search over instants: ``skip_to(p)`` is the first
+    fire time at or after ``p``, so there is a fire in ``[p, now]`` exactly when it is ``<= now``. Each probe that
+    finds one moves the lower bound to that fire time; the search ends when no instant is left between the
+    latest fire time found and the earliest probe known to have none after it (one microsecond).
     """
-    span = timedelta(seconds=1)
-    floor_utc = _utc(floor)
-    while True:
-        probe = max(now - span, floor_utc)
-        first = trigger.skip_to(probe)
-        if first is not None and _utc(first) <= now:
-            last = first
-            for _ in range(limit):
-                following = trigger.get_next_fire_time(last, now)
-                if following is None or _utc(following) > now:
-                    break
-                last = following
-            return last if _utc(last) >= floor_utc else floor
-        if probe == floor_utc:
-            return floor
-        span *= 2
+    best, low, high = floor, _utc(floor), now + _TICK  # no fire time in [high, now]: an empty range at first
+    while high - low > _TICK:
+        probe = low + (high - low) // 2
+        found = trigger.skip_to(probe)
+        if found is not None and _utc(found) <= now and _utc(found) > low:
+            best, low = found, _utc(found)
+        else:
+            high = probe
+    return best
 
 
 def _utc(moment: datetime) -> datetime:
