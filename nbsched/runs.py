@@ -230,8 +230,13 @@ class RunTable:
     def update(self, run: Run) -> None:
         with self._lock:
             stored = self._runs.get(run.id)
-            if stored is not None and (stored.status is not RunStatus.CANCELLED or run is stored):
-                self._runs[run.id] = run  # a cancelled run stays cancelled
+            if stored is None or run is stored:
+                return
+            if stored.status is not RunStatus.CANCELLED:
+                self._runs[run.id] = run
+            else:  # a cancelled run stays cancelled; what it left behind is still recorded
+                stored.outputs, stored.cell_index = run.outputs, run.cell_index
+                stored.input_sha256, stored.traceback = run.input_sha256, run.traceback
 
     def cancel(self, run_id: str, at: datetime, reason: str) -> Run | None:
         with self._lock:

@@ -7,9 +7,10 @@ extension does when the server stops.
 3. :func:`cancel_unfinished`: record every run this process still holds as ``cancelled``, with the reason;
 4. :func:`stop_kernels`: kill the kernels of notebook and cell runs, so their threads end.
 
-:func:`stop_with_grace` does the four in order. A function already running in a thread cannot be stopped: its
-thread goes on (pool threads are daemons, so it does not keep the process alive) and its outcome is not recorded
-over the cancellation, since the scheduler and its store are shut down by then.
+:func:`stop_with_grace` does the four in order. Notebook and cell runs still queued never start (the notebook
+executor drops them when shut down without waiting); running ones end when their kernels are killed. A function
+already running in a thread cannot be stopped: its thread goes on (nbsched's pool threads are daemons, so it does
+not keep the process alive) and its outcome is not recorded over the cancellation.
 """
 
 from __future__ import annotations
@@ -34,7 +35,13 @@ POLL_INTERVAL = 0.2
 
 def _my_active_runs(scheduler: Any) -> int:
     me = worker_id()
-    return sum(1 for run in scheduler.runs(status=sorted(ACTIVE), limit=None) if run.worker == me)
+    # Runs waiting for a retry are not waited for: the paused scheduler would never start them.
+    retrying = {(job.id, run_time) for _, _, job, _, run_time in getattr(scheduler, "_retry_queue", [])}
+    return sum(
+        1
+        for run in scheduler.runs(status=sorted(ACTIVE), limit=None)
+        if run.worker == me and (run.job_id, run.scheduled_at) not in retrying
+    )
 
 
 def _count(scheduler: Any, log: logging.Logger) -> int:

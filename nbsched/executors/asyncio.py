@@ -7,11 +7,11 @@ import inspect
 import logging
 import sys
 import traceback
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from nbsched.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
-from nbsched.executors.base import BaseExecutor, run_job
+from nbsched.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
+from nbsched.executors.base import BaseExecutor, cancelled_event, missed_event, run_job
 
 if TYPE_CHECKING:
     from nbsched.job import Job
@@ -33,15 +33,14 @@ async def run_coroutine_job(
     logger = logging.getLogger(logger_name)
     assert job.func is not None
     for run_time in run_times:
-        if job.misfire_grace_time is not None and now is not None:
-            late = now() - run_time
-            if late > timedelta(seconds=job.misfire_grace_time):
-                events.append(JobExecutionEvent(EVENT_JOB_MISSED, job.id, jobstore_alias, run_time))
-                logger.warning('Run time of job "%s" was missed by %s', job, late)
-                continue
+        missed = missed_event(job, jobstore_alias, run_time, now, logger)
+        if missed is not None:
+            events.append(missed)
+            continue
+        if on_start is not None and on_start(job.id, run_time) is False:
+            events.append(cancelled_event(job, jobstore_alias, run_time, logger))
+            continue
         logger.info('Running job "%s" (scheduled at %s)', job, run_time)
-        if on_start is not None:
-            on_start(job.id, run_time)
         try:
             retval = await job.func(*job.args, **job.kwargs)
         except BaseException:

@@ -77,6 +77,19 @@ class BaseExecutor(Executor):
     def _on_start(self) -> Callable[[str, datetime], Any] | None:
         return self._scheduler._recorder.started if self._scheduler is not None else None
 
+    def _start_or_drop(self, job: Job, run_times: list[datetime]) -> list[datetime]:
+        """For executors that cannot report the start of each run (worker processes, a cluster): record the runs
+        as started at submission, and report the ones cancelled meanwhile as missed; the rest are returned."""
+        on_start = self._on_start()
+        if on_start is None:
+            return run_times
+        kept = [run_time for run_time in run_times if on_start(job.id, run_time) is not False]
+        if len(kept) < len(run_times) and self._scheduler is not None:
+            for run_time in run_times:
+                if run_time not in kept:
+                    self._scheduler._dispatch_event(cancelled_event(job, job._jobstore_alias, run_time, self._logger))
+        return kept
+
     def _release(self, job_id: str) -> None:
         with self._lock:
             self._instances[job_id] -= 1
@@ -113,6 +126,15 @@ def _logger(name: str) -> logging.Logger:
     return logging.getLogger(name)
 
 
+def cancelled_event(
+    job: Job, jobstore_alias: str | None, run_time: datetime, logger: logging.Logger
+) -> JobExecutionEvent:
+    """The event of a run cancelled before it started: ``EVENT_JOB_MISSED`` (it did not run; its run record says
+    ``cancelled``)."""
+    logger.info('Run of job "%s" scheduled at %s was cancelled before it started', job, run_time)
+    return JobExecutionEvent(EVENT_JOB_MISSED, job.id, jobstore_alias, run_time)
+
+
 def missed_event(
     job: Job, jobstore_alias: str | None, run_time: datetime, now: Callable[[], datetime] | None, logger: logging.Logger
 ) -> JobExecutionEvent | None:
@@ -138,7 +160,8 @@ def run_job(
 
     A run time later than ``job.misfire_grace_time`` (measured with ``now``) is reported as missed. The
     job's own exceptions (``BaseException`` included, as in APScheduler) are caught and reported.
-    ``on_start(job_id, run_time)`` is called just before each run starts (the scheduler's run records).
+    ``on_start(job_id, run_time)`` is called just before each run starts (the scheduler's run records); when it
+    returns ``False`` the run was cancelled: it does not run and is reported missed.
     """
     events: list[JobExecutionEvent] = []
     logger = _logger(logger_name)
@@ -153,8 +176,9 @@ def run_job(
                 continue
         if logger.isEnabledFor(logging.INFO):
             logger.info('Running job "%s" (scheduled at %s)', job, run_time)
-        if on_start is not None:
-            on_start(job.id, run_time)
+        if on_start is not None and on_start(job.id, run_time) is False:
+            events.append(cancelled_event(job, jobstore_alias, run_time, logger))
+            continue
         try:
             retval = func(*job.args, **job.kwargs)
         except BaseException:

@@ -105,10 +105,12 @@ class DaskExecutor(BaseExecutor):
                 folder, metadata = None, {}
             runs.append((run_time, folder, metadata))
         target = task if is_task(task) else (job.func_ref or task)
-        on_start = self._on_start()
-        if on_start is not None:
-            for run_time in run_times:  # the worker cannot report its start: count from submission
-                on_start(job.id, run_time)
+        kept = self._start_or_drop(job, run_times)  # the worker cannot report its start: count from submission
+        if not kept:
+            self._release(job.id)
+            return
+        runs = [entry for entry in runs if entry[0] in kept]
+        run_times = kept
         jobstore = job._jobstore_alias
         future = self._client.submit(_run_remote, target, job.args, job.kwargs, runs, grace, pure=False)
 

@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from nbsched.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
-from nbsched.executors.base import BaseExecutor, missed_event, run_job
+from nbsched.executors.base import BaseExecutor, cancelled_event, missed_event, run_job
 
 if TYPE_CHECKING:
     from nbsched.job import Job
@@ -197,8 +197,8 @@ class KernelExecutor(BaseExecutor):
             # A plain function sent here on purpose: run it in this thread like the debug executor would.
             return run_job(job, jobstore, [run_time], self._logger.name, now, self._on_start())[0]
         on_start = self._on_start()
-        if on_start is not None:
-            on_start(job.id, run_time)
+        if on_start is not None and on_start(job.id, run_time) is False:
+            return cancelled_event(job, jobstore, run_time, self._logger)
         self._logger.info('Running job "%s" (scheduled at %s) in the kernel', job, run_time)
         try:
             result = self._run_cell(source, self._homes.get(job.id))

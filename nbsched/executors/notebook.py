@@ -20,7 +20,7 @@ from uuid import uuid4
 
 from nbsched.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from nbsched.exceptions import ConfigurationError
-from nbsched.executors.base import BaseExecutor, missed_event, run_job
+from nbsched.executors.base import BaseExecutor, cancelled_event, missed_event, run_job
 from nbsched.job import is_task
 
 if TYPE_CHECKING:
@@ -90,8 +90,12 @@ class NotebookExecutor(BaseExecutor):
         threading.Thread(target=self._warm_up, args=(scheduler, alias), name="nbsched-warm-up", daemon=True).start()
 
     def shutdown(self, wait: bool = True) -> None:
+        """Stop taking runs; with ``wait``, return when the queued and running ones have finished. Without it,
+        runs still queued are dropped (they never start: their records stay as they are, for whoever stops the
+        process to record them cancelled, or for another scheduler to find them lost) and running ones go on."""
         if self._threads is not None:
-            self._threads.shutdown(wait)
+            # The pool's worker threads are not daemons: a queued run would keep the process alive.
+            self._threads.shutdown(wait, cancel_futures=not wait)
         if self._kernels is not None:
             self._kernels.shutdown(wait)
 
@@ -175,9 +179,13 @@ class NotebookExecutor(BaseExecutor):
             if scheduler is not None:
                 scheduler._recorder.progress(job.id, run_time, text, outputs)
 
-        self._logger.info('Running job "%s" (scheduled at %s)', job, run_time)
         with self._lock:
             token = self._cancels.get((job.id, run_time))
+        if (token is not None and token.reason is not None) or (
+            scheduler is not None and scheduler._recorder.is_cancelled(job.id, run_time)
+        ):
+            return cancelled_event(job, jobstore, run_time, self._logger)
+        self._logger.info('Running job "%s" (scheduled at %s)', job, run_time)
         try:
             folder = runs_dir(job.id, run_id)
             result = task.run(

@@ -166,10 +166,10 @@ class ProcessPoolExecutor(BaseExecutor):
         grace = job.misfire_grace_time if isinstance(clock, SystemClock) else None
         func = job.func_ref or job.func
         jobstore = job._jobstore_alias
-        on_start = self._on_start()
-        if on_start is not None:
-            for run_time in run_times:  # the worker process cannot report its start: count from submission
-                on_start(job.id, run_time)
+        run_times = self._start_or_drop(job, run_times)  # the worker process cannot report its start
+        if not run_times:
+            self._release(job.id)
+            return
         try:
             future = self._pool.submit(_run_in_process, func, job.args, job.kwargs, run_times, grace, self._logger.name)
         except BrokenProcessPool:

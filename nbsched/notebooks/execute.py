@@ -345,14 +345,13 @@ async def run_notebook_async(
     except NbschedError as exc:
         raise NotebookRunError(type(exc).__name__, str(exc), None, paths) from None
     outputs.write_notebook(nb)
-    if on_started is not None:
-        on_started()
-    progress = on_progress or (lambda text, outs: None)
-    progress("starting kernel", paths)
-
     run = _Run(nb, spec, outputs, paths, cancel)
     if cancel is not None and cancel.reason is not None:
         run.fail("Cancelled", f"{cancel.reason} (before it started)", None, status="cancelled")
+    elif on_started is not None:
+        on_started()
+    progress = on_progress or (lambda text, outs: None)
+    progress("starting kernel", paths)
     kernel: StartedKernel | None = None
     if pool is not None and run.error is None:
         # A kernel being started ahead is ready sooner than one started now: wait for it rather than start another.

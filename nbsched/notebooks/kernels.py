@@ -374,7 +374,8 @@ class KernelPool:
             self._deferred.add(kernel_name)
             loop = self._service_loop_unlocked()
         # A timer left over from an earlier take may start it sooner: never later than replace_delay.
-        loop.call_soon_threadsafe(loop.call_later, self.replace_delay, self._start_deferred, kernel_name)
+        with contextlib.suppress(RuntimeError):  # the pool shut down meanwhile: no replacement is wanted
+            loop.call_soon_threadsafe(loop.call_later, self.replace_delay, self._start_deferred, kernel_name)
 
     def _start_deferred(self, kernel_name: str) -> None:
         with self._lock:

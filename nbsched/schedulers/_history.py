@@ -151,11 +151,20 @@ class RunsAPI:
         retryable = run.status in (RunStatus.FAILED, RunStatus.LOST) or (
             run.status is RunStatus.TIMED_OUT and retry_timeouts
         )
-        if retryable and run.attempt <= job.retries:
+        if retryable and run.attempt <= job.retries and not self._cancelled_in_store(run, alias):
             self._schedule_retry(job, run, alias)
         elif job.completed:
             with contextlib.suppress(JobLookupError):  # another scheduler may have removed it
                 self.remove_job(job.id, alias)
+
+    def _cancelled_in_store(self, run: Run, alias: str) -> bool:
+        """Whether another process cancelled ``run`` while it ran here (then it is not retried)."""
+        store = self._jobstores.get(alias)
+        try:
+            stored = store.get_run(run.id) if store is not None else None
+        except Exception:
+            return False
+        return stored is not None and stored.status is RunStatus.CANCELLED
 
     def _run_lost(self, run: Run, alias: str) -> None:
         """A run whose worker died was marked lost: retry it where its job asks for retries."""
@@ -177,7 +186,30 @@ class RunsAPI:
     def _submit_due_retries(self, now: datetime, events: list[SchedulerEvent]) -> None:
         while self._retry_queue and self._retry_queue[0][0] <= now:
             _, _, job, alias, scheduled_at = heapq.heappop(self._retry_queue)
+            if self._cancelled_while_waiting(job, alias, scheduled_at):
+                self._logger.info(
+                    "Run of job %s at %s was cancelled before its retry: not retried", job.id, scheduled_at
+                )
+                self._recorder.drop(job.id, scheduled_at)
+                continue
             self._submit(job, alias, [scheduled_at], events)
+
+    def _cancelled_while_waiting(self, job: Job, alias: str, scheduled_at: datetime) -> bool:
+        """Whether the run about to be retried was cancelled here, or in the store by another process."""
+        if self._recorder.is_cancelled(job.id, scheduled_at):
+            return True
+        run = self._recorder.current(job.id, scheduled_at)
+        store = self._jobstores.get(alias)
+        if run is None or store is None:
+            return False
+        try:
+            stored = store.get_run(run.id)
+        except Exception:  # the store is unavailable: retry as planned (a cancellation is noticed later)
+            return False
+        if stored is not None and stored.status is RunStatus.CANCELLED:
+            self._recorder.cancelled(run.id, stored.finished_at or self._clock.now(), stored.error_message or "")
+            return True
+        return False
 
     def _prune_runs(self, now: datetime) -> None:
         """Apply run retention (``keep_runs`` per job, ``keep_runs_for`` seconds) at most once a minute."""

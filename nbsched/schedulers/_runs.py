@@ -100,16 +100,20 @@ class RunRecorder:
         entry = self._active.get((job_id, run_time))
         return entry[0] if entry else None
 
-    def started(self, job_id: str, run_time: datetime) -> None:
-        """An executor began running ``job_id``'s fire at ``run_time``."""
+    def started(self, job_id: str, run_time: datetime) -> bool:
+        """An executor is about to run ``job_id``'s fire at ``run_time``; ``False`` when the run was cancelled
+        meanwhile (the executor then does not run it, and reports it missed)."""
         entry = self._active.get((job_id, run_time))
         if entry is None:
-            return
+            return True
         run = entry[0]
+        if run.status is RunStatus.CANCELLED:
+            return False
         run.status = RunStatus.RUNNING
         run.started_at = run.heartbeat_at = self._scheduler._clock.now()
         run.worker = self._worker
         self._changed(run, entry[1])
+        return True
 
     def progress(self, job_id: str, run_time: datetime, text: str, outputs: dict[str, str] | None = None) -> None:
         """A running run reports progress (``"cell 7/23"``) and, optionally, where its outputs are."""
@@ -167,16 +171,30 @@ class RunRecorder:
             run.input_sha256 = digest
 
     def cancelled(self, run_id: str, at: datetime, reason: str) -> tuple[Job, datetime] | None:
-        """A run was cancelled: if this scheduler is running it, record that here (its late outcome will not
-        change it) and return its job and fire time, for the executor to stop it; else ``None``."""
+        """A run was cancelled: if this scheduler holds it, record that here (its late outcome will not change it)
+        and return its job and fire time, for the executor to stop it; ``None`` when it holds no such run.
+
+        Called once per cancellation: by ``cancel_run`` here, or by the heartbeat that finds a run cancelled by
+        another process (later heartbeats find it recorded here already).
+        """
         for run, _, job in list(self._active.values()):
             if run.id == run_id:
-                if run.status is not RunStatus.CANCELLED:
-                    run.status = RunStatus.CANCELLED
-                    run.finished_at = at
-                    run.error_type, run.error_message = "Cancelled", reason
+                run.status = RunStatus.CANCELLED
+                run.finished_at = run.finished_at or at
+                run.error_type, run.error_message = "Cancelled", reason
                 return job, run.scheduled_at
         return None
+
+    def is_cancelled(self, job_id: str, run_time: datetime) -> bool:
+        """Whether this scheduler's run of ``job_id``'s fire at ``run_time`` was cancelled."""
+        entry = self._active.get((job_id, run_time))
+        return entry is not None and entry[0].status is RunStatus.CANCELLED
+
+    def drop(self, job_id: str, run_time: datetime) -> None:
+        """Stop tracking a run that will not run again (cancelled while it waited for a retry)."""
+        entry = self._active.pop((job_id, run_time), None)
+        if entry is not None:
+            self._changed(entry[0], entry[1])
 
     def refused(self, job_id: str, run_times: list[datetime], reason: str) -> None:
         """The executor did not take these runs (max_instances reached, submission failed)."""
@@ -265,8 +283,12 @@ class RunRecorder:
                 for run_id in store.heartbeat_runs(beating[alias], now):
                     # Not running any more as far as the store knows: cancelled by another process.
                     stored = store.get_run(run_id)
-                    if stored is not None and stored.status is RunStatus.CANCELLED:
-                        scheduler._stop_run(run_id, stored.finished_at or now, stored.error_message or "cancelled")
+                    known = [run for run, _, _ in self._active.values() if run.id == run_id]
+                    # Once: a run already recorded cancelled here was stopped (or cannot be) already.
+                    if stored is not None and stored.status is RunStatus.CANCELLED and known:
+                        newly = known[0].status is not RunStatus.CANCELLED
+                        if newly:
+                            scheduler._stop_run(run_id, stored.finished_at or now, stored.error_message or "cancelled")
             stale_before = now - timedelta(seconds=scheduler.lost_after)
             for run in store.mark_lost_runs(stale_before, now):
                 self._logger.warning(

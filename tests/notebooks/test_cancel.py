@@ -4,6 +4,7 @@ runs it."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
 
@@ -111,3 +112,49 @@ def test_a_cancellation_from_another_store_user_stops_the_run(root: Path, tmp_pa
         other.shutdown()
     [after] = s.runs(job_id="x")
     assert (after.status, after.error_message) == (RunStatus.CANCELLED, "cancelled elsewhere")
+
+
+def test_a_cancelled_run_keeps_what_it_left_behind_in_the_sql_store(root: Path, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    s = BackgroundScheduler(
+        timezone="UTC",
+        jobstores={"default": SQLAlchemyJobStore(url=url)},
+        executors={"notebook": NotebookExecutor(max_concurrent_runs=1)},
+    )
+    s.start()
+    try:
+        s.add_job(Notebook("sleep.ipynb", parameters={"seconds": 60}, root=root), "date", run_date=soon(0.1), id="x")
+        run = _wait_for_progress(s, "x", "cell 3/")
+        s.cancel_run(run.id)
+        deadline = time.monotonic() + 20
+        while s._recorder.active_count() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        s.shutdown()
+    [after] = s.runs(job_id="x")
+    assert after.status is RunStatus.CANCELLED
+    assert after.input_sha256 == hashlib.sha256((root / "sleep.ipynb").read_bytes()).hexdigest()
+    assert after.cell_index == 2 and Path(after.outputs["ipynb"]).is_file()
+
+
+def test_shutting_down_without_waiting_drops_the_queued_runs(root: Path) -> None:
+    executor = NotebookExecutor(max_concurrent_runs=1)
+    s, _ = scheduler(executor)
+    s.start()
+    marker = root / "queued-ran.txt"
+    try:
+        s.add_job(
+            Notebook("sleep.ipynb", parameters={"seconds": 60}, interrupt_grace=1), "date", run_date=soon(0.1), id="a"
+        )
+        _wait_for(s, "a", RunStatus.RUNNING)
+        s.add_job(Notebook("stamp.ipynb", parameters={"marker": str(marker)}), "date", run_date=soon(0.1), id="b")
+        _wait_for(s, "b", RunStatus.SCHEDULED)
+        time.sleep(0.3)
+        running = s.runs(job_id="a")[0]
+        s.cancel_run(running.id)  # the running one ends; the queued one must not start after it
+        s.shutdown(wait=False)
+        time.sleep(3)
+    finally:
+        if s.running:
+            s.shutdown(wait=False)
+    assert not marker.exists()

@@ -70,6 +70,12 @@ class RunHistory:
         by_id = update(runs).where(runs.c.id == bindparam("b_id"), runs.c.status != bindparam("b_final"))
         self._update = PreparedStatement(by_id.values({name: bindparam(f"b_{name}") for name in fields}), dialect)
         self._fields = fields
+        # What a cancelled run left behind (its outputs, the cell it stopped in, what it ran) still reaches its row.
+        self._outcome_fields = ["outputs", "cell_index", "input_sha256", "traceback"]
+        leftovers = update(runs).where(runs.c.id == bindparam("b_id"), runs.c.status == bindparam("b_final"))
+        self._update_cancelled = PreparedStatement(
+            leftovers.values({name: bindparam(f"b_{name}") for name in self._outcome_fields}), dialect
+        )
 
     def insert(self, conn: Connection | Any, runs: list[Run]) -> int:
         """Insert runs in ``conn``'s transaction (a SQLAlchemy or a driver connection: see
@@ -99,18 +105,19 @@ class RunHistory:
         if not runs:
             return
         params: list[dict[str, Any]] = []
+        cancelled: list[dict[str, Any]] = []
         for run in runs:
             values = run_values(run)
-            params.append(
-                {"b_id": run.id, "b_final": _CANCELLED, **{f"b_{name}": values[name] for name in self._fields}}
+            fields = self._outcome_fields if run.status is RunStatus.CANCELLED else self._fields
+            (cancelled if run.status is RunStatus.CANCELLED else params).append(
+                {"b_id": run.id, "b_final": _CANCELLED, **{f"b_{name}": values[name] for name in fields}}
             )
-        if not self._notifies:
-            self._db.write_prepared(lambda conn: self._update.execute_many(conn, params))
-            return
 
         def work(conn: Any) -> None:
             self._update.execute_many(conn, params)
-            self._notifier.runs(conn)  # one per batch: the recorder writes status changes in batches
+            self._update_cancelled.execute_many(conn, cancelled)
+            if self._notifies:
+                self._notifier.runs(conn)  # one per batch: the recorder writes status changes in batches
 
         self._db.write_prepared(work)
 
