@@ -18,6 +18,8 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from threading import TIMEOUT_MAX
 from typing import Any
 
+import attrs
+
 from nbsched.abc import Clock, Executor, JobStore
 from nbsched.clock import SystemClock
 from nbsched.events import (
@@ -516,6 +518,9 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
             except Exception:
                 self._logger.exception('Trigger of job "%s" failed; pausing the job', job)
                 plan = None
+            if plan is not None and job.max_runs is not None and job.run_count + len(plan.run_times) > job.max_runs:
+                # A catch-up without coalescing would run more than the job has left: the first ones run.
+                plan = attrs.evolve(plan, run_times=plan.run_times[: max(job.max_runs - job.run_count, 0)])
             fired = len(plan.run_times) if plan else 0
             next_run_time = plan.next_run_time if plan else None
             if job.max_runs is not None and job.run_count + fired >= job.max_runs:
