@@ -60,7 +60,9 @@ _UNITS = {
 _SECONDS = re.compile(r"[+-]?\d+(?:\.\d+)?")
 # An optional sign for the whole duration (so "-5m" is a negative duration, not an unreadable one), then
 # number-unit parts, optionally separated by spaces or commas.
-_DURATION = re.compile(r"([+-]?)\s*((?:\d+(?:\.\d+)?\s*[a-z]+\s*,?\s*)+)")
+_DURATION = re.compile(r"([+-]?)\s*((?:\d+(?:\.\d+)?\s*[a-z]+(?:\s*,\s*|\s+)?)+)")
+#: the longest text read as a duration (longer input is refused before any pattern sees it)
+_MAX_DURATION_TEXT = 100
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]+)")
 _LONGEST = timedelta.max.total_seconds()
 
@@ -78,6 +80,10 @@ def parse_every(value: Any, owner: str, field: str) -> timedelta:
         seconds = float(value)
     elif isinstance(value, str):
         text = value.strip().lower()
+        if len(text) > _MAX_DURATION_TEXT:
+            raise InvalidArgumentError(
+                owner, field, value[:40] + "...", f"is too long to be a duration ({len(text)} characters)"
+            )
         match = _DURATION.fullmatch(text)
         if _SECONDS.fullmatch(text):
             seconds = float(text)
@@ -99,7 +105,10 @@ def parse_every(value: Any, owner: str, field: str) -> timedelta:
         raise InvalidArgumentError(owner, field, value, "must be longer than zero")
     if seconds > _LONGEST:
         raise InvalidArgumentError(owner, field, value, f"is too long (at most {timedelta.max.days} days)")
-    return timedelta(seconds=seconds)
+    interval = timedelta(seconds=seconds)
+    if not interval:  # shorter than the microsecond a timedelta counts in
+        raise InvalidArgumentError(owner, field, value, "must be longer than zero")
+    return interval
 
 
 def format_every(interval: timedelta) -> str:
