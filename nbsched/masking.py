@@ -7,7 +7,7 @@ A parameter (a notebook's parameter or a function job's keyword argument) is sec
 - the job carries the tag ``secret:<name>`` (a function job's keyword arguments have no task spec to list them
   in: ``nbsched add module:func -p key=... --secret-param key`` records the tag), or
 - its name says so (``password``, ``token``, ``api_key``, ``secret``, ``credential``, ... see
-  :data:`SECRET_NAME`).
+  :data:`SECRET_WORDS`).
 
 This module is the one place that decides it; every front end (the CLI, the REST API and so the JupyterLab
 panel, the magics through the default job names) asks it. Secret values are shown as :data:`MASK` wherever a
@@ -18,6 +18,7 @@ stored and passed to the job as they are: masking is about what is shown, not ab
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -29,8 +30,9 @@ if TYPE_CHECKING:
 __all__ = [
     "MASK",
     "MIN_SCRUB_LENGTH",
-    "SECRET_NAME",
+    "SECRET_PAIRS",
     "SECRET_TAG",
+    "SECRET_WORDS",
     "Masker",
     "is_secret_name",
     "job_parameters",
@@ -43,18 +45,23 @@ __all__ = [
 MASK = "***"
 #: tag prefix that marks a parameter secret (``secret:password``)
 SECRET_TAG = "secret:"
-#: parameter names that are secret by convention
-SECRET_NAME = re.compile(
-    r"passw(or)?d|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credential|pwd",
-    re.IGNORECASE,
-)
+#: words that make a parameter name secret by convention, at the end of one of its words (``db_password``,
+#: ``authToken``, ``adminpassword``); words split at ``_``, ``-``, digits and camelCase humps
+SECRET_WORDS = ("password", "passwd", "pwd", "passphrase", "secret", "token", "credential", "credentials", "apikey")
+#: two words in a row that make a name secret (``api_key``, ``accessKey``)
+SECRET_PAIRS = frozenset({("api", "key"), ("access", "key"), ("private", "key"), ("secret", "key")})
+_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 #: free text is scrubbed of secret values at least this long (shorter ones would garble unrelated text)
 MIN_SCRUB_LENGTH = 3
 
 
 def is_secret_name(name: str) -> bool:
-    """Whether a parameter called ``name`` is secret by its name alone (``api_token``, ``db_password``)."""
-    return bool(SECRET_NAME.search(name))
+    """Whether a parameter called ``name`` is secret by its name alone (``api_token``, ``db_password``,
+    ``apiKey``), judged word by word: ``max_tokens`` and ``tokenizer`` are not."""
+    words = [word.lower() for word in _WORD.findall(name)]
+    if any(word.endswith(SECRET_WORDS) for word in words):
+        return True
+    return any(pair in SECRET_PAIRS for pair in itertools.pairwise(words))
 
 
 def secret_parameter_names(names: Iterable[str], declared: Iterable[str] = ()) -> set[str]:
