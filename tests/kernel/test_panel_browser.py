@@ -159,8 +159,16 @@ def test_panel_in_jupyterlab_pause_button_pauses_the_job_in_the_store(
             expect(panel).to_contain_text("every hour")
             pause = panel.get_by_role("button", name="Pause")
             expect(pause).to_be_enabled()
-            pause.click()
-            expect(panel).to_contain_text("paused nightly-prices", timeout=15_000)
+            # On a loaded machine the first click can land before the widget's view has wired its comm (the
+            # click is then lost in the browser, before it reaches the kernel); a person would click again.
+            for attempt in range(3):
+                pause.click()
+                try:
+                    expect(panel).to_contain_text("paused nightly-prices", timeout=10_000)
+                    break
+                except AssertionError:
+                    if attempt == 2:
+                        raise
             expect(panel.get_by_role("button", name="Resume")).to_be_enabled()
             with contextlib.suppress(PlaywrightTimeoutError):  # JupyterLab's news question would hide the panel
                 page.get_by_role("button", name="No", exact=True).click(timeout=2_000)
