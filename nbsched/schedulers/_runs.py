@@ -31,6 +31,8 @@ _OUTCOME = {
 }
 #: seconds between batched writes of run status changes
 FLUSH_DELAY = 0.05
+#: cancellations of runs this scheduler does not track that are remembered, in case it is about to track them
+PENDING_CANCELS = 256
 
 
 class RunRecorder:
@@ -48,6 +50,12 @@ class RunRecorder:
         # (job id, scheduled_at) -> (run, store alias, job): the job is kept so retries work for removed jobs.
         self._active: dict[tuple[str, datetime], tuple[Run, str, Job]] = {}
         self._changes: deque[tuple[Run, str]] = deque()
+        # Cancellations of runs not (yet) tracked here: a run can be cancelled in the store between its claim and
+        # claimed(). Entered before _active is searched, and searched after claimed() adds to _active, so one of
+        # the two always sees the other. Runs of other processes stay here until PENDING_CANCELS newer ones.
+        self._pending_cancels: dict[str, tuple[datetime, str]] = {}
+        # Orders a run's start against its cancellation (the memory store cancels the very Run object tracked here).
+        self._state_lock = threading.Lock()
         self._wake = threading.Event()
         self._flush_lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -91,8 +99,16 @@ class RunRecorder:
         """Track the runs of a won claim until their executor reports back."""
         active = self._active
         for run in runs:
-            if run.status is RunStatus.SCHEDULED:
+            # A run can be cancelled in the store before it is tracked here: it is tracked all the same, so that
+            # its executor finds it cancelled and does not start it.
+            if run.status is not RunStatus.SKIPPED:
                 active[(run.job_id, run.scheduled_at)] = (run, alias, job)
+        if self._pending_cancels:
+            with self._state_lock:
+                for run in runs:
+                    pending = self._pending_cancels.pop(run.id, None)
+                    if pending is not None and run.status is RunStatus.SCHEDULED:
+                        self._mark_cancelled(run, *pending)
 
     def current(self, job_id: str, run_time: datetime) -> Run | None:
         """The run this scheduler is tracking for ``job_id``'s fire at ``run_time`` (executors name their
@@ -107,11 +123,12 @@ class RunRecorder:
         if entry is None:
             return True
         run = entry[0]
-        if run.status is RunStatus.CANCELLED:
-            return False
-        run.status = RunStatus.RUNNING
-        run.started_at = run.heartbeat_at = self._scheduler._clock.now()
-        run.worker = self._worker
+        with self._state_lock:  # a cancellation lands before this start or after it, never halfway
+            if run.status is RunStatus.CANCELLED:
+                return False
+            run.status = RunStatus.RUNNING
+            run.started_at = run.heartbeat_at = self._scheduler._clock.now()
+            run.worker = self._worker
         self._changed(run, entry[1])
         return True
 
@@ -177,13 +194,23 @@ class RunRecorder:
         Called once per cancellation: by ``cancel_run`` here, or by the heartbeat that finds a run cancelled by
         another process (later heartbeats find it recorded here already).
         """
-        for run, _, job in list(self._active.values()):
-            if run.id == run_id:
-                run.status = RunStatus.CANCELLED
-                run.finished_at = run.finished_at or at
-                run.error_type, run.error_message = "Cancelled", reason
-                return job, run.scheduled_at
+        with self._state_lock:
+            pending = self._pending_cancels
+            pending[run_id] = (at, reason)
+            while len(pending) > PENDING_CANCELS:
+                del pending[next(iter(pending))]
+            for run, _, job in list(self._active.values()):
+                if run.id == run_id:
+                    del pending[run_id]
+                    self._mark_cancelled(run, at, reason)
+                    return job, run.scheduled_at
         return None
+
+    @staticmethod
+    def _mark_cancelled(run: Run, at: datetime, reason: str) -> None:
+        run.status = RunStatus.CANCELLED
+        run.finished_at = run.finished_at or at
+        run.error_type, run.error_message = "Cancelled", reason
 
     def is_cancelled(self, job_id: str, run_time: datetime) -> bool:
         """Whether this scheduler's run of ``job_id``'s fire at ``run_time`` was cancelled."""

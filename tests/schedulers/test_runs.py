@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+from nbsched.jobstores.sqlalchemy import SQLAlchemyJobStore
 from nbsched.runs import RunStatus
 from tests import tasks
 from tests.harness import Harness
@@ -141,3 +143,44 @@ def test_coalesced_catch_up_runs_the_latest_fire_within_the_grace_time(harness: 
     harness.settle()
     runs = harness.scheduler.runs(job_id="c")
     assert [(r.status, r.scheduled_at) for r in runs] == [(RunStatus.SUCCEEDED, T0 + timedelta(seconds=1000))]
+
+
+def _cancel_in_the_claim_window(harness: Harness) -> None:
+    # The store holds a claimed run before the scheduler tracks it; a cancellation landing in that window
+    # (cancel_run from another thread, which reads the store) must still keep it from running.
+    scheduler = harness.scheduler
+    tasks.CALLS.clear()
+    scheduler.add_job(tasks.record, "date", run_date=T0 + timedelta(seconds=10), args=["once"], id="once")
+    harness.start()
+    store = scheduler._jobstores["default"]
+    claim_jobs = store.claim_jobs
+    cancelled: list[str] = []
+
+    def claim_then_cancel(batch: list) -> list[bool]:
+        won = claim_jobs(batch)
+        for _, _, runs in batch:
+            for run in runs:
+                if run.status is RunStatus.SCHEDULED:
+                    scheduler.cancel_run(run.id, reason="changed my mind")
+                    cancelled.append(run.id)
+        return won
+
+    store.claim_jobs = claim_then_cancel  # type: ignore[method-assign]
+    harness.advance(10)
+    scheduler._recorder.flush()
+    [run] = scheduler.runs(job_id="once")
+    assert [run.id] == cancelled
+    assert tasks.CALLS == []
+    assert (run.status, run.started_at, run.error_message) == (RunStatus.CANCELLED, None, "changed my mind")
+
+
+def test_a_run_cancelled_between_its_claim_and_its_start_does_not_run(harness: Harness) -> None:
+    _cancel_in_the_claim_window(harness)  # the memory store: its runs are the very objects the scheduler tracks
+
+
+def test_a_run_cancelled_in_a_sql_store_between_its_claim_and_its_start_does_not_run(tmp_path: Path) -> None:
+    h = Harness("background", jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{tmp_path / 'runs.db'}")})
+    try:
+        _cancel_in_the_claim_window(h)
+    finally:
+        h.shutdown()
