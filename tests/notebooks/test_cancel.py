@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,6 +28,21 @@ def _wait_for(scheduler: BackgroundScheduler, job_id: str, status: RunStatus, ti
         if runs and runs[0].status is status:
             return runs[0]
         assert time.monotonic() < deadline, runs
+        time.sleep(0.05)
+
+
+def _sql_scheduler(url: str, **options: Any) -> BackgroundScheduler:
+    return BackgroundScheduler(
+        timezone="UTC",
+        jobstores={"default": SQLAlchemyJobStore(url=url)},
+        executors={"notebook": NotebookExecutor(max_concurrent_runs=1)},
+        **options,
+    )
+
+
+def _wait_to_end(s: BackgroundScheduler) -> None:
+    deadline = time.monotonic() + 20
+    while s._recorder.active_count() and time.monotonic() < deadline:
         time.sleep(0.05)
 
 
@@ -90,12 +106,7 @@ def test_a_queued_run_never_starts(root: Path) -> None:
 
 def test_a_cancellation_from_another_store_user_stops_the_run(root: Path, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'shared.db'}"
-    s = BackgroundScheduler(
-        timezone="UTC",
-        jobstores={"default": SQLAlchemyJobStore(url=url)},
-        executors={"notebook": NotebookExecutor(max_concurrent_runs=1)},
-        heartbeat_interval=0.3,
-    )
+    s = _sql_scheduler(url, heartbeat_interval=0.3)
     other = SQLAlchemyJobStore(url=url)  # what the REST API of another process writes through
     s.start()
     try:
@@ -103,9 +114,7 @@ def test_a_cancellation_from_another_store_user_stops_the_run(root: Path, tmp_pa
         run = _wait_for_progress(s, "x", "cell 3/")
         cancelled = other.cancel_run(run.id, run.started_at or run.scheduled_at, "cancelled elsewhere")
         assert cancelled is not None and cancelled.status is RunStatus.CANCELLED
-        deadline = time.monotonic() + 20
-        while s._recorder.active_count() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        _wait_to_end(s)
         assert s._recorder.active_count() == 0  # the run ended long before its 60 s
     finally:
         s.shutdown()
@@ -116,19 +125,13 @@ def test_a_cancellation_from_another_store_user_stops_the_run(root: Path, tmp_pa
 
 def test_a_cancelled_run_keeps_what_it_left_behind_in_the_sql_store(root: Path, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'jobs.db'}"
-    s = BackgroundScheduler(
-        timezone="UTC",
-        jobstores={"default": SQLAlchemyJobStore(url=url)},
-        executors={"notebook": NotebookExecutor(max_concurrent_runs=1)},
-    )
+    s = _sql_scheduler(url)
     s.start()
     try:
         s.add_job(Notebook("sleep.ipynb", parameters={"seconds": 60}, root=root), "date", run_date=soon(0.1), id="x")
         run = _wait_for_progress(s, "x", "cell 3/")
         s.cancel_run(run.id)
-        deadline = time.monotonic() + 20
-        while s._recorder.active_count() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        _wait_to_end(s)
     finally:
         s.shutdown()
     [after] = s.runs(job_id="x")
