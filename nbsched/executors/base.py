@@ -83,11 +83,12 @@ class BaseExecutor(Executor):
         on_start = self._on_start()
         if on_start is None:
             return run_times
-        kept = [run_time for run_time in run_times if on_start(job.id, run_time) is not False]
-        if len(kept) < len(run_times) and self._scheduler is not None:
-            for run_time in run_times:
-                if run_time not in kept:
-                    self._scheduler._dispatch_event(cancelled_event(job, job._jobstore_alias, run_time, self._logger))
+        kept: list[datetime] = []
+        for run_time in run_times:
+            if on_start(job.id, run_time) is not False:
+                kept.append(run_time)
+            elif self._scheduler is not None:
+                self._scheduler._dispatch_event(cancelled_event(job, job._jobstore_alias, run_time, self._logger))
         return kept
 
     def _release(self, job_id: str) -> None:

@@ -151,20 +151,21 @@ class RunsAPI:
         retryable = run.status in (RunStatus.FAILED, RunStatus.LOST) or (
             run.status is RunStatus.TIMED_OUT and retry_timeouts
         )
-        if retryable and run.attempt <= job.retries and not self._cancelled_in_store(run, alias):
+        if retryable and run.attempt <= job.retries and self._cancelled_in_store(run, alias) is None:
             self._schedule_retry(job, run, alias)
         elif job.completed:
             with contextlib.suppress(JobLookupError):  # another scheduler may have removed it
                 self.remove_job(job.id, alias)
 
-    def _cancelled_in_store(self, run: Run, alias: str) -> bool:
-        """Whether another process cancelled ``run`` while it ran here (then it is not retried)."""
+    def _cancelled_in_store(self, run: Run, alias: str) -> Run | None:
+        """``run`` as stored when another process cancelled it there (then it is not retried), else ``None``;
+        also ``None`` when the store cannot tell (a cancellation is noticed at a later heartbeat)."""
         store = self._jobstores.get(alias)
         try:
             stored = store.get_run(run.id) if store is not None else None
         except Exception:
-            return False
-        return stored is not None and stored.status is RunStatus.CANCELLED
+            return None
+        return stored if stored is not None and stored.status is RunStatus.CANCELLED else None
 
     def _run_lost(self, run: Run, alias: str) -> None:
         """A run whose worker died was marked lost: retry it where its job asks for retries."""
@@ -199,17 +200,11 @@ class RunsAPI:
         if self._recorder.is_cancelled(job.id, scheduled_at):
             return True
         run = self._recorder.current(job.id, scheduled_at)
-        store = self._jobstores.get(alias)
-        if run is None or store is None:
+        stored = self._cancelled_in_store(run, alias) if run is not None else None
+        if run is None or stored is None:
             return False
-        try:
-            stored = store.get_run(run.id)
-        except Exception:  # the store is unavailable: retry as planned (a cancellation is noticed later)
-            return False
-        if stored is not None and stored.status is RunStatus.CANCELLED:
-            self._recorder.cancelled(run.id, stored.finished_at or self._clock.now(), stored.error_message or "")
-            return True
-        return False
+        self._recorder.cancelled(run.id, stored.finished_at or self._clock.now(), stored.error_message or "")
+        return True
 
     def _prune_runs(self, now: datetime) -> None:
         """Apply run retention (``keep_runs`` per job, ``keep_runs_for`` seconds) at most once a minute."""

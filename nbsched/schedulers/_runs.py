@@ -310,12 +310,11 @@ class RunRecorder:
                 for run_id in store.heartbeat_runs(beating[alias], now):
                     # Not running any more as far as the store knows: cancelled by another process.
                     stored = store.get_run(run_id)
-                    known = [run for run, _, _ in self._active.values() if run.id == run_id]
+                    held = next((run for run, _, _ in self._active.values() if run.id == run_id), None)
                     # Once: a run already recorded cancelled here was stopped (or cannot be) already.
-                    if stored is not None and stored.status is RunStatus.CANCELLED and known:
-                        newly = known[0].status is not RunStatus.CANCELLED
-                        if newly:
-                            scheduler._stop_run(run_id, stored.finished_at or now, stored.error_message or "cancelled")
+                    newly = held is not None and held.status is not RunStatus.CANCELLED
+                    if newly and stored is not None and stored.status is RunStatus.CANCELLED:
+                        scheduler._stop_run(run_id, stored.finished_at or now, stored.error_message or "cancelled")
             stale_before = now - timedelta(seconds=scheduler.lost_after)
             for run in store.mark_lost_runs(stale_before, now):
                 self._logger.warning(
