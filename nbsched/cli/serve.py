@@ -39,7 +39,7 @@ logger = logging.getLogger("nbsched.serve")
 #: end the process with ``os._exit`` when work threads are still alive after the stop (tests turn it off)
 HARD_EXIT = True
 #: seconds to wait for work threads once their runs were cancelled and their kernels stopped
-THREAD_JOIN_TIMEOUT = 5.0
+THREAD_JOIN_TIMEOUT = 15.0
 
 
 #: seconds between two reads of the jobs' secret values (log lines are masked with them)
