@@ -168,6 +168,7 @@ def test_panel_in_jupyterlab_pause_button_pauses_the_job_in_the_store(
                     break
                 except AssertionError:
                     if attempt == 2:
+                        page.screenshot(path=str(OUTPUT / "pause-failure.png"), full_page=True)  # for whoever looks
                         raise
             expect(panel.get_by_role("button", name="Resume")).to_be_enabled()
             with contextlib.suppress(PlaywrightTimeoutError):  # JupyterLab's news question would hide the panel
