@@ -506,40 +506,43 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
     def _fire_due_jobs(
         self, due_jobs: list[Job], alias: str, store: JobStore, now: datetime, events: list[SchedulerEvent]
     ) -> None:
-        """Plan every due job's fires, claim them in one batch, and submit the ones this scheduler won."""
-        prepared: list[tuple[Job, datetime, int, FirePlan | None, list[Run]]] = []
-        for job in due_jobs:
-            expected = job.next_run_time
-            assert expected is not None
-            try:
-                plan: FirePlan | None = plan_fires(
-                    job.trigger, expected, now, coalesce=job.coalesce, misfire_grace_time=job.misfire_grace_time
-                )
-            except Exception:
-                self._logger.exception('Trigger of job "%s" failed; pausing the job', job)
-                plan = None
-            if plan is not None and job.max_runs is not None and job.run_count + len(plan.run_times) > job.max_runs:
-                # A catch-up without coalescing would run more than the job has left: the first ones run.
-                plan = attrs.evolve(plan, run_times=plan.run_times[: max(job.max_runs - job.run_count, 0)])
-            fired = len(plan.run_times) if plan else 0
-            next_run_time = plan.next_run_time if plan else None
-            if job.max_runs is not None and job.run_count + fired >= job.max_runs:
-                next_run_time = None
-            job.next_run_time = next_run_time
-            job.run_count += fired
-            # A finished schedule whose runs may still be retried stays stored until they are done.
-            job.completed = next_run_time is None and fired > 0 and job.retries > 0
-            runs = self._recorder.new_runs(job, plan, now) if plan else []
-            prepared.append((job, expected, fired, plan, runs))
-        # Claim in batches: each batch is one transaction, its jobs start as soon as it commits, and schedulers
-        # sharing the store take turns instead of one of them taking every due job in one long transaction.
+        """Plan, claim and submit the due jobs batch by batch: each batch is one claim (one transaction in a
+        persistent store) and its jobs start as soon as it is claimed, while the next batch is planned; with
+        thousands due at once the first ones start after one batch's work, not after all of it."""
         # Sharing schedulers see the same due jobs: each starts at a random batch so they do not all race for
-        # the same rows (and lose to whichever came first).
-        if store.shared and len(prepared) > CLAIM_BATCH:
-            offset = random.randrange(len(prepared) // CLAIM_BATCH + 1) * CLAIM_BATCH
-            prepared = prepared[offset:] + prepared[:offset]
-        for start in range(0, len(prepared), CLAIM_BATCH):
-            self._claim_and_submit(prepared[start : start + CLAIM_BATCH], alias, store, now, events)
+        # the same rows (and lose to whichever came first), and they take turns instead of one of them taking
+        # every due job in one long transaction.
+        if store.shared and len(due_jobs) > CLAIM_BATCH:
+            offset = random.randrange(len(due_jobs) // CLAIM_BATCH + 1) * CLAIM_BATCH
+            due_jobs = due_jobs[offset:] + due_jobs[:offset]
+        for start in range(0, len(due_jobs), CLAIM_BATCH):
+            prepared = [self._plan_job(job, now) for job in due_jobs[start : start + CLAIM_BATCH]]
+            self._claim_and_submit(prepared, alias, store, now, events)
+
+    def _plan_job(self, job: Job, now: datetime) -> tuple[Job, datetime, int, FirePlan | None, list[Run]]:
+        """Advance a due job to its next run time and plan its fires and run records (undone if not claimed)."""
+        expected = job.next_run_time
+        assert expected is not None
+        try:
+            plan: FirePlan | None = plan_fires(
+                job.trigger, expected, now, coalesce=job.coalesce, misfire_grace_time=job.misfire_grace_time
+            )
+        except Exception:
+            self._logger.exception('Trigger of job "%s" failed; pausing the job', job)
+            plan = None
+        if plan is not None and job.max_runs is not None and job.run_count + len(plan.run_times) > job.max_runs:
+            # A catch-up without coalescing would run more than the job has left: the first ones run.
+            plan = attrs.evolve(plan, run_times=plan.run_times[: max(job.max_runs - job.run_count, 0)])
+        fired = len(plan.run_times) if plan else 0
+        next_run_time = plan.next_run_time if plan else None
+        if job.max_runs is not None and job.run_count + fired >= job.max_runs:
+            next_run_time = None
+        job.next_run_time = next_run_time
+        job.run_count += fired
+        # A finished schedule whose runs may still be retried stays stored until they are done.
+        job.completed = next_run_time is None and fired > 0 and job.retries > 0
+        runs = self._recorder.new_runs(job, plan, now) if plan else []
+        return job, expected, fired, plan, runs
 
     def _claim_and_submit(
         self,

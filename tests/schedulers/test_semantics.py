@@ -148,6 +148,28 @@ def test_catch_up_without_coalesce_is_bounded_too(harness: Harness) -> None:
     assert harness.scheduler.get_job("dense").next_run_time == T0 + timedelta(seconds=1_000_001)
 
 
+def test_many_due_jobs_start_batch_by_batch(harness: Harness) -> None:
+    # 250 jobs due at once: the first ones start once their batch is claimed, before the later batches are even
+    # planned (planning advances a job's next run time), so thousands due together do not delay the first.
+    from nbsched.schedulers.base import CLAIM_BATCH
+
+    planned_when_first_ran: list[int] = []
+
+    def note_planned() -> None:
+        if not planned_when_first_ran:
+            jobs = harness.scheduler.get_jobs()
+            planned_when_first_ran.append(sum(job.next_run_time > T0 + timedelta(seconds=60) for job in jobs))
+
+    for index in range(250):  # the memory store keeps local functions
+        harness.scheduler.add_job(
+            note_planned, "interval", minutes=1, start_date=T0 + timedelta(minutes=1), id=f"j{index}"
+        )
+    harness.start()
+    harness.advance(60)
+    assert planned_when_first_ran == [CLAIM_BATCH]
+    assert all(job.next_run_time == T0 + timedelta(minutes=2) for job in harness.scheduler.get_jobs())
+
+
 def test_failing_job_reports_error_and_scheduler_goes_on(harness: Harness) -> None:
     events = collect(harness, EVENT_JOB_ERROR | EVENT_JOB_EXECUTED)
     harness.scheduler.add_job(tasks.fail, "interval", seconds=10, args=["kaput"], id="bad")
