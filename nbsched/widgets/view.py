@@ -77,7 +77,13 @@ class JobsPanel:
         self.scheduler = scheduler
         self.presenter = presenter or Presenter(scheduler)
         self.delay = delay
+        # Held while reading the state and redrawing (it takes the presenter's lock inside).
         self._lock = threading.RLock()
+        # Guards only the redraw timer and ``_closed``, and is never held while calling out: scheduler events
+        # arrive from whatever thread acts on the scheduler, which may hold the presenter's lock (a button
+        # click pausing a job), so asking for a redraw must never wait for ``_lock`` (that order deadlocked
+        # against a redraw holding ``_lock`` and waiting for the presenter's lock).
+        self._timer_lock = threading.Lock()
         self._timer: threading.Timer | None = None
         self._closed = False
         #: the state shown now (tests read it)
@@ -130,7 +136,7 @@ class JobsPanel:
 
     def close(self) -> None:
         """Stop following the scheduler and close the widgets."""
-        with self._lock:
+        with self._timer_lock:
             self._closed = True
             if self._timer is not None:
                 self._timer.cancel()
@@ -148,7 +154,7 @@ class JobsPanel:
 
     def refresh_soon(self) -> None:
         """Redraw after ``delay`` seconds, once for however many changes arrive meanwhile."""
-        with self._lock:
+        with self._timer_lock:
             if self._closed or self._timer is not None:
                 return
             self._timer = threading.Timer(self.delay, self._timer_fired)
@@ -156,7 +162,7 @@ class JobsPanel:
             self._timer.start()
 
     def _timer_fired(self) -> None:
-        with self._lock:
+        with self._timer_lock:
             self._timer = None
         self.refresh()
 

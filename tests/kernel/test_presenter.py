@@ -208,3 +208,48 @@ def test_panel_follows_scheduler_events_and_other_writers_without_polling(nbsche
     finally:
         panel.close()
         sched.shutdown()
+
+
+def test_a_click_while_a_redraw_waits_does_not_deadlock_the_kernel() -> None:
+    # A redraw (timer thread) holds the panel's lock and waits for the presenter's; a click (the kernel's main
+    # thread) holds the presenter's while pausing the job, whose event asks for a redraw. Both must finish: a
+    # stuck click handler blocks the kernel, and every later click in JupyterLab is lost.
+    pytest.importorskip("ipywidgets")
+    from nbsched.widgets.view import JobsPanel
+
+    scheduler = BackgroundScheduler(jobstores={"default": MemoryJobStore()}, clock=ManualClock(NOW), timezone="UTC")
+    scheduler.start()
+    scheduler.add_job("tests.kernel.jobs:record", "interval", hours=1, id="hourly", kwargs={"path": "x"})
+    panel = JobsPanel(scheduler, delay=0.01)
+    presenter = panel.presenter
+    redraw_waits, click_holds = threading.Event(), threading.Event()
+    original_state, original_pause = presenter.state, scheduler.pause_job
+
+    def state() -> Any:
+        if threading.current_thread().name == "redraw":
+            redraw_waits.set()
+            click_holds.wait(5)  # the click holds the presenter's lock now
+        return original_state()
+
+    def pause_job(job_id: str, jobstore: str | None = None) -> Any:
+        click_holds.set()
+        time.sleep(0.1)  # the redraw is now waiting for the presenter's lock
+        return original_pause(job_id, jobstore)
+
+    presenter.state = state  # type: ignore[method-assign]
+    scheduler.pause_job = pause_job  # type: ignore[method-assign]
+    redraw = threading.Thread(target=panel.refresh, name="redraw", daemon=True)
+    click = threading.Thread(target=panel.buttons["pause"].click, name="click", daemon=True)
+    redraw.start()
+    assert redraw_waits.wait(5)
+    click.start()
+    click.join(10)
+    redraw.join(10)
+    if click.is_alive() or redraw.is_alive():  # left as they are: closing the panel would hang as well
+        pytest.fail("the click and the redraw deadlocked")
+    try:
+        assert scheduler.get_job("hourly").next_run_time is None
+        wait_for(lambda: panel.state is not None and panel.state.message == "paused hourly")
+    finally:
+        panel.close()
+        scheduler.shutdown()
