@@ -110,6 +110,6 @@ CASES = [
             Figure("lateness_p99", "fire lateness p99", "ms", "lower", "median"),
             Figure("lateness_max", "fire lateness max", "ms", "lower", "median"),
         ],
-        runs=3,
+        runs=5,
     ),
 ]

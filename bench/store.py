@@ -383,7 +383,7 @@ CASES = [
         "store:fire",
         fire,
         [Figure("store_fire", "SQL store: due-job firing (1k due at once, 10 threads)", "runs/s", "higher", "median")],
-        runs=3,
+        runs=7,
     ),
     Case(
         "store:pass",
