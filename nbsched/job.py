@@ -304,6 +304,13 @@ class Job:
             "args": jsonstate.encode(list(self.args), owner, "args"),
             "kwargs": jsonstate.encode(self.kwargs, owner, "kwargs"),
             "trigger": self.trigger.to_dict(),
+            **self.options_state(),
+        }
+
+    def options_state(self) -> dict[str, Any]:
+        """The part of :meth:`to_dict` besides what to run and when (identity, task, trigger): the options, and
+        the next run time, run count and completion that firing changes. JSON-safe."""
+        return {
             "executor": self.executor,
             "misfire_grace_time": self.misfire_grace_time,
             "coalesce": self.coalesce,

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, event, insert, inspect, select, text
@@ -26,7 +27,7 @@ from nbsched.jobstores.sqlalchemy import (
     SQLAlchemyJobStore,
 )
 from nbsched.jobstores.sqlalchemy.database import Database
-from nbsched.jobstores.sqlalchemy.rows import job_values, run_values
+from nbsched.jobstores.sqlalchemy.rows import CLAIM_COLUMNS, claim_values, job_values, run_values
 from nbsched.jobstores.sqlalchemy.schema import HEAD, REVISIONS, TableNames, alembic_config, migrate, tables
 from nbsched.runs import Run, RunFilter
 from nbsched.triggers.interval import IntervalTrigger
@@ -121,11 +122,46 @@ def test_non_json_argument_refused(store_sqlite: SQLAlchemyJobStore) -> None:
     with pytest.raises(SerializationError, match=r"args\[0\] <object object at .*> is a object"):
         store_sqlite.add_job(job)
     assert store_sqlite.get_all_jobs() == []
-    store_sqlite.add_job(make_job("ok", T0))
-    claim = make_job("ok", T0 + timedelta(seconds=1), func=tasks.add, args=[object(), 1])
+
+
+def test_a_claim_that_cannot_be_written_writes_nothing(
+    store_sqlite: SQLAlchemyJobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nbsched.jobstores.sqlalchemy import store as store_module
+
+    for job_id in ("a", "b"):
+        store_sqlite.add_job(make_job(job_id, T0))
+    real = store_module.claim_values
+
+    def claim_values(job: Any) -> dict[str, Any]:
+        if job.id == "b":
+            raise SerializationError("Job 'b'", "options", "x", "is not JSON")
+        return real(job)
+
+    monkeypatch.setattr(store_module, "claim_values", claim_values)
+    claims = [(make_job(job_id, T0 + timedelta(seconds=10)), T0, []) for job_id in ("a", "b")]
     with pytest.raises(SerializationError):
-        store_sqlite.claim_jobs([(make_job("ok", T0), T0, []), (claim, T0, [])])
-    assert store_sqlite.lookup_job("ok").next_run_time == T0  # type: ignore[union-attr]  # nothing half-written
+        store_sqlite.claim_jobs(claims)  # type: ignore[arg-type]
+    assert [job.next_run_time for job in store_sqlite.get_all_jobs()] == [T0, T0]  # nothing half-written
+
+
+def test_a_claim_keeps_what_another_writer_changed_meanwhile(store_sqlite: SQLAlchemyJobStore) -> None:
+    # Firing changes a job's next run time, run count and completion only; a claim writes just those, so a
+    # change of the arguments or the name made by another process after this one loaded the job is kept.
+    store_sqlite.add_job(make_job("j", T0, func=tasks.add, args=[1, 2], name="before"))
+    (loaded,) = store_sqlite.get_due_jobs(T0)
+    store_sqlite.update_job(make_job("j", T0, func=tasks.add, args=[3, 4], name="after"))
+    loaded.next_run_time, loaded.run_count = T0 + timedelta(seconds=10), 1
+    assert store_sqlite.claim_jobs([(loaded, T0, [])]) == [True]
+    stored = store_sqlite.lookup_job("j")
+    assert stored is not None
+    assert (stored.args, stored.name, stored.next_run_time, stored.run_count) == (
+        (3, 4),
+        "after",
+        T0 + timedelta(seconds=10),
+        1,
+    )
+    assert claim_values(stored) == {key: job_values(stored)[key] for key in CLAIM_COLUMNS}
 
 
 @pytest.fixture

@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import RowMapping
 
-from nbsched.job import Job
+from nbsched.job import STATE_VERSION, Job
 from nbsched.jobstores.sqlalchemy.models import stored_time
 from nbsched.runs import KNOWN_STATUSES, Run, RunStatus
 
 if TYPE_CHECKING:
     from nbsched.schedulers.base import BaseScheduler
 
-__all__ = ["dumps", "job_from_row", "job_values", "run_from_row", "run_values"]
+__all__ = ["CLAIM_COLUMNS", "claim_values", "dumps", "job_from_row", "job_values", "run_from_row", "run_values"]
 
 #: version of the ``task`` and ``outputs`` JSON written here
 TASK_VERSION = 1
@@ -75,6 +75,18 @@ def job_values(job: Job) -> dict[str, Any]:
         "version": state["version"],
         "load_error": None,
     }
+
+
+#: the columns a claim writes: all that firing changes in a job (its next run time, run count, completion)
+CLAIM_COLUMNS = ("next_run_time", "paused", "options")
+
+
+def claim_values(job: Job) -> dict[str, Any]:
+    """Values of :data:`CLAIM_COLUMNS` for a job that fired: the same as :func:`job_values` gives for them,
+    without serialising its task and trigger again."""
+    options = job.options_state()
+    options["version"] = STATE_VERSION
+    return {"next_run_time": job.next_run_time, "paused": job.next_run_time is None, "options": dumps(options)}
 
 
 def job_from_row(row: RowMapping, scheduler: BaseScheduler | None, alias: str | None) -> Job:

@@ -43,7 +43,7 @@ from nbsched.jobstores.sqlalchemy.errors import JobStoreError
 from nbsched.jobstores.sqlalchemy.history import RunHistory, insert_ignoring
 from nbsched.jobstores.sqlalchemy.models import MAX_MICROS, MIN_MICROS, raw_columns
 from nbsched.jobstores.sqlalchemy.notify import DataVersionWatcher, Notifier, PostgresListener
-from nbsched.jobstores.sqlalchemy.rows import job_from_row, job_values
+from nbsched.jobstores.sqlalchemy.rows import CLAIM_COLUMNS, claim_values, job_from_row, job_values
 from nbsched.jobstores.sqlalchemy.schema import TableNames, migrate, tables
 from nbsched.refs import maybe_ref
 from nbsched.runs import Run, RunFilter, RunStatus
@@ -151,12 +151,14 @@ class SQLAlchemyJobStore(JobStore):
         self._order = (t.c.next_run_time.asc().nulls_last(), t.c.id)
         dialect = self._db.engine.dialect
         columns = [column.name for column in t.c]
-        settable = [name for name in columns if name != "id"]
         self._insert_job = PreparedStatement(insert_ignoring(t, self._db.dialect, "id"), dialect, columns)
+        # A claim writes only what firing changes (claim_values): a change another process made meanwhile to the
+        # job's task, trigger or name is kept, and the job is not serialised again in full for every fire.
+        claimed = list(CLAIM_COLUMNS)
         claim = update(t).where(t.c.id == bindparam("b_id"), t.c.next_run_time == bindparam("b_expected"))
-        self._claim = PreparedStatement(claim, dialect, settable)
+        self._claim = PreparedStatement(claim, dialect, claimed)
         claim_paused = update(t).where(t.c.id == bindparam("b_id"), t.c.next_run_time.is_(None))
-        self._claim_paused = PreparedStatement(claim_paused, dialect, settable)
+        self._claim_paused = PreparedStatement(claim_paused, dialect, claimed)
         # The queries of every scheduler pass, built once (building a select costs more than running it here);
         # while some rows are broken, the queries that skip them are built per call instead. Rows are selected
         # with their raw time values, converted row by row in _load, so a corrupt value breaks only its row.
@@ -364,7 +366,7 @@ class SQLAlchemyJobStore(JobStore):
 
         :return: for each claim, whether this caller won it
         """
-        prepared = [(job_values(job), expected, runs) for job, expected, runs in claims]
+        prepared = [(claim_values(job), expected, runs) for job, expected, runs in claims]
         order = sorted(range(len(claims)), key=lambda index: claims[index][0].id)
 
         def work(conn: Any) -> list[bool]:
@@ -372,8 +374,7 @@ class SQLAlchemyJobStore(JobStore):
             new_runs: list[Run] = []
             for index in order:
                 values, expected, runs = prepared[index]
-                params = {**values, "b_id": values["id"]}
-                del params["id"]
+                params = {**values, "b_id": claims[index][0].id}
                 if expected is None:
                     result = self._claim_paused.execute(conn, params)
                 else:
