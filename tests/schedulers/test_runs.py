@@ -184,3 +184,22 @@ def test_a_run_cancelled_in_a_sql_store_between_its_claim_and_its_start_does_not
         _cancel_in_the_claim_window(h)
     finally:
         h.shutdown()
+
+
+def test_a_lost_run_retried_on_the_memory_store_is_recorded_through_its_retry(harness: Harness) -> None:
+    # A lost run comes back from the memory store's history as a copy; its retry must reach the history, or the
+    # history would keep saying "lost" while the run is retried and succeeds.
+    from nbsched.runs import Run
+
+    harness.scheduler.add_job(tasks.record, "interval", hours=1, retries=1, retry_backoff=10, id="j")
+    harness.start()
+    store = harness.scheduler._jobstores["default"]
+    store.add_run(Run(job_id="j", scheduled_at=T0, heartbeat_at=T0))  # a run whose worker went away
+    (lost,) = store.mark_lost_runs(T0 + timedelta(seconds=1), harness.clock.now())
+    harness.scheduler._run_lost(lost, "default")
+    (waiting,) = harness.scheduler.runs(job_id="j")
+    assert (waiting.status, waiting.attempt) == (RunStatus.SCHEDULED, 2)
+    harness.advance(10)
+    (run,) = harness.scheduler.runs(job_id="j")
+    assert (run.status, run.attempt, run.scheduled_at) == (RunStatus.SUCCEEDED, 2, T0)
+    assert tasks.CALLS == [None]
