@@ -90,7 +90,10 @@ def test_kernel_runs_scheduled_cells_between_cells_with_output_in_the_scheduling
     assert _text(nb.cells[6]) == "True True True\n"
     runs_table = _text(nb.cells[7]).splitlines()
     assert runs_table[0].split()[:2] == ["job", "status"]
-    assert runs_table[1].split()[:2] == ["tick", "succeeded"]
+    # Newest first: the newest may be a fire claimed a moment ago that waits for the kernel to be idle (seen in CI).
+    rows = [line.split()[:2] for line in runs_table[1:3]]
+    assert [job for job, _ in rows] == ["tick", "tick"], runs_table
+    assert rows[1][1] == "succeeded" and rows[0][1] in ("scheduled", "running", "succeeded"), runs_table
     # The kernel shut its scheduler down cleanly when it exited.
     assert done.read_text() == "clean"
     # The headless job lives in the shared store and survives the kernel; its runs ran in fresh kernels.
