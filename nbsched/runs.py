@@ -337,17 +337,17 @@ class RunTable:
         with self._lock:
             job_ids = list(self._by_job)
         doomed: list[Run] = []
-        looked = False
         for start in range(0, len(job_ids), PRUNE_JOBS_AT_ONCE):
+            with self._lock:
+                pruned = [
+                    self._prune_job(job_id, keep_last, older_than)
+                    for job_id in job_ids[start : start + PRUNE_JOBS_AT_ONCE]
+                ]
+            looked = [runs for runs in pruned if runs is not None]
+            for runs in looked:
+                doomed.extend(runs)
             if looked:
                 time.sleep(0)  # let a waiting thread (the scheduler's, about to fire) run
-            looked = False
-            with self._lock:
-                for job_id in job_ids[start : start + PRUNE_JOBS_AT_ONCE]:
-                    pruned = self._prune_job(job_id, keep_last, older_than)
-                    if pruned is not None:
-                        looked = True
-                        doomed.extend(pruned)
         return doomed
 
     def _prune_job(self, job_id: str, keep_last: int | None, older_than: datetime | None) -> list[Run] | None:

@@ -64,6 +64,9 @@ __all__ = ["STATE_PAUSED", "STATE_RUNNING", "STATE_STOPPED", "BaseScheduler", "u
 _RUN_OUTCOMES = EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED
 #: due fires claimed per store transaction
 CLAIM_BATCH = 100
+# A due job planned for a claim: the job (already advanced), its expected next run time, the fires it runs,
+# its plan (None: the trigger failed) and the run records to claim with it.
+_Planned = tuple[Job, datetime, int, FirePlan | None, list[Run]]
 
 #: constant indicating a scheduler's stopped state
 STATE_STOPPED = 0
@@ -519,7 +522,7 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
             prepared = [self._plan_job(job, now) for job in due_jobs[start : start + CLAIM_BATCH]]
             self._claim_and_submit(prepared, alias, store, now, events)
 
-    def _plan_job(self, job: Job, now: datetime) -> tuple[Job, datetime, int, FirePlan | None, list[Run]]:
+    def _plan_job(self, job: Job, now: datetime) -> _Planned:
         """Advance a due job to its next run time and plan its fires and run records (undone if not claimed)."""
         expected = job.next_run_time
         assert expected is not None
@@ -546,7 +549,7 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
 
     def _claim_and_submit(
         self,
-        prepared: list[tuple[Job, datetime, int, FirePlan | None, list[Run]]],
+        prepared: list[_Planned],
         alias: str,
         store: JobStore,
         now: datetime,

@@ -63,17 +63,14 @@ def job_values(job: Job) -> dict[str, Any]:
     state = job.to_dict()
     task = {"version": TASK_VERSION, **{key: state.get(key) for key in _TASK_KEYS}}
     options = {key: value for key, value in state.items() if key not in _OWN_COLUMNS}
-    options["version"] = state["version"]
     return {
         "id": job.id,
         "name": state["name"],
         "task": dumps(task),
         "trigger": dumps(state["trigger"]),
-        "next_run_time": job.next_run_time,
-        "paused": job.next_run_time is None,
-        "options": dumps(options),
         "version": state["version"],
         "load_error": None,
+        **_changing_values(job, options),
     }
 
 
@@ -84,9 +81,16 @@ CLAIM_COLUMNS = ("next_run_time", "paused", "options")
 def claim_values(job: Job) -> dict[str, Any]:
     """Values of :data:`CLAIM_COLUMNS` for a job that fired: the same as :func:`job_values` gives for them,
     without serialising its task and trigger again."""
-    options = job.options_state()
-    options["version"] = STATE_VERSION
-    return {"next_run_time": job.next_run_time, "paused": job.next_run_time is None, "options": dumps(options)}
+    return _changing_values(job, job.options_state())
+
+
+def _changing_values(job: Job, options: dict[str, Any]) -> dict[str, Any]:
+    # ``options``: Job.options_state(), the part of Job.to_dict() that the row keeps in its options column.
+    return {
+        "next_run_time": job.next_run_time,
+        "paused": job.next_run_time is None,
+        "options": dumps({**options, "version": STATE_VERSION}),
+    }
 
 
 def job_from_row(row: RowMapping, scheduler: BaseScheduler | None, alias: str | None) -> Job:
