@@ -12,7 +12,7 @@ import sys
 import threading
 import traceback
 from abc import abstractmethod
-from collections import defaultdict
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -45,7 +45,12 @@ class BaseExecutor(Executor):
     _logger: logging.Logger
 
     def __init__(self) -> None:
-        self._instances: defaultdict[str, int] = defaultdict(int)
+        # Running instances per job id, changed only under _lock by the threads that submit runs.
+        self._instances: dict[str, int] = {}
+        # Job ids of runs that ended, appended by the threads that ran them (deque appends are atomic, so they
+        # take no lock) and counted off by the next submission. Workers that took the lock here would queue
+        # behind a submitter preempted while holding it, and then behind each other (a lock convoy).
+        self._ended: deque[str] = deque()
         self._lock = threading.Lock()
         self._logger = logging.getLogger("nbsched.executors.default")
 
@@ -58,9 +63,19 @@ class BaseExecutor(Executor):
 
     def submit_job(self, job: Job, run_times: list[datetime]) -> None:
         with self._lock:
-            if self._instances[job.id] >= job.max_instances:
+            instances = self._instances
+            ended = self._ended
+            while ended:  # only submitters take from it, under the lock
+                job_id = ended.popleft()
+                left = instances.get(job_id, 0) - 1
+                if left > 0:
+                    instances[job_id] = left
+                else:
+                    instances.pop(job_id, None)
+            running = instances.get(job.id, 0)
+            if running >= job.max_instances:
                 raise MaxInstancesReachedError(job)
-            self._instances[job.id] += 1
+            instances[job.id] = running + 1
         try:
             self._do_submit_job(job, run_times)
         except BaseException:
@@ -92,10 +107,8 @@ class BaseExecutor(Executor):
         return kept
 
     def _release(self, job_id: str) -> None:
-        with self._lock:
-            self._instances[job_id] -= 1
-            if self._instances[job_id] <= 0:
-                del self._instances[job_id]
+        """A run of ``job_id`` ended: it no longer counts towards ``max_instances`` (from the next submission)."""
+        self._ended.append(job_id)
 
     def _run_job_success(self, job_id: str, events: list[JobExecutionEvent]) -> None:
         """Called when a run ended (successfully or with the job's own error inside ``events``)."""
