@@ -33,6 +33,8 @@ _OUTCOME = {
 FLUSH_DELAY = 0.05
 #: cancellations of runs this scheduler does not track that are remembered, in case it is about to track them
 PENDING_CANCELS = 256
+_STARTED = "started"
+_CANCELLED = "cancelled"
 
 
 class RunRecorder:
@@ -42,6 +44,12 @@ class RunRecorder:
     on worker threads and only use single dict operations and a deque append, each atomic in CPython. Each
     run is changed by one thread at a time (the claimer, then the worker running it); the writer thread only
     reads runs to write them.
+
+    A run's start and its cancellation race without a lock too: each side decides with one
+    ``dict.setdefault`` on the run's id (atomic), so exactly one of "started" and "cancelled before it
+    started" wins. A cancellation that loses leaves a request that the start reads after writing ``running``,
+    so a run cancelled while it starts always ends ``cancelled``. (A lock here made worker threads queue
+    behind one preempted inside it, and then behind each other: a lock convoy that halved firing throughput.)
     """
 
     def __init__(self, scheduler: BaseScheduler) -> None:
@@ -54,8 +62,12 @@ class RunRecorder:
         # claimed(). Entered before _active is searched, and searched after claimed() adds to _active, so one of
         # the two always sees the other. Runs of other processes stay here until PENDING_CANCELS newer ones.
         self._pending_cancels: dict[str, tuple[datetime, str]] = {}
-        # Orders a run's start against its cancellation (the memory store cancels the very Run object tracked here).
+        # Guards _pending_cancels against claimed() and cancelled() running at once (not on the worker path).
         self._state_lock = threading.Lock()
+        # run id -> _STARTED or _CANCELLED: whichever of start and cancellation came first (see the class doc).
+        self._decided: dict[str, str] = {}
+        # run id -> (at, reason) of a cancellation; set before it tries to decide, read by a start that won.
+        self._cancel_requests: dict[str, tuple[datetime, str]] = {}
         self._wake = threading.Event()
         self._flush_lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -82,6 +94,8 @@ class RunRecorder:
         times missed and one for each span of fire times passed over (it says which)."""
         # A claimed run belongs to this worker from the start: if it dies before the run starts, the run is lost.
         runs = [Run(job_id=job.id, scheduled_at=t, worker=self._worker, heartbeat_at=now) for t in plan.run_times]
+        if not plan.missed and not plan.skipped:
+            return runs
         skipped = [(t, f"missed by {now - t} (misfire_grace_time {job.misfire_grace_time} s)") for t in plan.missed]
         for first, end in plan.skipped:
             reason = (
@@ -123,12 +137,16 @@ class RunRecorder:
         if entry is None:
             return True
         run = entry[0]
-        with self._state_lock:  # a cancellation lands before this start or after it, never halfway
-            if run.status is RunStatus.CANCELLED:
-                return False
-            run.status = RunStatus.RUNNING
-            run.started_at = run.heartbeat_at = self._scheduler._clock.now()
-            run.worker = self._worker
+        # The memory store cancels the very Run object tracked here, before cancelled() is called.
+        if self._decided.setdefault(run.id, _STARTED) is not _STARTED or run.status is RunStatus.CANCELLED:
+            return False
+        now = self._scheduler._clock.now()
+        run.status = RunStatus.RUNNING
+        run.started_at = run.heartbeat_at = now
+        run.worker = self._worker
+        request = self._cancel_requests.get(run.id)
+        if request is not None:  # cancelled while this start was deciding: it may have written over the cancel
+            self._set_cancelled(run, *request)
         self._changed(run, entry[1])
         return True
 
@@ -153,6 +171,10 @@ class RunRecorder:
             return None
         run, alias, job = entry
         now = self._scheduler._clock.now()
+        self._decided.pop(run.id, None)
+        request = self._cancel_requests.pop(run.id, None)
+        if request is not None and run.status is not RunStatus.CANCELLED:
+            self._set_cancelled(run, *request)  # a cancellation in flight as the run ended
         if run.status is RunStatus.CANCELLED:
             # Cancelled while it ran: that stays its status; the outcome adds what the run left behind.
             self._add_outcome(run, event)
@@ -177,6 +199,8 @@ class RunRecorder:
     def _add_outcome(run: Run, event: JobExecutionEvent) -> None:
         # Executors of notebook runs report outputs, the failing cell and timeouts on the result/error.
         detail = event.exception if event.exception is not None else event.retval
+        if detail is None:
+            return
         outputs = getattr(detail, "outputs", None)
         if isinstance(outputs, dict):
             run.outputs = {**run.outputs, **outputs}
@@ -206,8 +230,14 @@ class RunRecorder:
                     return job, run.scheduled_at
         return None
 
+    def _mark_cancelled(self, run: Run, at: datetime, reason: str) -> None:
+        """Record a cancellation of a tracked run: it does not start, or it ends ``cancelled`` if it did."""
+        self._cancel_requests[run.id] = (at, reason)
+        self._decided.setdefault(run.id, _CANCELLED)
+        self._set_cancelled(run, at, reason)
+
     @staticmethod
-    def _mark_cancelled(run: Run, at: datetime, reason: str) -> None:
+    def _set_cancelled(run: Run, at: datetime, reason: str) -> None:
         run.status = RunStatus.CANCELLED
         run.finished_at = run.finished_at or at
         run.error_type, run.error_message = "Cancelled", reason
@@ -221,6 +251,7 @@ class RunRecorder:
         """Stop tracking a run that will not run again (cancelled while it waited for a retry)."""
         entry = self._active.pop((job_id, run_time), None)
         if entry is not None:
+            self._forget(entry[0].id)
             self._changed(entry[0], entry[1])
 
     def refused(self, job_id: str, run_times: list[datetime], reason: str) -> None:
@@ -230,6 +261,7 @@ class RunRecorder:
             entry = self._active.pop((job_id, run_time), None)
             if entry is not None:
                 run, alias, _ = entry
+                self._forget(run.id)
                 run.status = RunStatus.SKIPPED
                 run.finished_at = now
                 run.error_message = reason
@@ -242,8 +274,13 @@ class RunRecorder:
         run.started_at = run.finished_at = None
         run.worker = self._worker
         run.heartbeat_at = self._scheduler._clock.now()
+        self._forget(run.id)  # the next attempt starts or is cancelled afresh
         self._active[(run.job_id, run.scheduled_at)] = (run, alias, job)
         self._changed(run, alias)
+
+    def _forget(self, run_id: str) -> None:
+        self._decided.pop(run_id, None)
+        self._cancel_requests.pop(run_id, None)
 
     def _changed(self, run: Run, alias: str) -> None:
         self._changes.append((run, alias))

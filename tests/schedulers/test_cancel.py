@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import sys
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -224,3 +226,116 @@ def test_a_run_cancelled_by_another_store_user_is_not_retried(tmp_path: Path, ca
     ]
     noticed = [record for record in caplog.records if "was cancelled: cancelled elsewhere" in record.getMessage()]
     assert len(noticed) == 1
+
+
+class _CancelOnStart:
+    """A manual clock that, the first time a run's start reads it, runs ``hook`` first: a cancellation landing
+    between the start's decision and its write of ``running`` (the narrowest window of that race)."""
+
+    def __init__(self) -> None:
+        from nbsched.clock import ManualClock
+        from nbsched.schedulers._runs import RunRecorder
+
+        self.clock = ManualClock("2026-01-05 09:00")
+        self.hook: Callable[[], object] | None = None
+        self._start_code = RunRecorder.started.__code__
+        inner_now = self.clock.now
+
+        def now() -> datetime:
+            hook = self.hook
+            if hook is not None and sys._getframe(1).f_code is self._start_code:
+                self.hook = None
+                hook()
+            return inner_now()
+
+        self.clock.now = now  # type: ignore[method-assign]
+
+
+seen_while_running: list[RunStatus] = []
+under_test: list[BackgroundScheduler] = []
+
+
+def record_own_status() -> None:
+    seen_while_running.append(under_test[0].runs(job_id="j")[0].status)
+
+
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+def test_a_cancellation_that_lands_while_a_run_starts_is_kept(store: str, tmp_path: Path) -> None:
+    from nbsched.jobstores.sqlalchemy import SQLAlchemyJobStore
+
+    timing = _CancelOnStart()
+    jobstore: object = "memory" if store == "memory" else SQLAlchemyJobStore(url=f"sqlite:///{tmp_path / 's.db'}")
+    scheduler = BackgroundScheduler(
+        timezone="UTC", clock=timing.clock, jobstores={"default": jobstore}, executors={"default": {"type": "debug"}}
+    )
+    under_test[:] = [scheduler]
+    seen_while_running.clear()
+    scheduler.add_job(record_own_status, "date", run_date=timing.clock.now(), id="j")
+
+    def cancel() -> None:
+        [run] = scheduler.runs(job_id="j")
+        scheduler.cancel_run(run.id, reason="stopped as it started")
+
+    timing.hook = cancel
+    scheduler.start()
+    try:
+        scheduler.wakeup()
+        scheduler._on_clock_jump()
+    finally:
+        scheduler.shutdown()
+    assert timing.hook is None  # the cancellation did land inside the start
+    # The start had decided, so the function ran (one in a thread cannot be stopped), already cancelled...
+    assert seen_while_running == [RunStatus.CANCELLED]
+    [after] = scheduler.runs(job_id="j")
+    assert (after.status, after.error_message) == (RunStatus.CANCELLED, "stopped as it started")  # ...and after
+
+
+def counted(runs: list[int]) -> None:
+    runs.append(1)
+
+
+def test_runs_cancelled_while_worker_threads_start_them_end_cancelled_and_no_cancel_is_lost() -> None:
+    """Real threads: 8 workers start 400 runs while another thread cancels each as soon as it is listed.
+
+    Every run whose cancellation was accepted ends ``cancelled``; every other one ran and ``succeeded``."""
+    ran: list[int] = []
+    scheduler = BackgroundScheduler(timezone="UTC", executors={"default": {"type": "threadpool", "max_workers": 8}})
+    scheduler.start(paused=True)
+    now = datetime.now(UTC)
+    for n in range(400):
+        scheduler.add_job(counted, "date", run_date=now, args=[ran], id=f"j{n}")
+    accepted: set[str] = set()
+    refused: set[str] = set()
+    stop = threading.Event()
+
+    def cancel_all() -> None:
+        while not stop.is_set():
+            for run in scheduler.runs(status=["scheduled", "running"], limit=None):
+                if run.id in accepted or run.id in refused:
+                    continue
+                try:
+                    scheduler.cancel_run(run.id)
+                except RunFinishedError:
+                    refused.add(run.id)
+                else:
+                    accepted.add(run.id)
+
+    canceller = threading.Thread(target=cancel_all)
+    canceller.start()
+    try:
+        scheduler.resume()
+        deadline = datetime.now(UTC) + timedelta(seconds=30)
+        while len(scheduler.runs(status=["succeeded", "cancelled"], limit=None)) < 400 and datetime.now(UTC) < deadline:
+            threading.Event().wait(0.02)
+    finally:
+        stop.set()
+        canceller.join()
+        scheduler.shutdown(wait=True)
+    runs = scheduler.runs(limit=None)
+    assert len(runs) == 400
+    status = {run.id: run.status for run in runs}
+    assert accepted, "the canceller should have reached some runs before they ended"
+    assert {status[run_id] for run_id in accepted} == {RunStatus.CANCELLED}
+    succeeded = [run_id for run_id, s in status.items() if s is RunStatus.SUCCEEDED]
+    assert set(succeeded) | accepted == set(status)
+    assert len(ran) >= len(succeeded)  # every succeeded run ran; cancelled ones may have been running
