@@ -147,6 +147,8 @@ class RunsAPI:
 
     def _after_run(self, job: Job, run: Run, alias: str) -> None:
         """Retry a failed, timed-out or lost run where the job asks for it; else let a completed job go."""
+        if run.status is RunStatus.SUCCEEDED and not job.completed:
+            return  # the common case, decided without the checks below
         retry_timeouts = bool(getattr(job.func, "retry_on_timeout", False))
         retryable = run.status in (RunStatus.FAILED, RunStatus.LOST) or (
             run.status is RunStatus.TIMED_OUT and retry_timeouts
