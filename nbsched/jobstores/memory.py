@@ -54,20 +54,21 @@ class MemoryJobStore(JobStore):
     def add_job(self, job: Job) -> None:
         if job.id in self._index:
             raise ConflictingIdError(job.id)
-        key = self._key(job)
-        position = bisect_left(self._keys, key)
-        self._keys.insert(position, key)
-        self._jobs.insert(position, job)
-        self._index[job.id] = (job, key, job.next_run_time)
+        self._insert(job)
 
     def update_job(self, job: Job) -> None:
         entry = self._index.get(job.id)
         if entry is None:
             raise JobLookupError(job.id)
         self._remove_at(entry[1])
+        self._insert(job)
+
+    def _insert(self, job: Job) -> None:
         key = self._key(job)
-        position = bisect_left(self._keys, key)
-        self._keys.insert(position, key)
+        keys = self._keys
+        # Jobs moved to a later run time usually go last: no search, no shifting of the list.
+        position = len(keys) if not keys or keys[-1] < key else bisect_left(keys, key)
+        keys.insert(position, key)
         self._jobs.insert(position, job)
         self._index[job.id] = (job, key, job.next_run_time)
 
@@ -83,11 +84,19 @@ class MemoryJobStore(JobStore):
         # One process, one lock for all new runs: the firing path of the default store stays cheap.
         results: list[bool] = []
         new_runs: list[Run] = []
+        won: list[tuple[Job, _Key]] = []
+        index = self._index
         for job, expected, runs in claims:
-            won = self.claim_job(job, expected)
-            if won:
-                new_runs.extend(runs)
-            results.append(won)
+            entry = index.get(job.id)
+            if entry is None or entry[2] != expected:
+                results.append(False)
+                continue
+            won.append((job, entry[1]))
+            new_runs.extend(runs)
+            results.append(True)
+        self._remove_keys([key for _, key in won])
+        for job, _ in won:
+            self._insert(job)
         self._runs.add_many(new_runs)
         return results
 
@@ -106,6 +115,18 @@ class MemoryJobStore(JobStore):
         position = bisect_left(self._keys, key)
         del self._keys[position]
         del self._jobs[position]
+
+    def _remove_keys(self, keys: list[_Key]) -> None:
+        """Remove the jobs stored under ``keys``; the due jobs of a pass, the first ones in order, go at once."""
+        if not keys:
+            return
+        count = len(keys)
+        if keys[0] == self._keys[0] and keys == self._keys[:count]:
+            del self._keys[:count]
+            del self._jobs[:count]
+            return
+        for key in keys:
+            self._remove_at(key)
 
     def __repr__(self) -> str:
         return f"<MemoryJobStore ({len(self._jobs)} jobs)>"
