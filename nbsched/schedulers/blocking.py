@@ -6,6 +6,7 @@ import threading
 from typing import Any
 
 from nbsched.schedulers._config import parse_bool
+from nbsched.schedulers._timers import precise_timers
 from nbsched.schedulers.base import STATE_STOPPED, BaseScheduler
 
 __all__ = ["BlockingScheduler"]
@@ -49,10 +50,11 @@ class BlockingScheduler(BaseScheduler):
         event = self._event
         assert event is not None
         wait_seconds: float | None = None
-        while self.state != STATE_STOPPED:
-            event.wait(self._clock.wait_timeout(wait_seconds))
-            event.clear()
-            wait_seconds = self._process_jobs()
+        with precise_timers():  # wake at the due time, not up to 50 µs after it
+            while self.state != STATE_STOPPED:
+                event.wait(self._clock.wait_timeout(wait_seconds))
+                event.clear()
+                wait_seconds = self._process_jobs()
 
     def _in_scheduler_thread(self) -> bool:
         return threading.current_thread() is self._loop_thread
