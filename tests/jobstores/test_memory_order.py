@@ -26,7 +26,7 @@ _ops = st.lists(
         st.tuples(st.just("add"), st.integers(0, 15), _times),
         st.tuples(st.just("update"), st.integers(0, 15), _times),
         st.tuples(st.just("remove"), st.integers(0, 15), st.none()),
-        # claim the due jobs at minute `value` (all, or every other one), moving each to the given offset
+        # claim the due jobs at minute `number` (all, or every other one), moving each `value` + 1 minutes on
         st.tuples(st.sampled_from(["claim_due", "claim_some"]), st.integers(0, 20), st.integers(0, 20)),
     ),
     max_size=60,
@@ -76,7 +76,7 @@ def test_jobs_stay_in_run_time_order(ops: list[tuple[str, int, int | None]]) -> 
             claims = []
             for job in chosen:
                 expected = job.next_run_time
-                job.next_run_time = now + timedelta(minutes=value or 0)
+                job.next_run_time = now + timedelta(minutes=(value or 0) + 1)  # later than any due time
                 claims.append((job, expected, [Run(job_id=job.id, scheduled_at=expected)]))  # type: ignore[arg-type]
             assert store.claim_jobs(claims) == [True] * len(claims)
             for job in chosen:
