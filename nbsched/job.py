@@ -57,6 +57,17 @@ _MODIFIABLE = frozenset(
 )
 
 
+# Jobs mostly share a few sets of option names and tags (often none): one object each instead of one per job,
+# fewer objects for the garbage collector to walk in a process holding thousands of jobs.
+_SHARED_SETS: dict[frozenset[str], frozenset[str]] = {}
+
+
+def _shared(value: frozenset[str]) -> frozenset[str]:
+    if len(_SHARED_SETS) >= 1024:
+        return value
+    return _SHARED_SETS.setdefault(value, value)
+
+
 @attrs.define(kw_only=True, eq=False, repr=False)
 class Job:
     """A scheduled job.
@@ -138,7 +149,7 @@ class Job:
             changes["name"] = name
         changes.update(options)
         job._modify(owner=owner, **changes)
-        job._explicit = frozenset(options)
+        job._explicit = _shared(frozenset(options))
         return job
 
     # ----------------------------------------------------------------------------------- APScheduler 3 API
@@ -258,7 +269,7 @@ class Job:
                 value = [value]
             if not isinstance(value, Iterable) or not all(isinstance(tag, str) for tag in value):
                 raise JobArgumentError(owner, "tags", changes["tags"], "must be a list of strings")
-            new["tags"] = frozenset(value)
+            new["tags"] = _shared(frozenset(value))
         if "next_run_time" in changes:
             trigger = new.get("trigger", self.trigger)
             tz = getattr(trigger, "timezone", None)
@@ -364,7 +375,7 @@ class Job:
             retry_backoff=state.get("retry_backoff", 0.0),
             run_count=state.get("run_count", 0),
             completed=state.get("completed", False),
-            tags=frozenset(state.get("tags", ())),
+            tags=_shared(frozenset(state.get("tags", ()))),
             scheduler=scheduler,
         )
 
