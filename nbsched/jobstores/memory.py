@@ -72,10 +72,14 @@ class MemoryJobStore(JobStore):
         self._jobs.insert(position, job)
         self._index[job.id] = (job, key, job.next_run_time)
 
-    def claim_job(self, job: Job, expected_next_run_time: datetime | None) -> bool:
+    def _claimable(self, job: Job, expected_next_run_time: datetime | None) -> _Key | None:
+        """The stored key of ``job`` if its fire at ``expected_next_run_time`` is still unclaimed, else ``None``."""
         # The job objects are shared with the caller, so compare with the run time recorded at the last write.
         entry = self._index.get(job.id)
-        if entry is None or entry[2] != expected_next_run_time:
+        return entry[1] if entry is not None and entry[2] == expected_next_run_time else None
+
+    def claim_job(self, job: Job, expected_next_run_time: datetime | None) -> bool:
+        if self._claimable(job, expected_next_run_time) is None:
             return False
         self.update_job(job)
         return True
@@ -85,13 +89,12 @@ class MemoryJobStore(JobStore):
         results: list[bool] = []
         new_runs: list[Run] = []
         won: list[tuple[Job, _Key]] = []
-        index = self._index
         for job, expected, runs in claims:
-            entry = index.get(job.id)
-            if entry is None or entry[2] != expected:
+            key = self._claimable(job, expected)
+            if key is None:
                 results.append(False)
                 continue
-            won.append((job, entry[1]))
+            won.append((job, key))
             new_runs.extend(runs)
             results.append(True)
         self._remove_keys([key for _, key in won])
