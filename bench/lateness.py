@@ -11,6 +11,7 @@ libraries: the job and the listener are the same code, only the scheduler differ
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -35,9 +36,36 @@ def _on_executed(event: Any) -> None:
 
 
 def lateness(lib: Any, quick: bool) -> dict[str, Any]:
-    """p50/p99/max of start - scheduled, in ms, over every run of every job (memory store)."""
+    """p50/p99/max of start - scheduled, in ms, over every run of every job (memory store), and the timer floor
+    of the same process (:func:`timer_floor`) measured just before."""
     jobs, seconds = (100, 2.0) if quick else (200, 5.0)
-    return measure_lateness(lib, lib.scheduler(), jobs=jobs, seconds=seconds, shortest=0.2, longest=0.5, spread=0.2)
+    floor = timer_floor(seconds)  # as long as the window, so that its max compares with the lateness max
+    result = measure_lateness(lib, lib.scheduler(), jobs=jobs, seconds=seconds, shortest=0.2, longest=0.5, spread=0.2)
+    return {**result, **floor}
+
+
+def timer_floor(seconds: float) -> dict[str, float]:
+    """How late a bare ``Event.wait(timeout)`` ends on this machine, with no scheduler at all (ms).
+
+    Random timeouts of 0.2-3 ms, as a scheduler's waits between fires, for ``seconds``; the thread keeps the
+    default timer slack. The overrun is the floor under every lateness figure: what a timed wait costs here
+    whichever library waits.
+    """
+    event = threading.Event()
+    rng = random.Random(99)
+    overruns: list[float] = []
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        timeout = rng.uniform(0.0002, 0.003)
+        start = time.perf_counter()
+        event.wait(timeout)
+        overruns.append(time.perf_counter() - start - timeout)
+    overruns.sort()
+    return {
+        "_timer_p50": percentile(overruns, 0.50) * 1000,
+        "_timer_p99": percentile(overruns, 0.99) * 1000,
+        "_timer_max": overruns[-1] * 1000,
+    }
 
 
 def measure_lateness(

@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -152,6 +153,21 @@ def _fire_time_checks(samples: dict[str, list[dict[str, Any]]], figures: list[Fi
     return notes
 
 
+def _timer_floor_note(samples: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """The machine's timer floor measured in the lateness case's processes (bench/lateness.py timer_floor)."""
+    runs = [run for lib in LIBRARIES for run in samples[lib] if "_timer_p99" in run]
+    if not runs:
+        return []
+    parts = []
+    for key in ("p50", "p99", "max"):
+        values = sorted(run[f"_timer_{key}"] for run in runs)
+        parts.append(f"{key} {statistics.median(values):.2f} ms (runs {values[0]:.2f}-{values[-1]:.2f})")
+    return [
+        f"timer floor of this machine, a bare Event.wait of 0.2-3 ms with no scheduler, in the same {len(runs)} "
+        f"processes: overrun {', '.join(parts)}; lateness figures within it are the machine's, not a library's"
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: smaller counts, one run each (< 60 s)")
@@ -196,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
                         if note not in notes:  # once, not once per run
                             notes.append(note)
         notes.extend(_fire_time_checks(samples, figures))
+        notes.extend(_timer_floor_note(samples))
         for figure in figures:
             values = {lib: [run.get(figure.id) for run in samples[lib]] for lib in LIBRARIES}
             summary = {lib: summarise([v for v in values[lib] if v is not None], figure) for lib in LIBRARIES}
