@@ -171,8 +171,7 @@ class RunRecorder:
             return None
         run, alias, job = entry
         now = self._scheduler._clock.now()
-        self._decided.pop(run.id, None)
-        request = self._cancel_requests.pop(run.id, None)
+        request = self._forget(run.id)
         if request is not None and run.status is not RunStatus.CANCELLED:
             self._set_cancelled(run, *request)  # a cancellation in flight as the run ended
         if run.status is RunStatus.CANCELLED:
@@ -278,9 +277,10 @@ class RunRecorder:
         self._active[(run.job_id, run.scheduled_at)] = (run, alias, job)
         self._changed(run, alias)
 
-    def _forget(self, run_id: str) -> None:
+    def _forget(self, run_id: str) -> tuple[datetime, str] | None:
+        """Drop a run's start/cancel decision; returns the cancellation requested for it, if any."""
         self._decided.pop(run_id, None)
-        self._cancel_requests.pop(run_id, None)
+        return self._cancel_requests.pop(run_id, None)
 
     def _changed(self, run: Run, alias: str) -> None:
         self._changes.append((run, alias))
