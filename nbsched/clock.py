@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -21,8 +22,8 @@ __all__ = ["Clock", "ManualClock", "SystemClock"]
 class SystemClock(Clock):
     """The real clock: ``datetime.now(UTC)``; waits last as long as asked."""
 
-    def now(self) -> datetime:
-        return datetime.now(UTC)
+    #: ``datetime.now(UTC)`` itself, not a method calling it: read several times in every pass
+    now = functools.partial(datetime.now, UTC)
 
     def __repr__(self) -> str:
         return "SystemClock()"

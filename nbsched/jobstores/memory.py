@@ -9,7 +9,7 @@ from datetime import datetime
 from nbsched.abc import JobStore
 from nbsched.exceptions import ConflictingIdError, JobLookupError
 from nbsched.job import Job
-from nbsched.runs import Run
+from nbsched.runs import Run, RunTable
 
 __all__ = ["MemoryJobStore"]
 
@@ -24,16 +24,14 @@ class MemoryJobStore(JobStore):
     ``__main__`` functions work, as in APScheduler.
     """
 
+    _run_table: RunTable
+
     def __init__(self) -> None:
         self._keys: list[_Key] = []
         self._jobs: list[Job] = []
         self._index: dict[str, tuple[Job, _Key, datetime | None]] = {}
         self._seq = 0
-
-    def _key(self, job: Job) -> _Key:
-        self._seq += 1
-        stamp = job.next_run_time.timestamp() if job.next_run_time is not None else math.inf
-        return (stamp, self._seq)
+        self._run_table = RunTable()
 
     def lookup_job(self, job_id: str) -> Job | None:
         entry = self._index.get(job_id)
@@ -64,7 +62,8 @@ class MemoryJobStore(JobStore):
         self._insert(job)
 
     def _insert(self, job: Job) -> None:
-        key = self._key(job)
+        self._seq += 1
+        key = (job.next_run_time.timestamp() if job.next_run_time is not None else math.inf, self._seq)
         keys = self._keys
         # Jobs moved to a later run time usually go last: no search, no shifting of the list.
         position = len(keys) if not keys or keys[-1] < key else bisect_left(keys, key)
@@ -88,19 +87,21 @@ class MemoryJobStore(JobStore):
         # One process, one lock for all new runs: the firing path of the default store stays cheap.
         results: list[bool] = []
         new_runs: list[Run] = []
-        won: list[tuple[Job, _Key]] = []
+        won: list[Job] = []
+        keys: list[_Key] = []
         for job, expected, runs in claims:
             key = self._claimable(job, expected)
             if key is None:
                 results.append(False)
                 continue
-            won.append((job, key))
+            won.append(job)
+            keys.append(key)
             new_runs.extend(runs)
             results.append(True)
-        self._remove_keys([key for _, key in won])
-        for job, _ in won:
+        self._remove_keys(keys)
+        for job in won:
             self._insert(job)
-        self._runs.add_many(new_runs)
+        self._run_table.add_many(new_runs)
         return results
 
     def remove_job(self, job_id: str) -> None:

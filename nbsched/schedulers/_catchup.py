@@ -67,9 +67,9 @@ def plan_fires(
     now = now.astimezone(UTC)
     grace = None if misfire_grace_time is None else timedelta(seconds=misfire_grace_time)
     following = trigger.get_next_fire_time(next_run_time, now)
-    if following is None or _utc(following) > now:
+    if following is None or following.astimezone(UTC) > now:
         # The common case, one fire due: no list walk.
-        if grace is not None and now - _utc(next_run_time) > grace:
+        if grace is not None and now - next_run_time.astimezone(UTC) > grace:
             return FirePlan(run_times=[], missed=[next_run_time], skipped=[], next_run_time=following)
         return FirePlan(run_times=[next_run_time], missed=[], skipped=[], next_run_time=following)
 

@@ -93,7 +93,9 @@ class RunRecorder:
         """Run rows for a fire about to be claimed: ``scheduled`` ones to run, ``skipped`` ones for the fire
         times missed and one for each span of fire times passed over (it says which)."""
         # A claimed run belongs to this worker from the start: if it dies before the run starts, the run is lost.
-        runs = [Run(job_id=job.id, scheduled_at=t, worker=self._worker, heartbeat_at=now) for t in plan.run_times]
+        runs = []
+        for t in plan.run_times:  # a loop, not a comprehension: one frame less on the firing path
+            runs.append(Run(job_id=job.id, scheduled_at=t, worker=self._worker, heartbeat_at=now))
         if not plan.missed and not plan.skipped:
             return runs
         skipped = [(t, f"missed by {now - t} (misfire_grace_time {job.misfire_grace_time} s)") for t in plan.missed]

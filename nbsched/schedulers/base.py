@@ -117,6 +117,7 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
         self._passes_started = 0
         self._passes_done = 0
         self._passes_cond = threading.Condition()
+        self._count_passes = True
         self._recorder = RunRecorder(self)
         self._starting = False  # start() is storing the pending jobs (executors added now start at once)
         self._retry_queue: list[tuple[datetime, int, Job, str, datetime]] = []
@@ -227,6 +228,8 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
                 self._starting = False
         self._recorder.start()
         self._clock.add_observer(self._on_clock_jump)
+        # Passes are counted for _on_clock_jump, which only a clock that jumps (overrides add_observer) calls.
+        self._count_passes = type(self._clock).add_observer is not Clock.add_observer
         self.state = STATE_PAUSED if paused else STATE_RUNNING
         self._logger.info("Scheduler started")
         self._dispatch_event(SchedulerEvent(EVENT_SCHEDULER_STARTED))
@@ -447,6 +450,8 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
 
     def _process_jobs(self) -> float | None:
         """Run every due job; return the seconds until the next due time (``None``: nothing scheduled)."""
+        if not self._count_passes:  # nobody waits for a pass to end (the clock never jumps)
+            return self._process_due_jobs()
         with self._passes_cond:
             self._passes_started += 1
         try:
@@ -460,14 +465,14 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
         if self.state != STATE_RUNNING:
             return None
         now = self._clock.now()
-        retry_later = now + timedelta(seconds=self.jobstore_retry_interval)
         wakeups: list[datetime] = []
         events: list[SchedulerEvent] = []
         changed: list[str] = []
         with self._jobstores_lock:
-            self._submit_due_retries(now, events)
             if self._retry_queue:
-                wakeups.append(self._retry_queue[0][0])
+                self._submit_due_retries(now, events)
+                if self._retry_queue:
+                    wakeups.append(self._retry_queue[0][0])
             for alias, store in self._jobstores.items():
                 try:
                     due_jobs = store.get_due_jobs(now)
@@ -477,7 +482,7 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
                     self._logger.warning(
                         "Job store %r failed (will retry in %ss): %s", alias, self.jobstore_retry_interval, exc
                     )
-                    store_next = retry_later
+                    store_next = now + timedelta(seconds=self.jobstore_retry_interval)
                 if store_next is not None:
                     wakeups.append(store_next)
                 if store.change_check_interval is not None:
@@ -503,7 +508,9 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
                     self._logger.exception("Error notifying store listener")
         if self.state != STATE_RUNNING or not wakeups:
             return None
-        wait = (min(w.astimezone(UTC) for w in wakeups) - self._clock.now()).total_seconds()
+        # Aware datetimes subtract by instant; min() compares by wall clock when they share a zone, so in UTC.
+        earliest = wakeups[0] if len(wakeups) == 1 else min(w.astimezone(UTC) for w in wakeups)
+        wait = (earliest - self._clock.now()).total_seconds()
         return min(max(wait, 0.0), TIMEOUT_MAX)
 
     def _fire_due_jobs(
@@ -519,7 +526,9 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
             offset = random.randrange(len(due_jobs) // CLAIM_BATCH + 1) * CLAIM_BATCH
             due_jobs = due_jobs[offset:] + due_jobs[:offset]
         for start in range(0, len(due_jobs), CLAIM_BATCH):
-            prepared = [self._plan_job(job, now) for job in due_jobs[start : start + CLAIM_BATCH]]
+            prepared = []
+            for job in due_jobs[start : start + CLAIM_BATCH]:  # loops, not comprehensions: fewer frames
+                prepared.append(self._plan_job(job, now))
             self._claim_and_submit(prepared, alias, store, now, events)
 
     def _plan_job(self, job: Job, now: datetime) -> _Planned:
@@ -555,8 +564,11 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
         now: datetime,
         events: list[SchedulerEvent],
     ) -> None:
+        claims: list[tuple[Job, datetime | None, list[Run]]] = []
+        for job, expected, _, _, runs in prepared:
+            claims.append((job, expected, runs))
         try:
-            won = store.claim_jobs([(job, expected, runs) for job, expected, _, _, runs in prepared])
+            won = store.claim_jobs(claims)
         except Exception:
             for job, expected, fired, _, _ in prepared:
                 job.next_run_time, job.run_count = expected, job.run_count - fired
@@ -589,7 +601,9 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
 
     def _submit(self, job: Job, alias: str, run_times: list[datetime], events: list[SchedulerEvent]) -> None:
         try:
-            executor = self._lookup_executor(job.executor)
+            executor = self._executors.get(job.executor)
+            if executor is None:
+                executor = self._lookup_executor(job.executor)
             executor.submit_job(job, run_times)
         except MaxInstancesReachedError:
             self._logger.warning(
