@@ -138,6 +138,6 @@ CASES = [
             Figure("lateness_p99", "fire lateness p99", "ms", "lower", "median"),
             Figure("lateness_max", "fire lateness max", "ms", "lower", "median"),
         ],
-        runs=5,
+        runs=9,
     ),
 ]
