@@ -13,10 +13,11 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import sys
+import threading
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["TIMER_SLACK_NS", "precise_timers", "timer_slack"]
+__all__ = ["TIMER_SLACK_NS", "Wakeup", "precise_timers", "timer_slack"]
 
 #: the timer slack of the scheduler thread while it runs the scheduler loop, in nanoseconds
 TIMER_SLACK_NS = 1_000
@@ -59,3 +60,30 @@ def precise_timers(slack_ns: int = TIMER_SLACK_NS) -> Iterator[None]:
         yield
     finally:
         _PRCTL(_PR_SET_TIMERSLACK, previous, 0, 0, 0)
+
+
+class Wakeup:
+    """What one thread waits on between passes: :meth:`wait` returns at once if :meth:`set` was called since the
+    last wait, else when it is called or the timeout ends; either way the next wait starts unset.
+
+    A bare lock, held while nothing is pending: each wait and each set is one call into C. A
+    :class:`threading.Event` runs a few Python-level calls on each side of its sleep (a condition, its waiter
+    list, then ``clear()``), and a pool worker woken for a due job cannot take the GIL until the scheduler thread
+    is asleep again: those calls are added to the start of every job.
+    """
+
+    __slots__ = ("_pending",)
+
+    def __init__(self) -> None:
+        self._pending = threading.Lock()
+        self._pending.acquire()  # held: nothing pending
+
+    def set(self) -> None:
+        """Wake the waiter, or make its next wait return at once (any thread; setting twice is setting once)."""
+        # Released by whoever sets first; the lock is only taken back by the waiter.
+        with contextlib.suppress(RuntimeError):  # already released: a wake-up is pending
+            self._pending.release()
+
+    def wait(self, timeout: float | None) -> bool:
+        """Block until set or ``timeout`` seconds pass (``None``: until set); ``True`` if it was set."""
+        return self._pending.acquire(True, -1 if timeout is None else timeout)

@@ -6,7 +6,7 @@ import threading
 from typing import Any
 
 from nbsched.schedulers._config import parse_bool
-from nbsched.schedulers._timers import precise_timers
+from nbsched.schedulers._timers import Wakeup, precise_timers
 from nbsched.schedulers.base import STATE_STOPPED, BaseScheduler
 
 __all__ = ["BlockingScheduler"]
@@ -20,7 +20,7 @@ class BlockingScheduler(BaseScheduler):
     """
 
     _extra_options = frozenset({"daemon"})
-    _event: threading.Event | None = None
+    _event: Wakeup | None = None
     _loop_thread: threading.Thread | None = None
 
     def _configure(self, config: dict[str, Any]) -> None:
@@ -33,8 +33,7 @@ class BlockingScheduler(BaseScheduler):
         self._main_loop()
 
     def _new_event(self) -> None:
-        if self._event is None or self._event.is_set():
-            self._event = threading.Event()
+        self._event = Wakeup()  # a wake-up left from an earlier run is dropped: start() wakes the loop anyway
 
     def shutdown(self, wait: bool = True) -> None:
         super().shutdown(wait)
@@ -53,7 +52,6 @@ class BlockingScheduler(BaseScheduler):
         with precise_timers():  # wake at the due time, not up to 50 µs after it
             while self.state != STATE_STOPPED:
                 event.wait(self._clock.wait_timeout(wait_seconds))
-                event.clear()
                 wait_seconds = self._process_jobs()
 
     def _in_scheduler_thread(self) -> bool:

@@ -1,4 +1,5 @@
-"""The scheduler thread's timed waits end on time: its timer slack is lowered while it runs, and put back."""
+"""The scheduler thread's timed waits end on time: its timer slack is lowered while it runs, and put back; its
+wake-up flag wakes it once per set, from any thread."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 import pytest
 
 from nbsched.events import EVENT_JOB_SUBMITTED
-from nbsched.schedulers._timers import TIMER_SLACK_NS, precise_timers, timer_slack
+from nbsched.schedulers._timers import TIMER_SLACK_NS, Wakeup, precise_timers, timer_slack
 from nbsched.schedulers.background import BackgroundScheduler
 from nbsched.schedulers.blocking import BlockingScheduler
 
@@ -69,3 +70,28 @@ def test_a_blocking_scheduler_gives_its_callers_thread_its_slack_back() -> None:
     scheduler.start()  # returns once the job has shut it down
     assert inside == [TIMER_SLACK_NS]
     assert timer_slack() == before
+
+
+def test_a_wakeup_set_before_the_wait_ends_it_at_once_and_only_once() -> None:
+    wake = Wakeup()
+    assert wake.wait(0) is False  # nothing pending
+    wake.set()
+    wake.set()  # setting twice is setting once
+    assert wake.wait(0) is True
+    assert wake.wait(0.01) is False  # the wait consumed it: the next one times out
+
+
+def test_a_wakeup_set_from_other_threads_wakes_the_waiter() -> None:
+    wake = Wakeup()
+    woken: list[bool] = []
+    waiter = threading.Thread(target=lambda: woken.append(wake.wait(30)))
+    waiter.start()
+    setters = [threading.Thread(target=wake.set) for _ in range(8)]
+    for setter in setters:
+        setter.start()
+    for setter in setters:
+        setter.join()
+    waiter.join(30)
+    assert woken == [True]
+    wake.wait(0)  # sets that came after the waiter woke leave one wake-up pending at most, not seven
+    assert wake.wait(0) is False
