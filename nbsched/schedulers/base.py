@@ -508,8 +508,8 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
                     self._logger.exception("Error notifying store listener")
         if self.state != STATE_RUNNING or not wakeups:
             return None
-        # Aware datetimes subtract by instant; min() compares by wall clock when they share a zone, so in UTC.
-        earliest = wakeups[0] if len(wakeups) == 1 else min(w.astimezone(UTC) for w in wakeups)
+        # In UTC: datetimes sharing a zone compare and subtract by wall clock, wrong in a repeated DST hour.
+        earliest = wakeups[0].astimezone(UTC) if len(wakeups) == 1 else min(w.astimezone(UTC) for w in wakeups)
         wait = (earliest - self._clock.now()).total_seconds()
         return min(max(wait, 0.0), TIMEOUT_MAX)
 
