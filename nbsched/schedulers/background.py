@@ -20,7 +20,7 @@ class BackgroundScheduler(BlockingScheduler):
     _thread: threading.Thread | None = None
 
     def start(self, paused: bool = False) -> None:
-        self._new_event()
+        self._new_wakeup()
         BaseScheduler.start(self, paused)
         self._thread = threading.Thread(target=self._main_loop, name="nbsched", daemon=self._daemon)
         self._thread.start()

@@ -20,7 +20,7 @@ class BlockingScheduler(BaseScheduler):
     """
 
     _extra_options = frozenset({"daemon"})
-    _event: Wakeup | None = None
+    _wakeup: Wakeup | None = None
     _loop_thread: threading.Thread | None = None
 
     def _configure(self, config: dict[str, Any]) -> None:
@@ -28,30 +28,29 @@ class BlockingScheduler(BaseScheduler):
         super()._configure(config)
 
     def start(self, paused: bool = False) -> None:
-        self._new_event()
+        self._new_wakeup()
         super().start(paused)
         self._main_loop()
 
-    def _new_event(self) -> None:
-        self._event = Wakeup()  # a wake-up left from an earlier run is dropped: start() wakes the loop anyway
+    def _new_wakeup(self) -> None:
+        self._wakeup = Wakeup()  # a wake-up left from an earlier run is dropped: start() wakes the loop anyway
 
     def shutdown(self, wait: bool = True) -> None:
         super().shutdown(wait)
-        assert self._event is not None
-        self._event.set()
+        self.wakeup()
 
     def wakeup(self) -> None:
-        if self._event is not None:
-            self._event.set()
+        if self._wakeup is not None:
+            self._wakeup.set()
 
     def _main_loop(self) -> None:
         self._loop_thread = threading.current_thread()
-        event = self._event
-        assert event is not None
+        wake = self._wakeup
+        assert wake is not None
         wait_seconds: float | None = None
         with precise_timers():  # wake at the due time, not up to 50 µs after it
             while self.state != STATE_STOPPED:
-                event.wait(self._clock.wait_timeout(wait_seconds))
+                wake.wait(self._clock.wait_timeout(wait_seconds))
                 wait_seconds = self._process_jobs()
 
     def _in_scheduler_thread(self) -> bool:
