@@ -280,6 +280,9 @@ class JobStore(ABC):
 
     def update_runs(self, runs: list[Run]) -> None:
         """Store several runs' current state (one transaction in a persistent store)."""
+        if type(self).update_run is JobStore.update_run:  # the default history: the batch under one lock
+            self._runs.update_many(runs)
+            return
         for run in runs:
             self.update_run(run)
 

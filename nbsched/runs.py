@@ -9,11 +9,12 @@ died) is marked ``lost`` by whichever scheduler notices.
 from __future__ import annotations
 
 import itertools
+import marshal
 import os
 import socket
 import time
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any
 from uuid import uuid4
@@ -207,27 +208,46 @@ class RunTable:
     retention and a job's history look at that job's runs only, and the lost-run check looks only at runs that
     were scheduled or running: with a thousand jobs keeping a hundred runs each, neither walks 100,000 runs
     under the lock that the firing path takes to record new runs.
+
+    A finished run is kept packed (:class:`_Packer`): bytes, which Python's cyclic garbage collector does not
+    track. A history of Run objects grows the collector's young generation by one object per fire, so the
+    collector runs every few hundred fires and walks the history in its older generations; packed, a steady
+    stream of fires adds nothing for it to walk (reads unpack a copy, as they copied before).
     """
 
     def __init__(self) -> None:
         import threading
 
         self._lock = threading.Lock()
-        self._runs: dict[str, Run] = {}
+        # run id -> the run: the object itself while it may change, packed bytes once finished
+        self._runs: dict[str, Run | bytes] = {}
         # job id -> {scheduled_at: run id}: the unique (job_id, scheduled_at) key, and each job's runs
         self._by_job: dict[str, dict[datetime, str]] = {}
         # runs scheduled or running when last seen here (some may have finished since): the lost-run candidates
         self._maybe_active: dict[str, Run] = {}
+        self._packer = _Packer()
 
     def _insert(self, run: Run) -> bool:
         times = self._by_job.setdefault(run.job_id, {})
         if run.scheduled_at in times:
             return False
         times[run.scheduled_at] = run.id
-        self._runs[run.id] = run  # this process's own object: reads hand out copies
         if run.status in ACTIVE:
+            self._runs[run.id] = run  # this process's own object: reads hand out copies
             self._maybe_active[run.id] = run
+        else:
+            self._keep_finished(run)
         return True
+
+    def _keep_finished(self, run: Run) -> None:
+        self._runs[run.id] = self._packer.pack(run) or run  # a run holding values bytes cannot hold stays as is
+
+    def _run(self, stored: Run | bytes) -> Run:
+        """The stored run: the object itself, or the unpacked copy of a finished one."""
+        return self._packer.unpack(stored) if isinstance(stored, bytes) else stored
+
+    def _copy(self, stored: Run | bytes) -> Run:
+        return self._packer.unpack(stored) if isinstance(stored, bytes) else attrs.evolve(stored)
 
     def _remove(self, run: Run) -> None:
         self._runs.pop(run.id, None)
@@ -250,54 +270,88 @@ class RunTable:
 
     def update(self, run: Run) -> None:
         with self._lock:
-            stored = self._runs.get(run.id)
-            if stored is None:
-                return
-            if run is not stored:
-                if stored.status is not RunStatus.CANCELLED:
-                    self._runs[run.id] = stored = run
-                else:  # a cancelled run stays cancelled; what it left behind is still recorded
-                    stored.outputs, stored.cell_index = run.outputs, run.cell_index
-                    stored.input_sha256, stored.traceback = run.input_sha256, run.traceback
-            # The scheduler changes its own run objects in place (a retry makes a failed run scheduled again).
-            if stored.status in ACTIVE:
-                self._maybe_active[run.id] = stored
-            else:
-                self._maybe_active.pop(run.id, None)
+            self._update(run)
+
+    def update_many(self, runs: Iterable[Run]) -> None:
+        """:meth:`update` each of ``runs``, under one hold of the lock (the run writer's batches)."""
+        with self._lock:
+            for run in runs:
+                self._update(run)
+
+    def _update(self, run: Run) -> None:
+        found = self._runs.get(run.id)
+        if found is None:
+            return
+        stored = self._packer.unpack(found) if isinstance(found, bytes) else found
+        if run is not stored:
+            if stored.status is not RunStatus.CANCELLED:
+                stored = run
+            else:  # a cancelled run stays cancelled; what it left behind is still recorded
+                stored.outputs, stored.cell_index = run.outputs, run.cell_index
+                stored.input_sha256, stored.traceback = run.input_sha256, run.traceback
+        # The scheduler changes its own run objects in place (a retry makes a failed run scheduled again).
+        if stored.status in ACTIVE:
+            self._runs[run.id] = self._maybe_active[run.id] = stored
+        else:
+            self._maybe_active.pop(run.id, None)
+            self._runs[run.id] = self._packer.pack(stored) or stored
 
     def cancel(self, run_id: str, at: datetime, reason: str) -> Run | None:
         with self._lock:
             run = self._runs.get(run_id)
-            if run is None or run.status not in ACTIVE:
+            if run is None or isinstance(run, bytes) or run.status not in ACTIVE:
                 return None
-            run.status = RunStatus.CANCELLED
+            run.status = RunStatus.CANCELLED  # in place: the scheduler tracking this object sees it cancelled
             run.finished_at = at
             run.error_type, run.error_message = "Cancelled", reason
             self._maybe_active.pop(run_id, None)
+            self._keep_finished(run)
             return attrs.evolve(run)
 
     def get(self, run_id: str) -> Run | None:
         with self._lock:
             run = self._runs.get(run_id)
-            return attrs.evolve(run) if run else None
+            return self._copy(run) if run is not None else None
 
     def query(self, run_filter: RunFilter) -> list[Run]:
+        # Packed runs are finished: a filter for active statuses leaves them packed.
+        finished_too = run_filter.status is None or not run_filter.status.isdisjoint(FINISHED)
+        limit = run_filter.limit
         with self._lock:
-            if run_filter.job_id is not None:
-                runs = self._runs
-                candidates: Iterable[Run] = [runs[i] for i in self._by_job.get(run_filter.job_id, {}).values()]
-            else:
-                candidates = self._runs.values()
-            found = [attrs.evolve(run) for run in candidates if run_filter.matches(run)]
-        found.sort(key=lambda run: run.scheduled_at, reverse=True)
-        return found[: run_filter.limit] if run_filter.limit is not None else found
+            if run_filter.job_id is None:
+                found = []
+                for stored in self._runs.values():
+                    run = self._matching(stored, finished_too, run_filter)
+                    if run is not None:
+                        found.append(run)
+                found.sort(key=lambda run: run.scheduled_at, reverse=True)
+                return found[:limit] if limit is not None else found
+            # One job's runs: newest first by their key, unpacking only until the limit is reached.
+            times = self._by_job.get(run_filter.job_id, {})
+            found = []
+            for scheduled_at in sorted(times, reverse=True):
+                if limit is not None and len(found) >= limit:
+                    break
+                run = self._matching(self._runs[times[scheduled_at]], finished_too, run_filter)
+                if run is not None:
+                    found.append(run)
+            return found
+
+    def _matching(self, stored: Run | bytes, finished_too: bool, run_filter: RunFilter) -> Run | None:
+        """A copy of the stored run if it passes the filter."""
+        if isinstance(stored, bytes):
+            if not finished_too:
+                return None
+            run = self._packer.unpack(stored)
+            return run if run_filter.matches(run) else None
+        return attrs.evolve(stored) if run_filter.matches(stored) else None
 
     def heartbeat(self, run_ids: list[str], at: datetime) -> list[str]:
         gone = []
         with self._lock:
             for run_id in run_ids:
                 run = self._runs.get(run_id)
-                if run is not None and run.status in ACTIVE:
+                if isinstance(run, Run) and run.status in ACTIVE:  # packed runs are finished
                     run.heartbeat_at = at
                 else:
                     gone.append(run_id)
@@ -315,6 +369,7 @@ class RunTable:
                     run.status = RunStatus.LOST
                     run.finished_at = now
                     del self._maybe_active[run.id]
+                    self._keep_finished(run)
                     lost.append(attrs.evolve(run))
             return lost
 
@@ -323,7 +378,7 @@ class RunTable:
             for run_id in run_ids:
                 run = self._runs.get(run_id)
                 if run is not None:
-                    self._remove(run)
+                    self._remove(self._run(run))
 
     def prune(self, keep_last: int | None, older_than: datetime | None) -> list[Run]:
         """Delete finished runs beyond the newest ``keep_last`` of each job, and those scheduled before
@@ -356,14 +411,109 @@ class RunTable:
         if not times or (older_than is None and keep_last is not None and len(times) <= keep_last):
             return None
         runs = self._runs
-        finished = [run for run in (runs[i] for i in times.values()) if run.status in FINISHED]
-        finished.sort(key=lambda run: run.scheduled_at, reverse=True)
+        # Packed runs are finished; the key gives each one's scheduled time without unpacking it.
+        finished = [
+            (scheduled_at, run_id)
+            for scheduled_at, run_id in times.items()
+            if isinstance(stored := runs[run_id], bytes) or stored.status in FINISHED
+        ]
+        finished.sort(reverse=True)
         doomed = [
-            run
-            for index, run in enumerate(finished)
-            if (keep_last is not None and index >= keep_last)
-            or (older_than is not None and run.scheduled_at < older_than)
+            self._run(runs[run_id])
+            for index, (scheduled_at, run_id) in enumerate(finished)
+            if (keep_last is not None and index >= keep_last) or (older_than is not None and scheduled_at < older_than)
         ]
         for run in doomed:
             self._remove(run)
         return doomed
+
+
+class _Packer:
+    """Packs a finished :class:`Run` into bytes of plain values (``marshal``, in this process only: nothing
+    packed is ever read from outside it) and back, exactly: datetimes keep their zone object and ``fold``.
+
+    Time zones are numbered as they are met (a history holds a handful); only the table's lock calls it.
+    """
+
+    def __init__(self) -> None:
+        self._zones: list[tzinfo | None] = [None]
+        self._zone_numbers: dict[tzinfo | None, int] = {None: 0}
+
+    def pack(self, run: Run) -> bytes | None:
+        """``run`` packed, or ``None`` when it holds something bytes cannot (a value of another type)."""
+        instant = self._instant
+        try:
+            return marshal.dumps(
+                (
+                    run.id,
+                    run.job_id,
+                    instant(run.scheduled_at),
+                    run.status._value_,
+                    run.attempt,
+                    instant(run.started_at),
+                    instant(run.finished_at),
+                    run.worker,
+                    instant(run.heartbeat_at),
+                    run.error_type,
+                    run.error_message,
+                    run.traceback,
+                    run.progress,
+                    run.cell_index,
+                    run.outputs or None,
+                    run.input_sha256,
+                ),
+                2,  # no references between values to track: the quickest format
+            )
+        except (ValueError, TypeError, AttributeError):  # marshal refuses subclasses and objects; or no datetime
+            return None
+
+    def unpack(self, data: bytes) -> Run:
+        (id_, job_id, scheduled_at, status, attempt, started_at, finished_at, worker, heartbeat_at, error_type,
+         error_message, traceback, progress, cell_index, outputs, input_sha256) = marshal.loads(data)  # fmt: skip
+        instant = self._datetime
+        return Run(
+            id=id_,
+            job_id=job_id,
+            scheduled_at=instant(scheduled_at),
+            status=_STATUSES[status],
+            attempt=attempt,
+            started_at=instant(started_at) if started_at is not None else None,
+            finished_at=instant(finished_at) if finished_at is not None else None,
+            worker=worker,
+            heartbeat_at=instant(heartbeat_at) if heartbeat_at is not None else None,
+            error_type=error_type,
+            error_message=error_message,
+            traceback=traceback,
+            progress=progress,
+            cell_index=cell_index,
+            outputs=outputs or {},
+            input_sha256=input_sha256,
+        )
+
+    def _instant(self, value: datetime | None) -> int | tuple[int, int] | None:
+        """A UTC datetime as microseconds since the epoch; any other as wall-clock microseconds since year 1
+        and zone number * 2 + fold."""
+        if value is None:
+            return None
+        if type(value) is not datetime:
+            raise TypeError("not a plain datetime")
+        zone = value.tzinfo
+        if zone is UTC:  # the clock's own times, and most scheduled times
+            return (value - _EPOCH) // _MICROSECOND
+        number = self._zone_numbers.get(zone)
+        if number is None:
+            number = self._zone_numbers[zone] = len(self._zones)
+            self._zones.append(zone)
+        return (value.replace(tzinfo=None, fold=0) - _YEAR_ONE) // _MICROSECOND, number * 2 + value.fold
+
+    def _datetime(self, value: int | tuple[int, int]) -> datetime:
+        if type(value) is int:
+            return _EPOCH + timedelta(microseconds=value)
+        wall, code = value  # type: ignore[misc]
+        return (_YEAR_ONE + timedelta(microseconds=wall)).replace(tzinfo=self._zones[code >> 1], fold=code & 1)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_STATUSES = {status.value: status for status in RunStatus}
+_YEAR_ONE = datetime(1, 1, 1)
+_MICROSECOND = timedelta(microseconds=1)
