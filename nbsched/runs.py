@@ -282,7 +282,7 @@ class RunTable:
         found = self._runs.get(run.id)
         if found is None:
             return
-        stored = self._packer.unpack(found) if isinstance(found, bytes) else found
+        stored = self._run(found)
         if run is not stored:
             if stored.status is not RunStatus.CANCELLED:
                 stored = run
@@ -294,7 +294,7 @@ class RunTable:
             self._runs[run.id] = self._maybe_active[run.id] = stored
         else:
             self._maybe_active.pop(run.id, None)
-            self._runs[run.id] = self._packer.pack(stored) or stored
+            self._keep_finished(stored)
 
     def cancel(self, run_id: str, at: datetime, reason: str) -> Run | None:
         with self._lock:
