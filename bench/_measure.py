@@ -30,6 +30,8 @@ class Figure:
     :param stat: how the runs are summarised: ``"best"`` for micro-benchmarks (the least disturbed run),
         ``"median"`` for whole-scheduler figures where threads and the OS take part
     :param noise: values at or below it are indistinguishable from zero (no ratio is computed)
+    :param informational: why the row is shown but is not a target (empty for a target row); the table marks it
+        and prints the reason under it
     """
 
     id: str
@@ -38,6 +40,7 @@ class Figure:
     better: Better
     stat: Stat
     noise: float = 0.0
+    informational: str = ""
 
 
 @dataclass(frozen=True)

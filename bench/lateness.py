@@ -136,7 +136,15 @@ CASES = [
         [
             Figure("lateness_p50", "fire lateness p50 (200 interval jobs, 5 s)", "ms", "lower", "median"),
             Figure("lateness_p99", "fire lateness p99", "ms", "lower", "median"),
-            Figure("lateness_max", "fire lateness max", "ms", "lower", "median"),
+            Figure(
+                "lateness_max",
+                "fire lateness max",
+                "ms",
+                "lower",
+                "median",
+                informational="one sample per run, set by machine stalls that either library takes at random "
+                "(compare the timer floor's max); the targets are p50 and p99",
+            ),
         ],
         runs=9,
     ),

@@ -76,7 +76,8 @@ def _format(value: float | None) -> str:
 
 def _ratio_text(row: dict[str, Any]) -> str:
     if row["ratio"] is not None:
-        return f"{row['ratio']:.2f}x"
+        # An informational row's ratio is shown in brackets: it is not a target (the note under the table says why).
+        return f"({row['ratio']:.2f}x)" if row.get("informational") else f"{row['ratio']:.2f}x"
     if row["nbsched"] is not None and row["apscheduler"] is not None:
         return "≈0 both" if max(row["nbsched"], row["apscheduler"]) <= row["noise"] else "n/a"
     return "n/a"
@@ -213,6 +214,11 @@ def main(argv: list[str] | None = None) -> int:
                             notes.append(note)
         notes.extend(_fire_time_checks(samples, figures))
         notes.extend(_timer_floor_note(samples))
+        notes.extend(
+            f"{figure.title}: informational, not a target, hence its ratio in brackets: {figure.informational}"
+            for figure in figures
+            if figure.informational
+        )
         for figure in figures:
             values = {lib: [run.get(figure.id) for run in samples[lib]] for lib in LIBRARIES}
             summary = {lib: summarise([v for v in values[lib] if v is not None], figure) for lib in LIBRARIES}
@@ -225,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
                     "stat": figure.stat,
                     "runs": runs,
                     "noise": figure.noise,
+                    "informational": figure.informational,
                     "nbsched": summary["nbsched"],
                     "apscheduler": summary["apscheduler"],
                     "ratio": ratio(summary["nbsched"], summary["apscheduler"], figure),
