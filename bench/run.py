@@ -77,7 +77,7 @@ def _format(value: float | None) -> str:
 def _ratio_text(row: dict[str, Any]) -> str:
     if row["ratio"] is not None:
         # An informational row's ratio is shown in brackets: it is not a target (the note under the table says why).
-        return f"({row['ratio']:.2f}x)" if row.get("informational") else f"{row['ratio']:.2f}x"
+        return f"({row['ratio']:.2f}x)" if row["informational"] else f"{row['ratio']:.2f}x"
     if row["nbsched"] is not None and row["apscheduler"] is not None:
         return "≈0 both" if max(row["nbsched"], row["apscheduler"]) <= row["noise"] else "n/a"
     return "n/a"
