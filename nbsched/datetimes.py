@@ -2,15 +2,21 @@
 
 Everything here is pure: nothing reads the clock. Time zones are :mod:`zoneinfo` names or ``tzinfo`` objects;
 naive datetimes are interpreted in a given zone with ``fold=0`` (the first of a repeated hour).
+
+Every zone that enters nbsched goes through :func:`native_timezone` (via :func:`as_timezone`,
+:func:`as_aware` or :func:`convert_to_datetime`): pytz and dateutil zones become the ``ZoneInfo`` of the same
+name (or a ``datetime.timezone`` for a fixed offset), so the plain ``datetime`` arithmetic used everywhere else
+is right for them too. pytz and dateutil are never imported here: they are recognised by their attributes.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import TZPATH, ZoneInfo, ZoneInfoNotFoundError
 
 from nbsched.exceptions import InvalidArgumentError, TriggerArgumentError
 
@@ -22,6 +28,7 @@ __all__ = [
     "convert_to_datetime",
     "datetime_repr",
     "local_timezone",
+    "native_timezone",
     "normalize",
     "timezone_name",
 ]
@@ -54,8 +61,14 @@ def as_timezone(value: Any, owner: str = "nbsched", field: str = "timezone") -> 
 
     :raises InvalidArgumentError: for an unknown zone name or a value of another type
     """
-    if value is None or isinstance(value, tzinfo):
-        return value
+    if value is None:
+        return None
+    if isinstance(value, tzinfo):
+        try:
+            return native_timezone(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            name = getattr(value, "zone", None)
+            raise _error(owner, field, value, f"names a zone ({name!r}) that zoneinfo does not know") from None
     if isinstance(value, str):
         if value.strip().lower() == "local":
             return local_timezone()
@@ -64,6 +77,74 @@ def as_timezone(value: Any, owner: str = "nbsched", field: str = "timezone") -> 
         except (ZoneInfoNotFoundError, ValueError):
             raise _error(owner, field, value, "is not a known time zone name (e.g. 'Europe/Berlin', 'UTC')") from None
     raise _error(owner, field, value, "must be a time zone name or a tzinfo")
+
+
+def native_timezone(tz: tzinfo) -> tzinfo:
+    """The zone nbsched computes with for any ``tzinfo``: the same zone where it is a ``ZoneInfo`` or a
+    ``datetime.timezone``; for a pytz or dateutil zone the ``ZoneInfo`` of its IANA name (``datetime.UTC`` for
+    UTC), or a ``datetime.timezone`` for a fixed offset.
+
+    pytz zones give local mean time when attached with ``replace(tzinfo=...)`` and dateutil zones differ in
+    small ways (``repr``, equality, how they are stored), hence the conversion. A dateutil zone without an IANA
+    name (``tzstr``, ``tzrange``, a file outside the zoneinfo folders) is kept: it honours ``fold``, so the
+    arithmetic is right, but it cannot be stored by name. Other ``tzinfo`` classes are kept as they are.
+
+    :raises zoneinfo.ZoneInfoNotFoundError: for a pytz zone whose name zoneinfo does not know
+    """
+    if isinstance(tz, ZoneInfo | timezone):
+        return tz
+    if hasattr(tz, "localize") and hasattr(tz, "normalize"):  # pytz: every zone class has both
+        return _from_pytz(tz)
+    if type(tz).__module__.startswith("dateutil."):
+        return _from_dateutil(tz)
+    return tz
+
+
+def _from_pytz(tz: tzinfo) -> tzinfo:
+    name = getattr(tz, "zone", None)
+    if name:  # pytz.utc, DstTzInfo, StaticTzInfo (and each localized instance of a DstTzInfo)
+        return _zone(name)
+    offset = tz.utcoffset(None)  # pytz.FixedOffset has no name, only its offset
+    if offset is None:
+        raise ZoneInfoNotFoundError(f"pytz zone {tz!r} has neither a name nor a fixed offset")
+    return _fixed(offset)
+
+
+def _from_dateutil(tz: tzinfo) -> tzinfo:
+    kind = type(tz).__name__
+    if kind == "tzutc":
+        return UTC
+    if kind == "tzoffset":
+        offset = tz.utcoffset(None)
+        return tz if offset is None else _fixed(offset)
+    if kind == "tzlocal":
+        return local_timezone()
+    if kind == "tzfile":
+        # ``gettz(name)`` keeps the name (``_key``, dateutil >= 2.9); otherwise the file's path under a zoneinfo
+        # folder names the zone (``gettz('/usr/share/zoneinfo/Europe/Paris')``, older dateutil)
+        key = getattr(tz, "_key", None) or _key_of_path(getattr(tz, "_filename", None))
+        if key:
+            try:
+                return _zone(key)
+            except (ZoneInfoNotFoundError, ValueError):
+                pass
+    return tz
+
+
+def _key_of_path(path: Any) -> str | None:
+    if not isinstance(path, str) or not path:
+        return None
+    if not os.path.isabs(path):
+        return path  # dateutil's bundled zoneinfo names its files by key
+    for root in (*TZPATH, "/usr/share/zoneinfo", "/usr/lib/zoneinfo", "/usr/share/lib/zoneinfo", "/etc/zoneinfo"):
+        relative = os.path.relpath(path, root)
+        if not relative.startswith(os.pardir):
+            return relative
+    return None
+
+
+def _fixed(offset: timedelta) -> tzinfo:
+    return UTC if not offset else timezone(offset)
 
 
 def timezone_name(tz: tzinfo | None) -> str:
@@ -84,6 +165,7 @@ _UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/Universal", "Universal", "Etc/Zul
 
 def as_aware(dt: datetime, tz: tzinfo) -> datetime:
     """Attach ``tz`` to a naive datetime (``fold=0``); convert an aware one to ``tz``."""
+    tz = native_timezone(tz)
     if dt.tzinfo is None:
         return dt.replace(tzinfo=tz)
     return dt.astimezone(tz)
@@ -133,8 +215,11 @@ def convert_to_datetime(
     if dt.tzinfo is None:
         if tz is None:
             raise _error(owner, field, value, "has no time zone and no default time zone was given")
-        return dt.replace(tzinfo=tz)
-    return dt.astimezone(tz) if tz is not None else dt
+        return dt.replace(tzinfo=native_timezone(tz))
+    if tz is not None:
+        return dt.astimezone(native_timezone(tz))
+    native = native_timezone(dt.tzinfo)
+    return dt if native is dt.tzinfo else dt.astimezone(native)
 
 
 def _utc_offset(text: str, owner: str, field: str, value: Any) -> tzinfo:

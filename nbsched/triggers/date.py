@@ -33,14 +33,13 @@ _OFFSET_RE = re.compile(r"^(?:UTC)?([+-])(\d\d):(\d\d)$")
 
 def _resolve_zone(owner: str, zone: Any, *dates: Any) -> tzinfo:
     """The trigger's zone: the ``timezone`` argument, else that of the first aware datetime, else local."""
-    if zone is not None and zone != "":
-        resolved = as_timezone(zone, owner, "timezone")
-        assert resolved is not None  # only None maps to None
-        return resolved
-    for value in dates:
-        if isinstance(value, datetime) and value.tzinfo is not None:
-            return value.tzinfo
-    return local_timezone()
+    if zone is None or zone == "":
+        zone = next((value.tzinfo for value in dates if isinstance(value, datetime) and value.tzinfo), None)
+    if zone is None:
+        return local_timezone()
+    resolved = as_timezone(zone, owner, "timezone")  # pytz and dateutil zones become ZoneInfo
+    assert resolved is not None  # only None maps to None
+    return resolved
 
 
 def _to_datetime(value: Any, zone: tzinfo, owner: str, field: str) -> datetime | None:
@@ -153,7 +152,7 @@ class DateTrigger(Trigger):
         if isinstance(run_date, datetime) and run_date.tzinfo is not None:
             # As APScheduler 3: an aware run_date is kept as given, in its own zone (``timezone`` only
             # interprets naive values); the trigger then reports fire times in that zone.
-            zone = run_date.tzinfo
+            zone = _resolve_zone(owner, None, run_date)
         #: the zone fire times are given in
         self.timezone: tzinfo = zone
         #: the one fire time (``None``: the first ``now`` the trigger is asked with)

@@ -21,10 +21,16 @@ import re
 from datetime import UTC, datetime, timedelta, tzinfo
 from datetime import timezone as fixed_timezone
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from nbsched.abc import Trigger
-from nbsched.datetimes import as_timezone, convert_to_datetime, datetime_repr, local_timezone, timezone_name
+from nbsched.datetimes import (
+    as_timezone,
+    convert_to_datetime,
+    datetime_repr,
+    local_timezone,
+    native_timezone,
+    timezone_name,
+)
 from nbsched.exceptions import SerializationError, TriggerArgumentError
 from nbsched.triggers.base import apply_jitter, check_jitter, check_state, reject_unknown
 from nbsched.triggers.cron.fields import FIELDS, CronField, CronSchedule, compile_field
@@ -183,7 +189,7 @@ class CronTrigger(Trigger):
         else:
             tz = local_timezone()
         assert tz is not None
-        self.timezone = _from_pytz(tz)
+        self.timezone = native_timezone(tz)
         self.start_date = convert_to_datetime(start_date, self.timezone, _OWNER, "start_date")
         self.end_date = convert_to_datetime(end_date, self.timezone, _OWNER, "end_date")
         self.jitter = check_jitter(_OWNER, jitter)
@@ -395,14 +401,6 @@ class CronTrigger(Trigger):
             options.append(f"jitter={self.jitter}")
         options.append(f"timezone='{self.timezone}'")
         return f"<{type(self).__name__} ({', '.join(options)})>"
-
-
-def _from_pytz(tz: tzinfo) -> tzinfo:
-    """pytz zones only work through ``localize``; use the zoneinfo zone of the same name instead."""
-    name = getattr(tz, "zone", None)
-    if name and hasattr(tz, "localize"):
-        return ZoneInfo(name) if name != "UTC" else UTC
-    return tz
 
 
 def _timezone_from_state(name: Any) -> tzinfo | None:
