@@ -75,6 +75,13 @@ try:
 except _metadata.PackageNotFoundError:  # a source checkout that was not installed
     __version__ = "0+unknown"
 
+#: the version, as APScheduler's ``apscheduler.version`` (same as ``__version__``)
+version = __version__
+#: the release numbers (and any pre/dev part as text), as APScheduler's ``version_info``: ``(1, 2, 0)``
+version_info: tuple[int | str, ...] = tuple(
+    int(part) if part.isdigit() else part for part in __version__.split("+")[0].split(".")
+)
+
 __all__ = [
     "EVENT_ALL",
     "EVENT_ALL_JOBS_REMOVED",
@@ -133,6 +140,8 @@ __all__ = [
     "load_ipython_extension",
     "panel",
     "unload_ipython_extension",
+    "version",
+    "version_info",
 ]
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "local_timezone",
     "native_timezone",
     "normalize",
+    "parse_datetime",
     "timezone_name",
 ]
 
@@ -115,8 +116,10 @@ def _from_dateutil(tz: tzinfo) -> tzinfo:
     if kind == "tzutc":
         return UTC
     if kind == "tzoffset":
-        offset = tz.utcoffset(None)
-        return tz if offset is None else _fixed(offset)
+        offset, name = tz.utcoffset(None), tz.tzname(None)
+        if offset is None:
+            return tz
+        return timezone(offset, name) if name else _fixed(offset)
     if kind == "tzlocal":
         return local_timezone()
     if kind == "tzfile":
@@ -188,30 +191,9 @@ def convert_to_datetime(
 
     :raises InvalidArgumentError: for text that is not a date or a value of another type
     """
-    if value is None:
+    dt = parse_datetime(value, owner, field)
+    if dt is None:
         return None
-    if isinstance(value, datetime):
-        dt = value
-    elif isinstance(value, date):
-        dt = datetime(value.year, value.month, value.day)
-    elif isinstance(value, str):
-        match = _DATE_RE.match(value.strip())
-        if not match:
-            raise _error(owner, field, value, "is not a date/time (expected e.g. '2026-12-01 08:00')")
-        parts = match.groupdict()
-        tz_text = parts.pop("timezone")
-        micro = parts.pop("microsecond")
-        numbers = {key: int(text) for key, text in parts.items() if text is not None}
-        if micro:
-            numbers["microsecond"] = int(micro.ljust(6, "0"))
-        try:
-            dt = datetime(**numbers)  # type: ignore[arg-type]  # keys are datetime's own field names
-        except ValueError as exc:
-            raise _error(owner, field, value, f"is not a valid date/time ({exc})") from None
-        if tz_text:
-            dt = dt.replace(tzinfo=_utc_offset(tz_text, owner, field, value))
-    else:
-        raise _error(owner, field, value, "must be a datetime, a date or an ISO 8601 string")
     if dt.tzinfo is None:
         if tz is None:
             raise _error(owner, field, value, "has no time zone and no default time zone was given")
@@ -220,6 +202,33 @@ def convert_to_datetime(
         return dt.astimezone(native_timezone(tz))
     native = native_timezone(dt.tzinfo)
     return dt if native is dt.tzinfo else dt.astimezone(native)
+
+
+def parse_datetime(value: Any, owner: str = "nbsched", field: str = "run_date") -> datetime | None:
+    """A datetime, date or ISO-like string as a datetime, naive unless the value has a zone or UTC offset.
+
+    :raises InvalidArgumentError: for text that is not a date or a value of another type
+    """
+    if value is None or isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    if not isinstance(value, str):
+        raise _error(owner, field, value, "must be a datetime, a date or an ISO 8601 string")
+    match = _DATE_RE.match(value.strip())
+    if not match:
+        raise _error(owner, field, value, "is not a date/time (expected e.g. '2026-12-01 08:00')")
+    parts = match.groupdict()
+    tz_text = parts.pop("timezone")
+    micro = parts.pop("microsecond")
+    numbers = {key: int(text) for key, text in parts.items() if text is not None}
+    if micro:
+        numbers["microsecond"] = int(micro.ljust(6, "0"))
+    try:
+        dt = datetime(**numbers)  # type: ignore[arg-type]  # keys are datetime's own field names
+    except ValueError as exc:
+        raise _error(owner, field, value, f"is not a valid date/time ({exc})") from None
+    return dt.replace(tzinfo=_utc_offset(tz_text, owner, field, value)) if tz_text else dt
 
 
 def _utc_offset(text: str, owner: str, field: str, value: Any) -> tzinfo:

@@ -10,7 +10,8 @@ they resemble, so code written for APScheduler 3 (which raises ``ValueError``, `
     │   ├── JobArgumentError                            bad add_job / modify_job argument
     │   ├── ConfigurationError                          bad configure() key or value
     │   ├── UnreferenceableError                        a callable that cannot be stored by reference
-    │   └── SerializationError                          arguments or state that are not JSON
+    │   ├── SerializationError                          arguments or state that are not JSON
+    │   └── TimezoneLookupError (also KeyError)         a zone name zoneinfo does not know (nbsched.util)
     ├── TriggerSearchError (ValueError)                 a trigger's bounded search found no fire time
     ├── JobLookupError (KeyError)                       no job by that id
     ├── RunLookupError (KeyError)                       no run by that id
@@ -56,6 +57,7 @@ __all__ = [
     "SchedulerNotRunningError",
     "SchemaVersionError",
     "SerializationError",
+    "TimezoneLookupError",
     "TransientJobError",
     "TriggerArgumentError",
     "TriggerSearchError",
@@ -106,6 +108,13 @@ class UnreferenceableError(InvalidArgumentError):
 
 class SerializationError(InvalidArgumentError):
     """A value that must be stored as JSON (job arguments, trigger state) is not JSON-serialisable."""
+
+
+class TimezoneLookupError(InvalidArgumentError, KeyError):
+    """A time zone name the zone database does not know, where APScheduler 3 raises zoneinfo's ``KeyError``."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
 
 
 class TriggerSearchError(NbschedError, ValueError):

@@ -156,7 +156,9 @@ def _cached_signature(func: Callable[..., Any]) -> inspect.Signature | None:
 
 def _uncached_signature(func: Callable[..., Any]) -> inspect.Signature | None:
     try:
-        return inspect.signature(func)
+        # The callable's own signature, as APScheduler checks it: a decorator's wrapper may take other arguments
+        # than the function it wraps (one that supplies an argument itself, say).
+        return inspect.signature(func, follow_wrapped=False)
     except (ValueError, TypeError):
         return None
 

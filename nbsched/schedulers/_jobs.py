@@ -62,6 +62,9 @@ class _Undefined:
     def __repr__(self) -> str:
         return "<undefined>"
 
+    def __bool__(self) -> bool:  # as APScheduler's
+        return False
+
 
 #: marks an argument that was not given (so that job defaults apply)
 undefined: Any = _Undefined()
