@@ -27,7 +27,8 @@ from dateutil import tz as dateutil_tz
 
 import nbsched.util
 from nbsched.clock import ManualClock
-from nbsched.datetimes import native_timezone
+from nbsched.datetimes import local_timezone, native_timezone
+from nbsched.exceptions import TriggerArgumentError
 from nbsched.schedulers.background import BackgroundScheduler
 from nbsched.triggers import (
     AndTrigger,
@@ -142,6 +143,7 @@ def test_dateutil_zone_without_a_name_keeps_its_arithmetic() -> None:
         (dateutil_tz.gettz("UTC"), UTC),
         (dateutil_tz.tzoffset("X", 5400), timezone(timedelta(minutes=90))),
         (dateutil_tz.gettz("Europe/Berlin"), ZoneInfo("Europe/Berlin")),
+        (dateutil_tz.tzlocal(), local_timezone()),
     ],
     ids=repr,
 )
@@ -150,6 +152,14 @@ def test_native_timezone(foreign: tzinfo, native: tzinfo) -> None:
     # and the triggers fire as with the native zone (fixed and UTC zones included)
     now = datetime(2024, 3, 28, tzinfo=UTC)
     assert _fires(TRIGGERS["interval 1h"](foreign), now) == _fires(TRIGGERS["interval 1h"](native), now)
+
+
+def test_pytz_zone_unknown_to_zoneinfo_is_refused_by_name() -> None:
+    class Unknown(type(pytz.timezone("Europe/Berlin"))):  # type: ignore[misc]  # a pytz zone class
+        zone = "Nowhere/Land"
+
+    with pytest.raises(TriggerArgumentError, match=r"DateTrigger: timezone .* names a zone \('Nowhere/Land'\)"):
+        DateTrigger("2024-06-01 08:00:00", timezone=Unknown())
 
 
 def test_aware_datetimes_in_pytz_zones_give_the_trigger_its_zone() -> None:
