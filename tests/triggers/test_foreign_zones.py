@@ -155,7 +155,7 @@ def test_native_timezone(foreign: tzinfo, native: tzinfo) -> None:
 
 
 def test_pytz_zone_unknown_to_zoneinfo_is_refused_by_name() -> None:
-    class Unknown(type(pytz.timezone("Europe/Berlin"))):  # type: ignore[misc]  # a pytz zone class
+    class Unknown(type(pytz.timezone("Europe/Berlin"))):  # a pytz zone class
         zone = "Nowhere/Land"
 
     with pytest.raises(TriggerArgumentError, match=r"DateTrigger: timezone .* names a zone \('Nowhere/Land'\)"):
