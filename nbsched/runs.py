@@ -156,7 +156,7 @@ def mark_run_lost(run: Run, now: datetime) -> None:
     run.error_type = LOST_ERROR_TYPE
     who = f"worker {run.worker}" if run.worker else "an unknown worker"
     if last is None:
-        seen = "it never heartbeat"
+        seen = "it never sent a heartbeat"
     else:
         since = (now - last).total_seconds()
         seen = f"last heartbeat at {last.astimezone(UTC).isoformat(timespec='seconds')}, noticed {since:.0f} s later"
