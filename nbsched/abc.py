@@ -314,7 +314,9 @@ class JobStore(ABC):
 
     def mark_lost_runs(self, stale_before: datetime, now: datetime) -> list[Run]:
         """Mark ``lost`` every ``scheduled`` or ``running`` run whose last heartbeat is before ``stale_before``
-        (its worker died, before or while running it); return them.
+        (its worker died, before or while running it); return them. Each is marked by
+        :func:`nbsched.runs.mark_run_lost`: finished at its last heartbeat, error ``WorkerLost`` naming the
+        worker and that heartbeat.
 
         Shared stores make this a conditional update so that two schedulers never both take the same run.
         """

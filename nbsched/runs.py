@@ -23,7 +23,18 @@ import attrs
 
 from nbsched.exceptions import InvalidArgumentError
 
-__all__ = ["ACTIVE", "FINISHED", "KNOWN_STATUSES", "Run", "RunFilter", "RunStatus", "run_status", "worker_id"]
+__all__ = [
+    "ACTIVE",
+    "FINISHED",
+    "KNOWN_STATUSES",
+    "LOST_ERROR_TYPE",
+    "Run",
+    "RunFilter",
+    "RunStatus",
+    "mark_run_lost",
+    "run_status",
+    "worker_id",
+]
 
 
 class RunStatus(StrEnum):
@@ -124,6 +135,32 @@ class Run:
         out["status"] = str(self.status)
         out["duration"] = self.duration
         return out
+
+
+#: the ``error_type`` of a run whose worker stopped heartbeating (it died, or lost the store)
+LOST_ERROR_TYPE = "WorkerLost"
+
+
+def mark_run_lost(run: Run, now: datetime) -> None:
+    """Record on ``run`` that its worker went silent, as every store marks a lost run (the one definition).
+
+    The run ends at its last sign of life, not when the silence was noticed: its duration is how long it is known
+    to have run. The error names the worker, its last heartbeat and the attempt, so that it still reads right
+    after the run is retried in the same row as the next attempt.
+
+    :param now: when the silence was noticed
+    """
+    last = run.heartbeat_at or run.started_at
+    run.status = RunStatus.LOST
+    run.finished_at = last or now
+    run.error_type = LOST_ERROR_TYPE
+    who = f"worker {run.worker}" if run.worker else "an unknown worker"
+    if last is None:
+        seen = "it never sent a heartbeat"
+    else:
+        since = (now - last).total_seconds()
+        seen = f"last heartbeat at {last.astimezone(UTC).isoformat(timespec='seconds')}, noticed {since:.0f} s later"
+    run.error_message = f"attempt {run.attempt}: {who} stopped answering; {seen}"
 
 
 #: the statuses, in the order of a run's life, as error messages list them
@@ -366,8 +403,7 @@ class RunTable:
                     continue
                 beat = run.heartbeat_at
                 if beat is not None and beat < stale_before:
-                    run.status = RunStatus.LOST
-                    run.finished_at = now
+                    mark_run_lost(run, now)
                     del self._maybe_active[run.id]
                     self._keep_finished(run)
                     lost.append(attrs.evolve(run))

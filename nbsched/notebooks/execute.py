@@ -52,7 +52,7 @@ from nbsched.notebooks.kernels import (
     stop_kernel,
     unknown_kernel_error,
 )
-from nbsched.notebooks.outputs import RunOutputs, add_error_banner, remove_error_markers
+from nbsched.notebooks.outputs import RunOutputs, add_error_banner, remove_error_markers, written
 
 __all__ = [
     "CancelToken",
@@ -351,7 +351,7 @@ async def run_notebook_async(
     elif on_started is not None:
         on_started()
     progress = on_progress or (lambda text, outs: None)
-    progress("starting kernel", paths)
+    progress("starting kernel", written(paths))
     kernel: StartedKernel | None = None
     if pool is not None and run.error is None:
         # A kernel being started ahead is ready sooner than one started now: wait for it rather than start another.
@@ -462,7 +462,7 @@ class _Run:
                 reason = f"{self.cancel.reason} (before cell {cell_number(index)})"
                 self.fail("Cancelled", reason, index, status="cancelled")
                 break
-            progress(f"cell {cell_number(index)}/{total}", self.paths)
+            progress(f"cell {cell_number(index)}/{total}", written(self.paths))
             meta = cell.metadata["papermill"]
             meta["start_time"], meta["status"], meta["exception"] = _now(), "running", False
             started = time.monotonic()

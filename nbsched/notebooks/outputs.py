@@ -27,6 +27,7 @@ __all__ = [
     "add_error_banner",
     "remove_error_markers",
     "render_html",
+    "written",
 ]
 
 # papermill's error banner, word for word, so that failed outputs read (and link) the same.
@@ -90,6 +91,15 @@ def _atomic_write(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def written(paths: dict[str, str]) -> dict[str, str]:
+    """The outputs among ``paths`` (kind -> path) whose files exist.
+
+    A run reports only these, so its row never lists a file it has not written yet: a run whose worker dies
+    lists no HTML page it never rendered. Looked at on the machine that runs it, the only one that can tell.
+    """
+    return {kind: path for kind, path in paths.items() if os.path.exists(path)}
 
 
 class RunOutputs:

@@ -269,10 +269,15 @@ class RunRecorder:
                 self._changed(run, alias)
 
     def retry(self, run: Run, alias: str, job: Job) -> None:
-        """Put a failed or lost run back to ``scheduled`` for its next attempt and track it again."""
+        """Put a failed or lost run back to ``scheduled`` for its next attempt and track it again.
+
+        One fire keeps one row: the error of the attempt before stays on it (a lost run's message names its
+        attempt) until the next attempt's outcome replaces it; its progress ("cell 3/10") is gone.
+        """
         run.status = RunStatus.SCHEDULED
         run.attempt += 1
         run.started_at = run.finished_at = None
+        run.progress = None
         run.worker = self._worker
         run.heartbeat_at = self._scheduler._clock.now()
         self._forget(run.id)  # the next attempt starts or is cancelled afresh
@@ -356,8 +361,6 @@ class RunRecorder:
                         scheduler._stop_run(run_id, stored.finished_at or now, stored.error_message or "cancelled")
             stale_before = now - timedelta(seconds=scheduler.lost_after)
             for run in store.mark_lost_runs(stale_before, now):
-                self._logger.warning(
-                    "Run %s of job %s was lost (worker %s stopped answering)", run.id, run.job_id, run.worker
-                )
+                self._logger.warning("Run %s of job %s was lost: %s", run.id, run.job_id, run.error_message)
                 scheduler._run_lost(run, alias)
         scheduler._prune_runs(now)

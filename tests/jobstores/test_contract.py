@@ -230,7 +230,8 @@ def test_run_queries(store: JobStore) -> None:
 
 def test_heartbeat_and_mark_lost(backend: Backend, store: JobStore) -> None:
     alive = _run("a", 0, RunStatus.RUNNING, started_at=T0, heartbeat_at=T0)
-    dead = _run("a", 1, RunStatus.RUNNING, started_at=T0, heartbeat_at=T0)
+    last_beat = T0 + timedelta(seconds=30)
+    dead = _run("a", 1, RunStatus.RUNNING, started_at=T0, heartbeat_at=last_beat, worker="gone:41")
     dead_waiting = _run("b", 0, RunStatus.SCHEDULED, heartbeat_at=T0)  # its worker died before starting it
     never_beat = _run("b", 1, RunStatus.RUNNING, started_at=T0)
     waiting = _run("c", 0, RunStatus.SCHEDULED, heartbeat_at=T0)
@@ -244,8 +245,17 @@ def test_heartbeat_and_mark_lost(backend: Backend, store: JobStore) -> None:
     now = T0 + timedelta(minutes=11)
     lost = store.mark_lost_runs(stale_before=T0 + timedelta(minutes=5), now=now)
     assert sorted(run.id for run in lost) == sorted([dead.id, dead_waiting.id])
-    assert {(run.status, run.finished_at) for run in lost} == {(RunStatus.LOST, now)}
-    assert store.get_run(dead.id).status is RunStatus.LOST  # type: ignore[union-attr]
+    # A lost run ends at its last sign of life, not when it was noticed, and says which worker went silent when.
+    assert {(run.id, run.status, run.finished_at, run.error_type) for run in lost} == {
+        (dead.id, RunStatus.LOST, last_beat, "WorkerLost"),
+        (dead_waiting.id, RunStatus.LOST, T0, "WorkerLost"),
+    }
+    assert store.get_run(dead.id) == next(run for run in lost if run.id == dead.id)  # as stored
+    message = store.get_run(dead.id).error_message  # type: ignore[union-attr]
+    assert message == (
+        "attempt 1: worker gone:41 stopped answering; last heartbeat at 2030-01-01T12:00:30+00:00, noticed 630 s later"
+    )
+    assert "an unknown worker" in (store.get_run(dead_waiting.id).error_message or "")  # type: ignore[union-attr]
     assert store.get_run(alive.id).status is RunStatus.RUNNING  # type: ignore[union-attr]
     assert store.get_run(waiting.id).status is RunStatus.SCHEDULED  # type: ignore[union-attr]
     assert store.get_run(never_beat.id).status is RunStatus.RUNNING  # type: ignore[union-attr]

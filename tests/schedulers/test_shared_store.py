@@ -96,18 +96,30 @@ def test_every_fire_runs_exactly_once_across_four_processes(store_url: str, tmp_
         assert executions[job_id] == len(times), f"{job_id}: ran {executions[job_id]} times for {len(times)} fires"
 
 
+def _wait_until_recorded_running(url: str, job_ids: list[str]) -> None:
+    store = SQLAlchemyJobStore(url=url)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            statuses = {run.job_id: run.status for run in store.get_runs(RunFilter(job_id=None))}
+            if all(statuses.get(job_id) is RunStatus.RUNNING for job_id in job_ids):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"not recorded running: {statuses}")
+    finally:
+        store.shutdown()
+
+
 def test_a_killed_schedulers_run_is_marked_lost_and_retried(store_url: str, tmp_path: Path) -> None:
     marker = tmp_path / "started"
+    once_marker = tmp_path / "once-started"
     scheduler = BackgroundScheduler(timezone="UTC", jobstores={"default": SQLAlchemyJobStore(url=store_url)})
     scheduler.start(paused=True)
+    run_date = datetime.now(UTC) + timedelta(seconds=1)
     scheduler.add_job(
-        "tests.tasks:touch_then_sleep",
-        "date",
-        run_date=datetime.now(UTC) + timedelta(seconds=1),
-        args=[str(marker), 30],
-        id="long",
-        retries=1,
+        "tests.tasks:touch_then_sleep", "date", run_date=run_date, args=[str(marker), 30], id="long", retries=1
     )
+    scheduler.add_job("tests.tasks:touch_then_sleep", "date", run_date=run_date, args=[str(once_marker), 30], id="once")
     scheduler.shutdown()
 
     options = {"heartbeat_interval": 0.3, "lost_after": 1.5}
@@ -115,9 +127,11 @@ def test_a_killed_schedulers_run_is_marked_lost_and_retried(store_url: str, tmp_
     victim = ctx.Process(target=run_scheduler, args=(store_url, 60, options))
     victim.start()
     deadline = time.monotonic() + 30
-    while not marker.exists() and time.monotonic() < deadline:
+    while not (marker.exists() and once_marker.exists()) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert marker.exists(), "the job never started"
+    assert marker.exists() and once_marker.exists(), "the jobs never started"
+    _wait_until_recorded_running(store_url, ["long", "once"])  # its start is written in its next batch
+    killed_at_utc = datetime.now(UTC)
     os.kill(victim.pid, signal.SIGKILL)  # type: ignore[arg-type]
     victim.join(10)
     marker.unlink()
@@ -139,12 +153,29 @@ def test_a_killed_schedulers_run_is_marked_lost_and_retried(store_url: str, tmp_
             if run.status is RunStatus.RUNNING:
                 break
             time.sleep(0.05)
+        (once,) = store.get_runs(RunFilter(job_id="once"))
     finally:
         store.shutdown()
         survivor.terminate()
         survivor.join(20)
     assert (run.status, run.attempt) == (RunStatus.RUNNING, 2)
     assert run.worker and run.worker.endswith(f":{survivor.pid}")
+    victim_worker = f"{run.worker.rsplit(':', 1)[0]}:{victim.pid}"
+    # The retry keeps what became of attempt 1; the run without retries reads lost, ended at its last heartbeat.
+    assert run.error_type == "WorkerLost"
+    assert (run.error_message or "").startswith(f"attempt 1: worker {victim_worker} stopped answering; last heartbeat")
+    assert (once.status, once.attempt, once.worker, once.error_type) == (
+        RunStatus.LOST,
+        1,
+        victim_worker,
+        "WorkerLost",
+    )
+    assert once.started_at is not None and once.finished_at is not None and once.heartbeat_at is not None
+    assert once.started_at <= once.finished_at == once.heartbeat_at <= killed_at_utc
+    last_beat = once.heartbeat_at.isoformat(timespec="seconds")
+    assert (once.error_message or "").startswith(
+        f"attempt 1: worker {victim_worker} stopped answering; last heartbeat at {last_beat}, noticed "
+    )
 
 
 def test_a_sleeping_scheduler_notices_jobs_added_by_another_process(store_url: str, tmp_path: Path) -> None:

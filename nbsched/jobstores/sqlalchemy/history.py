@@ -22,7 +22,7 @@ from nbsched.jobstores.sqlalchemy.database import Database, PreparedStatement
 from nbsched.jobstores.sqlalchemy.models import raw_columns
 from nbsched.jobstores.sqlalchemy.notify import Notifier
 from nbsched.jobstores.sqlalchemy.rows import run_from_row, run_values
-from nbsched.runs import ACTIVE, FINISHED, Run, RunFilter, RunStatus
+from nbsched.runs import ACTIVE, FINISHED, LOST_ERROR_TYPE, Run, RunFilter, RunStatus, mark_run_lost
 
 __all__ = ["RunHistory", "insert_ignoring"]
 
@@ -213,7 +213,8 @@ class RunHistory:
         """Mark ``lost`` the scheduled or running runs whose last heartbeat is before ``stale_before``.
 
         One conditional ``UPDATE ... RETURNING``: when two schedulers notice the same dead run, one gets it.
-        A run that never heartbeat is left alone (as the in-memory reference does).
+        A run that never heartbeat is left alone (as the in-memory reference does). In the same transaction,
+        the message :func:`~nbsched.runs.mark_run_lost` writes (worker, last heartbeat) is added to each.
 
         :return: the runs marked
         """
@@ -221,11 +222,21 @@ class RunHistory:
         stmt = (
             update(t)
             .where(t.c.status.in_(_ACTIVE), t.c.heartbeat_at < stale_before)
-            .values(status=str(RunStatus.LOST), finished_at=now)
+            # As mark_run_lost does, in SQL: so that a row that cannot be read is marked the same.
+            .values(status=str(RunStatus.LOST), finished_at=t.c.heartbeat_at, error_type=LOST_ERROR_TYPE)
             .returning(*self._columns)
         )
-        rows = self._db.write(lambda conn: self._changing(conn, stmt))
-        return self._readable(rows)  # (a row marked but unreadable is skipped with a warning)
+        messages = update(t).where(t.c.id == bindparam("b_id")).values(error_message=bindparam("b_message"))
+
+        def work(conn: Connection) -> list[Run]:
+            runs = self._readable(self._changing(conn, stmt))  # (a row marked but unreadable is skipped, warned)
+            for run in runs:
+                mark_run_lost(run, now)
+            if runs:
+                conn.execute(messages, [{"b_id": run.id, "b_message": run.error_message} for run in runs])
+            return runs
+
+        return self._db.write(work)
 
     def delete_runs(self, run_ids: list[str]) -> None:
         """Delete these runs."""
