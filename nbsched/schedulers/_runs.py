@@ -217,7 +217,12 @@ class RunRecorder:
             return
         outputs = getattr(detail, "outputs", None)
         if isinstance(outputs, dict):
-            run.outputs = {**run.outputs, **outputs}
+            # What the run left, in full: it replaces the paths reported while it ran, one of which may never
+            # have been written (the HTML on a full disk); the outcome lists only files that exist.
+            run.outputs = dict(outputs)
+        warnings = getattr(detail, "warnings", None)
+        if isinstance(warnings, list | tuple) and warnings:
+            run.warnings = [*run.warnings, *(str(warning) for warning in warnings)]
         cell_index = getattr(detail, "cell_index", None)
         if isinstance(cell_index, int):
             run.cell_index = cell_index
