@@ -127,6 +127,7 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
         self._retry_queue: list[tuple[datetime, int, Job, str, datetime]] = []
         self._retry_seq = 0
         self._waiting = WaitingFires()
+        self._store_retry_at: dict[str, datetime] = {}  # job stores that failed -> when to ask them again
         self._last_prune: datetime | None = None
         self.state = STATE_STOPPED
         self.configure(gconfig or {}, **options)
@@ -489,15 +490,23 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
                 if self._waiting.jobs:
                     wakeups.append(now + timedelta(seconds=WAITING_RECHECK))
             for alias, store in self._jobstores.items():
+                retry_at = self._store_retry_at.get(alias)
+                if retry_at is not None:
+                    if now < retry_at:  # it failed: left alone until the time its warning gave
+                        wakeups.append(retry_at)
+                        continue
+                    del self._store_retry_at[alias]
                 try:
                     due_jobs = store.get_due_jobs(now)
                     self._fire_due_jobs(due_jobs, alias, store, now, events)
                     store_next = store.get_next_run_time()
                 except Exception as exc:
                     self._logger.warning(
-                        "Job store %r failed (will retry in %ss): %s", alias, self.jobstore_retry_interval, exc
+                        "Job store %r failed (will retry in %g s): %s", alias, self.jobstore_retry_interval, exc
                     )
-                    store_next = now + timedelta(seconds=self.jobstore_retry_interval)
+                    retry_at = self._store_retry_at[alias] = now + timedelta(seconds=self.jobstore_retry_interval)
+                    wakeups.append(retry_at)
+                    continue  # not polled for changes meanwhile either (that made it retry every second)
                 if store_next is not None:
                     wakeups.append(store_next)
                 if store.change_check_interval is not None:

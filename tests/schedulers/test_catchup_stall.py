@@ -183,3 +183,47 @@ def test_fires_missed_while_another_connection_holds_the_sqlite_file_all_run(tmp
     late = [run for run in runs if run.started_at and (run.started_at - run.scheduled_at).total_seconds() > 2]
     assert late  # the stall happened: runs were handed over seconds late
     assert {run.status for run in runs} <= {RunStatus.SUCCEEDED, RunStatus.SCHEDULED, RunStatus.RUNNING}
+
+
+class FullStore(MemoryJobStore):
+    """A memory store that fails like a full SQLite disk while ``full`` (and asks to be polled every second, as
+    the SQLite store does)."""
+
+    change_check_interval = 1.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.full = False
+        self.attempts = 0
+
+    def get_due_jobs(self, now: datetime) -> list[Job]:
+        if self.full:
+            self.attempts += 1
+            raise RuntimeError("(sqlite3.OperationalError) database or disk is full")
+        return super().get_due_jobs(now)
+
+
+def test_a_failing_store_is_retried_when_its_warning_says(caplog: pytest.LogCaptureFixture) -> None:
+    h = Harness("background", jobstore_retry_interval=10)
+    store = FullStore()
+    h.scheduler.add_jobstore(store, "full")
+    h.scheduler.add_job(tasks.record, "interval", seconds=1, id="tick", jobstore="full")
+    try:
+        h.start()
+        store.full = True
+        with caplog.at_level("WARNING", logger="nbsched.scheduler"):
+            h.advance(1)
+            assert h.scheduler._process_jobs() == 10.0  # the pass waits for the retry, not for the 1 s check
+            for _ in range(9):  # passes go on each second (the clock moves, other stores are polled)
+                h.advance(1)
+            assert store.attempts == 1
+            h.advance(1)  # 10 s after the failure: tried again
+            assert store.attempts == 2
+            store.full = False
+            for _ in range(10):
+                h.advance(1)
+        warnings = [r.getMessage() for r in caplog.records if "failed (will retry in 10 s)" in r.getMessage()]
+        assert len(warnings) == 2
+        assert tasks.CALLS  # it works again once the store does
+    finally:
+        h.shutdown()
