@@ -100,6 +100,8 @@ class Run:
     :ivar outputs: output kind -> path (``{"ipynb": ..., "html": ...}``)
     :ivar input_sha256: SHA-256 of what a notebook or cell run ran (the notebook file's bytes, or the cell's
         source), hex; ``None`` for function runs and runs that never read their input
+    :ivar warnings: notes on the run that are not its error: the fire times coalesced into it, an output that
+        could not be written (shown by the CLI, REST and the panels)
     """
 
     id: str = attrs.field(factory=new_run_id)
@@ -118,6 +120,7 @@ class Run:
     cell_index: int | None = None
     outputs: dict[str, str] = attrs.field(factory=dict)
     input_sha256: str | None = None
+    warnings: list[str] = attrs.field(factory=list)
 
     @property
     def duration(self) -> float | None:
@@ -132,6 +135,7 @@ class Run:
         for field in attrs.fields(Run):
             value = getattr(self, field.name)
             out[field.name] = value.isoformat() if isinstance(value, datetime) else value
+        out["warnings"] = list(self.warnings)
         out["status"] = str(self.status)
         out["duration"] = self.duration
         return out
@@ -326,6 +330,7 @@ class RunTable:
             else:  # a cancelled run stays cancelled; what it left behind is still recorded
                 stored.outputs, stored.cell_index = run.outputs, run.cell_index
                 stored.input_sha256, stored.traceback = run.input_sha256, run.traceback
+                stored.warnings = run.warnings
         # The scheduler changes its own run objects in place (a retry makes a failed run scheduled again).
         if stored.status in ACTIVE:
             self._runs[run.id] = self._maybe_active[run.id] = stored
@@ -497,6 +502,7 @@ class _Packer:
                     run.cell_index,
                     run.outputs or None,
                     run.input_sha256,
+                    tuple(run.warnings) or None,  # a tuple: marshal keeps a list's type, a tuple costs less
                 ),
                 2,  # no references between values to track: the quickest format
             )
@@ -505,7 +511,8 @@ class _Packer:
 
     def unpack(self, data: bytes) -> Run:
         (id_, job_id, scheduled_at, status, attempt, started_at, finished_at, worker, heartbeat_at, error_type,
-         error_message, traceback, progress, cell_index, outputs, input_sha256) = marshal.loads(data)  # fmt: skip
+         error_message, traceback, progress, cell_index, outputs, input_sha256,
+         warnings) = marshal.loads(data)  # fmt: skip
         instant = self._datetime
         return Run(
             id=id_,
@@ -524,6 +531,7 @@ class _Packer:
             cell_index=cell_index,
             outputs=outputs or {},
             input_sha256=input_sha256,
+            warnings=list(warnings) if warnings else [],
         )
 
     def _instant(self, value: datetime | None) -> int | tuple[int, int] | None:

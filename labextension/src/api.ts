@@ -150,6 +150,8 @@ export interface RunOut {
   outputs: string[];
   /** SHA-256 (hex) of the notebook file or cell source the run ran; `null` for function runs */
   input_sha256: string | null;
+  /** Notes on the run that are not its error: fire times coalesced into it, an output that could not be written */
+  warnings: string[];
 }
 
 /** `GET runs` (`RunListOut`). */

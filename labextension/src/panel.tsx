@@ -332,6 +332,11 @@ function RunList(props: {
               {run.error}
             </div>
           )}
+          {run.warnings.map((warning, index) => (
+            <div key={index} className="jp-nbsched-run-warning">
+              warning: {warning}
+            </div>
+          ))}
           <div className="jp-nbsched-run-links">
             {run.outputs.map(output => (
               <a

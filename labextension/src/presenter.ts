@@ -60,6 +60,8 @@ export interface RunView {
   /** "ValueError: bad region" (with the failing cell when known), or "" */
   error: string;
   traceback: string;
+  /** notes that are not the error: fire times coalesced into the run, an output that could not be written */
+  warnings: string[];
   attempt: string;
   outputs: OutputLink[];
   canCancel: boolean;
@@ -225,6 +227,7 @@ export function runView(run: RunOut, now: Date, locale?: string): RunView {
     progress: active ? (run.progress ?? '') : '',
     error,
     traceback: run.traceback ?? '',
+    warnings: run.warnings,
     attempt: run.attempt > 1 ? `attempt ${run.attempt}` : '',
     outputs,
     canCancel: active,

@@ -63,6 +63,7 @@ export function runOut(changes: Partial<RunOut> = {}): RunOut {
     cell_index: null,
     outputs: ['html', 'ipynb'],
     input_sha256: null,
+    warnings: [],
     ...changes
   };
 }

@@ -130,6 +130,14 @@ describe('runView', () => {
     expect(view.attempt).toBe('attempt 2');
   });
 
+  it('shows the warnings of a run that succeeded with an output missing', () => {
+    const warning = 'html not written: [Errno 28] No space left on device';
+    const view = runView(runOut({ outputs: ['ipynb'], warnings: [warning] }), NOW);
+    expect(view.warnings).toEqual([warning]);
+    expect(view.outputs.map(output => output.kind)).toEqual(['ipynb']);
+    expect(runView(runOut(), NOW).warnings).toEqual([]);
+  });
+
   it('shows a running run with its progress', () => {
     const view = runView(
       runOut({ status: 'running', started_at: '2026-03-02T09:59:48Z', finished_at: null, duration: null, progress: 'cell 3/7', outputs: [] }),

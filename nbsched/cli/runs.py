@@ -57,6 +57,9 @@ def _detail(run: Run, masker: Masker) -> str:
         if run.cell_index is not None:
             text += f" (cell {run.cell_index + 1})"  # counted from 1, as the run's messages do
         return one_line(masker.text(text), 80)
+    if run.warnings:
+        more = f" (+{len(run.warnings) - 1} more)" if len(run.warnings) > 1 else ""
+        return one_line(masker.text(f"warning: {run.warnings[0]}{more}"), 80)
     return ""
 
 
@@ -180,6 +183,8 @@ def cmd_logs(args: argparse.Namespace, session: Session) -> int:
         where = f" (cell {run.cell_index + 1})" if run.cell_index is not None else ""
         error = f"{run.error_type or 'Error'}: {run.error_message or ''}"
         print(f"error     {masker.text(error)}{where}")
+    for warning in run.warnings:
+        print(f"warning   {masker.text(warning)}")
     if run.traceback:
         print("\ntraceback:")
         print((masker.text(run.traceback) or "").rstrip())
@@ -362,6 +367,8 @@ def cmd_run(args: argparse.Namespace, session: Session) -> int:
             for kind, path in sorted(final.outputs.items()):
                 if kind in ("ipynb", "html"):
                     print(f"  {kind}: {path}")
+            for warning in final.warnings:
+                print(f"  warning: {masker.text(warning)}", file=sys.stderr)
         else:
             print(
                 f"run {short_id(final.id)} of {final.job_id} {final.status} after {took}: {_detail(final, masker)}",

@@ -89,6 +89,7 @@ class NotebookRunError(NbschedError, RuntimeError):
     :ivar run_status: ``"failed"``, ``"timed_out"`` or ``"cancelled"``
     :ivar traceback_text: the traceback as plain text (ANSI colours removed)
     :ivar input_sha256: the content hash of what the run ran (``None`` when it never read its input)
+    :ivar warnings: the outputs that could not be written, and why
     """
 
     def __init__(
@@ -100,8 +101,10 @@ class NotebookRunError(NbschedError, RuntimeError):
         run_status: str = "failed",
         traceback_text: str = "",
         input_sha256: str | None = None,
+        warnings: list[str] | None = None,
     ) -> None:
         self.input_sha256 = input_sha256
+        self.warnings = list(warnings or [])
         self.ename = ename
         self.evalue = evalue
         self.cell_index = cell_index
@@ -123,6 +126,7 @@ class NotebookRunError(NbschedError, RuntimeError):
                 self.run_status,
                 self.traceback_text,
                 self.input_sha256,
+                self.warnings,
             ),
         )
 
@@ -137,6 +141,7 @@ class NotebookResult:
     :ivar duration: seconds from the first cell to the last
     :ivar kernel_id: id of the kernel that ran it (never reused)
     :ivar warm_kernel: whether that kernel was started ahead of the run (by the pool)
+    :ivar warnings: the outputs that could not be written, and why (``outputs`` lists only those that exist)
     """
 
     outputs: dict[str, str]
@@ -145,6 +150,7 @@ class NotebookResult:
     duration: float
     kernel_id: str
     warm_kernel: bool = False
+    warnings: tuple[str, ...] = ()
 
 
 @attrs.frozen(kw_only=True)
@@ -343,7 +349,7 @@ async def run_notebook_async(
     try:
         _prepare(nb, spec, outputs, kernel_name)
     except NbschedError as exc:
-        raise NotebookRunError(type(exc).__name__, str(exc), None, paths) from None
+        raise NotebookRunError(type(exc).__name__, str(exc), None, outputs.outcome(paths)[0]) from None
     outputs.write_notebook(nb)
     run = _Run(nb, spec, outputs, paths, cancel)
     if cancel is not None and cancel.reason is not None:
@@ -398,10 +404,13 @@ async def run_notebook_async(
                     with contextlib.suppress(OSError):
                         os.replace(kernel.log_path, outputs.kernel_log)
                 await _release(pool, kernel, now=False)
+    existing, warnings = outputs.outcome(paths)  # only outputs that exist are linked; the others are said
     if run.error is not None:
+        run.error.outputs, run.error.warnings = existing, warnings
         raise run.error
     return NotebookResult(
-        outputs=dict(paths),
+        warnings=tuple(warnings),
+        outputs=existing,
         input_sha256=spec.input_sha256,
         cells=len(nb.cells),
         duration=run.duration,
@@ -586,9 +595,7 @@ class _Run:
             # recorded without its HTML, and that is no news to the person who stopped the process.
             log = _logger.debug if _shutting_down() else _logger.warning
             log("Notebook %s: could not render HTML: %s", self.spec.name, exc)
-            self.paths.pop("html", None)
-            if self.error is not None:
-                self.error.outputs.pop("html", None)
+            self.outputs.record_failure("html", exc)
 
     async def _write_html(self, nb: Any) -> None:
         # In a worker thread, so that rendering does not hold up this loop. A run that outlives the main thread

@@ -3,7 +3,11 @@
 ``<name>.ipynb`` is rewritten (atomically) before the first cell and after every cell, so a crash or a kill
 leaves the last finished cell on disk; ``<name>.html`` is rendered by nbconvert when the run ends, failed or not;
 ``stdout.txt``/``stderr.txt`` collect the cells' streams and ``kernel.log`` what the kernel process itself
-printed. Failed runs get papermill's error banner: a red note at the top linking to an anchor cell placed just
+printed. An output that cannot be written (a full disk, a read-only folder) does not stop the run: the failure is
+kept (:attr:`RunOutputs.failed`), the write is tried again at the next chance, and the run records only the
+outputs that exist, with a warning for each that could not be written (:meth:`RunOutputs.outcome`).
+
+Failed runs get papermill's error banner: a red note at the top linking to an anchor cell placed just
 before the failing cell. The note names that cell by its execution count (``In [3]``), as papermill's does;
 progress and error messages number cells from 1 over every cell of the notebook as it ran, so the failing cell
 ``cell_index`` is "cell ``cell_index + 1``" there (see :mod:`nbsched.notebooks.execute`).
@@ -111,6 +115,8 @@ class RunOutputs:
     """
 
     def __init__(self, folder: Path, name: str, formats: tuple[str, ...] = ("ipynb", "html")) -> None:
+        #: output kind -> why its latest write failed (a later write that succeeds clears it)
+        self.failed: dict[str, str] = {}
         self.folder = folder.resolve()
         self.ipynb = resolve_within(self.folder, f"{name}.ipynb", "RunOutputs", "name")
         self.html = resolve_within(self.folder, f"{name}.html", "RunOutputs", "name") if "html" in formats else None
@@ -128,22 +134,60 @@ class RunOutputs:
         return out
 
     def write_notebook(self, nb: Any) -> None:
-        """Write the notebook as it is now (readers never see a half-written file)."""
+        """Write the notebook as it is now (readers never see a half-written file); a write that fails (disk
+        full) is recorded in :attr:`failed`, not raised: the run goes on and tries again after its next cell."""
         import nbformat
 
-        _atomic_write(self.ipynb, nbformat.writes(nb))
+        try:
+            _atomic_write(self.ipynb, nbformat.writes(nb))
+        except OSError as exc:
+            self.record_failure("ipynb", exc)
+        else:
+            self.failed.pop("ipynb", None)
 
     def write_html(self, nb: Any) -> None:
+        """Render and write the HTML page (rendering errors are raised; a failed write is recorded)."""
         if self.html is not None:
-            _atomic_write(self.html, render_html(nb))
+            page = render_html(nb)
+            try:
+                _atomic_write(self.html, page)
+            except OSError as exc:
+                self.record_failure("html", exc)
+            else:
+                self.failed.pop("html", None)
 
     def append_streams(self, cell: Any) -> None:
-        """Append a finished cell's stdout/stderr stream outputs to ``stdout.txt``/``stderr.txt``."""
+        """Append a finished cell's stdout/stderr stream outputs to ``stdout.txt``/``stderr.txt`` (a failed
+        write is recorded in :attr:`failed`)."""
         for output in cell.get("outputs", []):
             if output.get("output_type") == "stream":
-                target = self.stderr if output.get("name") == "stderr" else self.stdout
-                with target.open("a", encoding="utf-8") as handle:
-                    handle.write("".join(output.get("text", "")))
+                kind = "stderr" if output.get("name") == "stderr" else "stdout"
+                try:
+                    with (self.stderr if kind == "stderr" else self.stdout).open("a", encoding="utf-8") as handle:
+                        handle.write("".join(output.get("text", "")))
+                except OSError as exc:
+                    self.record_failure(kind, exc)  # the text already appended stays; the rest is missing
+
+    def record_failure(self, kind: str, exc: BaseException) -> None:
+        """Note that output ``kind`` could not be written, and why."""
+        self.failed[kind] = str(exc) if isinstance(exc, OSError) else f"{type(exc).__name__}: {exc}"
+
+    def outcome(self, paths: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+        """What the run records at its end: the outputs of ``paths`` whose files exist, and a warning for each
+        output that could not be written (or is missing)."""
+        existing: dict[str, str] = {}
+        warnings: list[str] = []
+        for kind, path in paths.items():
+            there = Path(path).is_file()
+            if there:
+                existing[kind] = path
+            reason = self.failed.get(kind)
+            if reason is not None:
+                kept = "; the file there is from before the failure" if there else ""
+                warnings.append(f"{kind} not written: {reason}{kept}")
+            elif not there:
+                warnings.append(f"{kind} not written: {path} is missing")
+        return existing, warnings
 
     def touch_streams(self) -> None:
         """Create (or empty, for a retried run) the stream files, readable by the owner only."""

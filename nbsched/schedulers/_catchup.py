@@ -32,12 +32,15 @@ class FirePlan:
     :ivar skipped: spans of fire times passed over without being listed, each ``(first, end)``: every fire time
         from ``first`` up to but not including ``end`` (never when coalescing: one run stands for all)
     :ivar next_run_time: the first fire time after ``now``, or ``None`` when the trigger is done
+    :ivar coalesced: when coalescing folded several due fire times into one, ``(first, latest, count)``: the
+        earliest and the latest of them and how many there were (``None``: more than the walk limit)
     """
 
     run_times: list[datetime]
     missed: list[datetime]
     skipped: list[tuple[datetime, datetime]]
     next_run_time: datetime | None
+    coalesced: tuple[datetime, datetime, int | None] | None = None
 
 
 def plan_fires(
@@ -76,9 +79,10 @@ def plan_fires(
     if coalesce:
         latest = _latest_due(trigger, following, now)
         after = _after(trigger, latest, now)
+        folded = (next_run_time, latest, _count(trigger, next_run_time, latest, now, limit))
         if grace is not None and now - _utc(latest) > grace:
-            return FirePlan(run_times=[], missed=[latest], skipped=[], next_run_time=after)
-        return FirePlan(run_times=[latest], missed=[], skipped=[], next_run_time=after)
+            return FirePlan(run_times=[], missed=[latest], skipped=[], next_run_time=after, coalesced=folded)
+        return FirePlan(run_times=[latest], missed=[], skipped=[], next_run_time=after, coalesced=folded)
 
     missed: list[datetime] = []
     skipped: list[tuple[datetime, datetime]] = []
@@ -105,6 +109,21 @@ def plan_fires(
         run_times.append(latest)
         current = _after(trigger, latest, now)
     return FirePlan(run_times=run_times, missed=missed, skipped=skipped, next_run_time=current)
+
+
+def _count(trigger: Trigger, first: datetime, latest: datetime, now: datetime, limit: int) -> int | None:
+    """How many fire times lie from ``first`` to ``latest`` (both fire times), walking at most ``limit`` of them
+    (``None``: more than that)."""
+    count, current = 1, first
+    while _utc(current) < _utc(latest):
+        if count > limit:
+            return None
+        following = trigger.get_next_fire_time(current, now)
+        if following is None:
+            break
+        current = following
+        count += 1
+    return count
 
 
 def _after(trigger: Trigger, fire_time: datetime, now: datetime) -> datetime | None:

@@ -37,6 +37,15 @@ _STARTED = "started"
 _CANCELLED = "cancelled"
 
 
+def coalesced_note(first: datetime, latest: datetime, count: int | None) -> str:
+    """The warning of a run that stands for several fire times folded into one (``coalesce=True``)."""
+    how_many = f"{count} fire times" if count is not None else f"more than {WALK_LIMIT + 1} fire times"
+    return (
+        f"coalesced {how_many} from {first.isoformat()} to {latest.isoformat()} into this run of the latest "
+        "(coalesce=True)"
+    )
+
+
 class RunRecorder:
     """Tracks this scheduler's runs in progress and writes their status to the job stores.
 
@@ -96,6 +105,8 @@ class RunRecorder:
         runs = []
         for t in plan.run_times:  # a loop, not a comprehension: one frame less on the firing path
             runs.append(Run(job_id=job.id, scheduled_at=t, worker=self._worker, heartbeat_at=now))
+        if plan.coalesced is not None and runs:
+            runs[0].warnings.append(coalesced_note(*plan.coalesced))
         if not plan.missed and not plan.skipped:
             return runs
         skipped = [(t, f"missed by {now - t} (misfire_grace_time {job.misfire_grace_time} s)") for t in plan.missed]
@@ -109,6 +120,8 @@ class RunRecorder:
             runs.append(
                 Run(job_id=job.id, scheduled_at=t, status=RunStatus.SKIPPED, finished_at=now, error_message=reason)
             )
+        if plan.coalesced is not None and not plan.run_times:  # the latest fire time was missed: it says so
+            runs[0].warnings.append(coalesced_note(*plan.coalesced))
         return runs
 
     def claimed(self, alias: str, runs: list[Run], job: Job) -> None:
@@ -204,7 +217,12 @@ class RunRecorder:
             return
         outputs = getattr(detail, "outputs", None)
         if isinstance(outputs, dict):
-            run.outputs = {**run.outputs, **outputs}
+            # What the run left, in full: it replaces the paths reported while it ran, one of which may never
+            # have been written (the HTML on a full disk); the outcome lists only files that exist.
+            run.outputs = dict(outputs)
+        warnings = getattr(detail, "warnings", None)
+        if isinstance(warnings, list | tuple) and warnings:
+            run.warnings = [*run.warnings, *(str(warning) for warning in warnings)]
         cell_index = getattr(detail, "cell_index", None)
         if isinstance(cell_index, int):
             run.cell_index = cell_index

@@ -58,12 +58,16 @@ from nbsched.schedulers._catchup import FirePlan, plan_fires
 from nbsched.schedulers._history import RunsAPI
 from nbsched.schedulers._jobs import JobsAPI, undefined
 from nbsched.schedulers._runs import RunRecorder
+from nbsched.schedulers._waiting import WaitingFires
 
 __all__ = ["STATE_PAUSED", "STATE_RUNNING", "STATE_STOPPED", "BaseScheduler", "undefined"]
 
 _RUN_OUTCOMES = EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED
 #: due fires claimed per store transaction
 CLAIM_BATCH = 100
+#: seconds between looks at fires waiting for their job's running instance (they are also submitted as soon as a
+#: run of that job reports its end; this catches an executor that failed without reporting one)
+WAITING_RECHECK = 1.0
 # A due job planned for a claim: the job (already advanced), its expected next run time, the fires it runs,
 # its plan (None: the trigger failed) and the run records to claim with it.
 _Planned = tuple[Job, datetime, int, FirePlan | None, list[Run]]
@@ -122,6 +126,8 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
         self._starting = False  # start() is storing the pending jobs (executors added now start at once)
         self._retry_queue: list[tuple[datetime, int, Job, str, datetime]] = []
         self._retry_seq = 0
+        self._waiting = WaitingFires()
+        self._store_retry_at: dict[str, datetime] = {}  # job stores that failed -> when to ask them again
         self._last_prune: datetime | None = None
         self.state = STATE_STOPPED
         self.configure(gconfig or {}, **options)
@@ -250,7 +256,9 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
         self.state = STATE_STOPPED
         self._clock.remove_observer(self._on_clock_jump)
         with self._jobstores_lock:
-            pass  # a processing pass under way finishes (and submits what it claimed) before executors stop
+            # A processing pass under way finishes (and submits what it claimed) before executors stop. Fires
+            # still waiting for a running instance do not run: their runs are found lost once nothing beats them.
+            self._waiting.clear()
         # No lock is held while waiting for running jobs: they report back through the scheduler.
         for executor in list(self._executors.values()):
             executor.shutdown(wait)
@@ -403,6 +411,9 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
     def _dispatch_event(self, event: SchedulerEvent) -> None:
         if event.code & _RUN_OUTCOMES and isinstance(event, JobExecutionEvent):
             self._job_finished(event)
+            waiting = self._waiting.jobs
+            if waiting and event.job_id in waiting:
+                self.wakeup()  # a run of the job ended: its missed fires waiting for it go now
         if not event.code & self._listener_mask:
             return
         with self._listeners_lock:
@@ -473,16 +484,29 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
                 self._submit_due_retries(now, events)
                 if self._retry_queue:
                     wakeups.append(self._retry_queue[0][0])
+            if self._waiting.jobs:
+                for job, alias, run_times in self._waiting.take():
+                    self._submit(job, alias, run_times, events)
+                if self._waiting.jobs:
+                    wakeups.append(now + timedelta(seconds=WAITING_RECHECK))
             for alias, store in self._jobstores.items():
+                retry_at = self._store_retry_at.get(alias)
+                if retry_at is not None:
+                    if now < retry_at:  # it failed: left alone until the time its warning gave
+                        wakeups.append(retry_at)
+                        continue
+                    del self._store_retry_at[alias]
                 try:
                     due_jobs = store.get_due_jobs(now)
                     self._fire_due_jobs(due_jobs, alias, store, now, events)
                     store_next = store.get_next_run_time()
                 except Exception as exc:
                     self._logger.warning(
-                        "Job store %r failed (will retry in %ss): %s", alias, self.jobstore_retry_interval, exc
+                        "Job store %r failed (will retry in %g s): %s", alias, self.jobstore_retry_interval, exc
                     )
-                    store_next = now + timedelta(seconds=self.jobstore_retry_interval)
+                    retry_at = self._store_retry_at[alias] = now + timedelta(seconds=self.jobstore_retry_interval)
+                    wakeups.append(retry_at)
+                    continue  # not polled for changes meanwhile either (that made it retry every second)
                 if store_next is not None:
                     wakeups.append(store_next)
                 if store.change_check_interval is not None:
@@ -573,6 +597,8 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
             for job, expected, fired, _, _ in prepared:
                 job.next_run_time, job.run_count = expected, job.run_count - fired
             raise
+        # Read after the claim, which may have waited long for a lock: fires due by now were missed meanwhile.
+        handed_over = self._clock.now()
         for (job, expected, fired, plan, runs), claimed in zip(prepared, won, strict=True):
             if not claimed:
                 job.next_run_time, job.run_count = expected, job.run_count - fired
@@ -597,15 +623,34 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
                 )
                 events.append(JobExecutionEvent(EVENT_JOB_MISSED, job.id, alias, first))
             if plan.run_times:
-                self._submit(job, alias, plan.run_times, events)
+                self._submit(job, alias, plan.run_times, events, handed_over)
 
-    def _submit(self, job: Job, alias: str, run_times: list[datetime], events: list[SchedulerEvent]) -> None:
+    def _submit(
+        self,
+        job: Job,
+        alias: str,
+        run_times: list[datetime],
+        events: list[SchedulerEvent],
+        at: datetime | None = None,
+    ) -> None:
+        """Hand ``run_times`` of ``job`` to its executor (``at``: the current time, if the caller read it)."""
         try:
             executor = self._executors.get(job.executor)
             if executor is None:
                 executor = self._lookup_executor(job.executor)
             executor.submit_job(job, run_times)
         except MaxInstancesReachedError:
+            wait, run_times = self._waiting.split(job.id, run_times)
+            if wait:
+                self._logger.info(
+                    'Job "%s": %d missed fire time(s) wait for its running instance (max_instances %d)',
+                    job,
+                    len(wait),
+                    job.max_instances,
+                )
+                self._waiting.add(job, alias, wait)
+            if not run_times:
+                return
             self._logger.warning(
                 'Execution of job "%s" skipped: maximum number of running instances reached (%d)',
                 job,
@@ -617,6 +662,7 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
             self._logger.exception('Error submitting job "%s" to executor "%s"', job, job.executor)
             self._recorder.refused(job.id, run_times, f"could not be submitted: {exc}")
         else:
+            self._waiting.handed_over(job.id, at if at is not None else self._clock.now())
             if self._listener_mask & EVENT_JOB_SUBMITTED:
                 events.append(JobSubmissionEvent(EVENT_JOB_SUBMITTED, job.id, alias, run_times))
 

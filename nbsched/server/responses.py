@@ -128,4 +128,5 @@ def run_out(run: Run, masker: Masker | None = None) -> RunOut:
         "cell_index": run.cell_index,
         "outputs": sorted(run.outputs),
         "input_sha256": run.input_sha256,
+        "warnings": masker.data(list(run.warnings)),
     }

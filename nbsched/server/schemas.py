@@ -130,6 +130,7 @@ class RunOut(TypedDict):
     cell_index: int | None
     outputs: list[str]
     input_sha256: str | None
+    warnings: list[str]
 
 
 class RunListOut(TypedDict):

@@ -97,6 +97,8 @@ class RunRow:
     error: str
     attempt: int
     outputs: tuple[OutputLink, ...] = ()
+    #: notes that are not the error (fire times coalesced into the run, an output not written)
+    warnings: tuple[str, ...] = ()
 
 
 @attrs.frozen(kw_only=True)
@@ -262,6 +264,7 @@ def _run_row(run: Run, now: datetime, tz: tzinfo, url_base: str) -> RunRow:
         error=error,
         attempt=run.attempt,
         outputs=links,
+        warnings=tuple(run.warnings),
     )
 
 
@@ -298,7 +301,7 @@ def format_runs(runs: Sequence[tuple[str, RunRow]]) -> str:
     for name, run in runs:
         output = next((link.path for link in run.outputs if link.kind == "html"), "")
         output = output or next((link.path for link in run.outputs), "")
-        detail = run.error or run.progress
+        detail = run.error or run.progress or "; ".join(f"warning: {warning}" for warning in run.warnings)
         rows.append((name, run.status, run.scheduled, run.duration, detail[:60], output))
     return _table(("job", "status", "scheduled", "duration", "error / progress", "output"), rows)
 

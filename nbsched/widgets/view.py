@@ -59,6 +59,7 @@ _CSS = """<style>
 .nbsched-active { background: #1565c0; } .nbsched-warning { background: #ef6c00; }
 .nbsched-muted { background: #757575; }
 .nbsched-message { color: #555; font-style: italic; }
+.nbsched-run-warning { color: #8a6d00; }
 </style>"""
 
 _COLUMNS = ("job", "where", "schedule", "next run", "last", "runs")
@@ -255,7 +256,8 @@ def _runs_table(state: PanelState) -> str:
             html.escape(run.started),
             html.escape(run.duration),
             html.escape(run.progress),
-            html.escape(run.error),
+            html.escape(run.error)
+            + "".join(f'<div class="nbsched-run-warning">warning: {html.escape(text)}</div>' for text in run.warnings),
             links,
         )
         rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")

@@ -6,6 +6,7 @@ import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from nbsched.jobstores.sqlalchemy import SQLAlchemyJobStore
 from nbsched.runs import Run, RunStatus
@@ -72,7 +73,7 @@ def test_run_of_a_paused_job_runs_once_and_stays_paused(cli: Cli) -> None:
     assert (job["paused"], job["run_count"]) == (True, 1)
 
 
-def _fake_notebook_run(home: Path, job_id: str, status: RunStatus) -> Run:
+def _fake_notebook_run(home: Path, job_id: str, status: RunStatus, **fields: Any) -> Run:
     """A finished notebook-like run with output files, as the notebook executor leaves them."""
     folder = home / "runs" / job_id / "r1"
     folder.mkdir(parents=True)
@@ -80,21 +81,17 @@ def _fake_notebook_run(home: Path, job_id: str, status: RunStatus) -> Run:
     (folder / "stderr.txt").write_text("warning: careful\n")
     (folder / "report.ipynb").write_text("{}")
     now = datetime.now(UTC)
-    run = Run(
-        job_id=job_id,
-        scheduled_at=now,
-        status=status,
-        started_at=now,
-        finished_at=now,
-        error_type="ZeroDivisionError",
-        error_message="division by zero",
-        traceback="Traceback...\nZeroDivisionError: division by zero\n",
-        cell_index=3,
-        outputs={
+    values: dict[str, Any] = {
+        "error_type": "ZeroDivisionError",
+        "error_message": "division by zero",
+        "traceback": "Traceback...\nZeroDivisionError: division by zero\n",
+        "cell_index": 3,
+        "outputs": {
             k: str(folder / n)
             for k, n in (("ipynb", "report.ipynb"), ("stdout", "stdout.txt"), ("stderr", "stderr.txt"))
         },
-    )
+    }
+    run = Run(job_id=job_id, scheduled_at=now, status=status, started_at=now, finished_at=now, **{**values, **fields})
     store = SQLAlchemyJobStore(url=f"sqlite:///{home / 'nbsched.db'}")
     try:
         store.add_run(run)
@@ -121,6 +118,18 @@ def test_logs_shows_error_outputs_and_captured_streams(cli: Cli, home: Path) -> 
     document = json.loads(cli("logs", "nb", "--run", run.id[-6:], "--json").out)
     assert document["run"]["id"] == run.id
     assert document["stderr"] == "warning: careful\n"
+
+
+def test_runs_and_logs_show_a_run_s_warnings(cli: Cli, home: Path) -> None:
+    cli("add", "tests.tasks:record", "--every", "1h", "--id", "nb")
+    warnings = ["html not written: [Errno 28] No space left on device", "second note"]
+    run = _fake_notebook_run(home, "nb", RunStatus.SUCCEEDED, error_type=None, error_message=None, warnings=warnings)
+    lines = cli("runs").out.splitlines()
+    assert lines[1].endswith("warning: html not written: [Errno 28] No space left on device (+1 more)")
+    out = cli("logs", "nb").out
+    assert "warning   html not written: [Errno 28] No space left on device\nwarning   second note\n" in out
+    assert json.loads(cli("runs", "--json").out)["runs"][0]["warnings"] == warnings
+    assert run.warnings == warnings
 
 
 def test_logs_errors(cli: Cli) -> None:

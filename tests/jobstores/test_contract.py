@@ -194,11 +194,18 @@ def test_add_get_update_run(store: JobStore) -> None:
     run.started_at, run.finished_at = T0, T0 + timedelta(seconds=1, microseconds=5)
     run.error_type, run.error_message, run.traceback = "ValueError", "bad", "Traceback ..."
     run.progress, run.cell_index, run.outputs, run.worker = "cell 2/3", 1, {"html": "/x/out.html"}, "host:1"
+    run.warnings = ["ipynb not written: [Errno 28] No space left on device", "é"]
     store.update_run(run)
     found = store.get_run(run.id)
     assert found is not None
     assert found.to_dict() == run.to_dict()
     assert store.get_run("missing") is None
+    assert store.get_run(_added(store, _run("a", 9)).id).warnings == []  # type: ignore[union-attr]
+
+
+def _added(store: JobStore, run: Run) -> Run:
+    store.add_run(run)
+    return run
 
 
 def test_update_runs_batch(store: JobStore) -> None:

@@ -133,6 +133,14 @@ def test_unreadable_run_rows_are_skipped_with_one_warning(sql: Backend, caplog: 
     assert sql.execute("SELECT count(*) FROM runs") == [(4,)]
 
 
+def test_an_unreadable_warnings_column_keeps_its_run_readable(sql: Backend) -> None:
+    store = sql.store()
+    store.add_run(Run(id="w", job_id="a", scheduled_at=T0, warnings=["kept"]))
+    assert store.get_run("w").warnings == ["kept"]  # type: ignore[union-attr]
+    sql.execute("UPDATE runs SET warnings = 'not json' WHERE id = 'w'")
+    assert store.get_run("w").warnings == ["(unreadable warnings column: 'not json')"]  # type: ignore[union-attr]
+
+
 def test_mark_lost_runs_with_an_unreadable_row(sql: Backend, caplog: pytest.LogCaptureFixture) -> None:
     store = sql.store()
     for run_id in ("dead", "also-dead"):

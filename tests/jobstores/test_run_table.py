@@ -102,6 +102,7 @@ def test_a_finished_run_reads_back_exactly_zone_fold_and_all() -> None:
     run.finished_at, run.error_type, run.error_message = T0 + timedelta(microseconds=7), "ValueError", "bad é"
     run.traceback, run.progress, run.cell_index = "Traceback ...", "cell 3/4", 3
     run.outputs, run.input_sha256 = {"ipynb": "/o/x.ipynb", "html": "/o/x.html"}, "ab" * 32
+    run.warnings = ["html not written: disk full", "stands for 3 fire times"]
     table.update(run)
     assert isinstance(table._runs[run.id], bytes)  # kept packed
     back = table.get(run.id)
@@ -112,8 +113,13 @@ def test_a_finished_run_reads_back_exactly_zone_fold_and_all() -> None:
     assert back.finished_at is not None and back.finished_at.tzinfo is UTC
     assert back.heartbeat_at is not None and back.heartbeat_at.utcoffset() == timedelta(hours=2)
     assert type(back.status) is RunStatus
+    assert type(back.warnings) is list
     back.outputs["log"] = "x"  # each read is a copy
+    back.warnings.append("y")
     assert table.get(run.id) == run
+    plain = _finished("k", T0)
+    table.add(plain)
+    assert table.get(plain.id) == plain and isinstance(table._runs[plain.id], bytes)  # no warnings: []
 
 
 def test_a_finished_run_holding_other_types_is_kept_as_it_is() -> None:
@@ -174,11 +180,13 @@ def test_a_cancelled_run_stays_cancelled_when_its_worker_reports_packed() -> Non
     cancelled = table.cancel(run.id, T0 + timedelta(seconds=5), "stopped by hand")
     assert cancelled is not None and run.status is RunStatus.CANCELLED  # in place: the tracker sees it
     reported.status, reported.outputs, reported.traceback = RunStatus.SUCCEEDED, {"ipynb": "/o/x.ipynb"}, "tb"
+    reported.warnings = ["html not written: disk full"]
     table.update(reported)
     stored = table.get(run.id)
     assert stored is not None and stored.status is RunStatus.CANCELLED
     assert stored.error_message == "stopped by hand" and stored.outputs == {"ipynb": "/o/x.ipynb"}
     assert stored.traceback == "tb" and isinstance(table._runs[run.id], bytes)
+    assert stored.warnings == ["html not written: disk full"]
 
 
 def test_update_runs_goes_through_an_overridden_update_run() -> None:

@@ -242,6 +242,7 @@ def test_old_database_is_upgraded_with_its_data(sqlite_url: str, open_store: Ope
         conn.execute(insert(runs).values(row))
     assert "ix_runs_scheduled_at" not in {ix["name"] for ix in inspect(db.engine).get_indexes("runs")}
     assert "input_sha256" not in old_columns  # added by 0003
+    assert "warnings" not in old_columns  # added by 0004
     db.dispose()
 
     store = open_store(url=sqlite_url)
@@ -249,7 +250,7 @@ def test_old_database_is_upgraded_with_its_data(sqlite_url: str, open_store: Ope
         assert conn.execute(text("SELECT version_num FROM schema_version")).scalar() == HEAD
     assert "ix_runs_scheduled_at" in {ix["name"] for ix in inspect(store.engine).get_indexes("runs")}
     assert [job.id for job in store.get_all_jobs()] == ["old"]
-    assert [(run.job_id, run.input_sha256) for run in store.get_runs(RunFilter())] == [("old", None)]
+    assert [(run.job_id, run.input_sha256, run.warnings) for run in store.get_runs(RunFilter())] == [("old", None, [])]
 
 
 def test_concurrent_first_opens(sqlite_url: str) -> None:

@@ -86,6 +86,7 @@ def test_run_rows_show_status_times_duration_progress_error_and_output_links() -
         error_message="'price'",
         progress="cell 3/7",
         outputs={"ipynb": "/data/runs/r/run1/out.ipynb", "html": "/data/runs/r/run1/out.html"},
+        warnings=["stderr not written: disk full"],
     )
     running = Run(
         id="run2", job_id="r", scheduled_at=NOW, status=RunStatus.RUNNING, started_at=NOW - timedelta(seconds=2)
@@ -109,6 +110,7 @@ def test_run_rows_show_status_times_duration_progress_error_and_output_links() -
         ("ipynb", "/user/ann/nbsched/api/runs/run1/output/ipynb"),
     ]
     assert second.outputs[0].path == "/data/runs/r/run1/out.html"
+    assert (first.warnings, second.warnings) == ((), ("stderr not written: disk full",))
 
 
 @pytest.mark.parametrize(

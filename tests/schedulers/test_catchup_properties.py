@@ -82,6 +82,11 @@ def test_plan_accounts_for_every_fire_time_once(
         latest = fires[-1]
         assert (plan.missed, plan.run_times) == (([latest], []) if latest in late else ([], [latest]))
         assert plan.skipped == []
+        # The fire times folded into the one run are said: which span, and how many (when few enough to walk).
+        if len(fires) == 1:
+            assert plan.coalesced is None
+        else:
+            assert plan.coalesced == (fires[0], latest, len(fires) if len(fires) <= limit + 1 else None)
         return
     in_time = [t for t in fires if t not in late]
     assert plan.missed == [t for t in fires if t in late][:limit]

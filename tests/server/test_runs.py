@@ -39,6 +39,7 @@ def add_runs(jp_serverapp: Any) -> list[Run]:
             run.finished_at = run.scheduled_at + timedelta(seconds=31)
         if run.status is RunStatus.FAILED:
             run.error_type, run.error_message, run.traceback = "ValueError", "bad data", "Traceback ..."
+            run.warnings = ["html not written: disk full"]
         assert store.add_run(run)
         store.update_run(run)
         runs.append(run)
@@ -133,6 +134,7 @@ async def test_get_run(api, jp_serverapp):
         "cell_index": None,
         "outputs": [],
         "input_sha256": None,
+        "warnings": ["html not written: disk full"],
     }
 
 

@@ -71,7 +71,7 @@ class RunHistory:
         self._update = PreparedStatement(by_id.values({name: bindparam(f"b_{name}") for name in fields}), dialect)
         self._fields = fields
         # What a cancelled run left behind (its outputs, the cell it stopped in, what it ran) still reaches its row.
-        self._outcome_fields = ["outputs", "cell_index", "input_sha256", "traceback"]
+        self._outcome_fields = ["outputs", "cell_index", "input_sha256", "traceback", "warnings"]
         leftovers = update(runs).where(runs.c.id == bindparam("b_id"), runs.c.status == bindparam("b_final"))
         self._update_cancelled = PreparedStatement(
             leftovers.values({name: bindparam(f"b_{name}") for name in self._outcome_fields}), dialect

@@ -149,7 +149,8 @@ class JobRow(Base):
 
 
 class RunRow(Base):
-    """One run of a job (see :class:`nbsched.runs.Run`); ``outputs`` is ``{"version": 1, "outputs": {...}}``.
+    """One run of a job (see :class:`nbsched.runs.Run`); ``outputs`` is ``{"version": 1, "outputs": {...}}``,
+    ``warnings`` ``{"version": 1, "warnings": [...]}`` or ``NULL`` when there are none.
 
     Runs are not tied to ``jobs`` by a foreign key: the history of a removed job stays readable.
     """
@@ -178,3 +179,5 @@ class RunRow(Base):
     outputs: Mapped[str] = mapped_column(Text)
     # The SHA-256 (hex) of the notebook or cell source a run ran (revision 0003).
     input_sha256: Mapped[str | None] = mapped_column(String(64))
+    # Notes on the run that are not its error: coalesced fire times, outputs not written (revision 0004).
+    warnings: Mapped[str | None] = mapped_column(Text)

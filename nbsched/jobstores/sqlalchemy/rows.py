@@ -22,9 +22,10 @@ if TYPE_CHECKING:
 
 __all__ = ["CLAIM_COLUMNS", "claim_values", "dumps", "job_from_row", "job_values", "run_from_row", "run_values"]
 
-#: version of the ``task`` and ``outputs`` JSON written here
+#: version of the ``task``, ``outputs`` and ``warnings`` JSON written here
 TASK_VERSION = 1
 OUTPUTS_VERSION = 1
+WARNINGS_VERSION = 1
 _TASK_KEYS = ("func", "task", "args", "kwargs")
 _OWN_COLUMNS = ("id", "name", "trigger", "version", *_TASK_KEYS)
 _RUN_FIELDS = (
@@ -132,6 +133,8 @@ def run_values(run: Run) -> dict[str, Any]:
     values["job_id"] = run.job_id
     values["scheduled_at"] = run.scheduled_at
     values["outputs"] = dumps({"version": OUTPUTS_VERSION, "outputs": dict(run.outputs)})
+    # NULL for the usual run with nothing to note: nothing to write or parse on the firing path.
+    values["warnings"] = dumps({"version": WARNINGS_VERSION, "warnings": list(run.warnings)}) if run.warnings else None
     return values
 
 
@@ -170,7 +173,22 @@ def run_from_row(row: RowMapping) -> Run:
         cell_index=None if row["cell_index"] is None else _whole_number(row["cell_index"], "cell_index"),
         outputs=outputs,
         input_sha256=row["input_sha256"],
+        warnings=_warnings(row["warnings"]),
     )
+
+
+def _warnings(value: Any) -> list[str]:
+    """The warnings of a ``warnings`` column value (an unreadable one is kept visible as one warning: a note
+    about the run must not hide the run itself)."""
+    if value is None:
+        return []
+    try:
+        found = json.loads(value).get("warnings", [])
+    except (TypeError, ValueError, AttributeError):
+        return [f"(unreadable warnings column: {value!r:.200})"]
+    if not isinstance(found, list):
+        return [f"(unreadable warnings column: {value!r:.200})"]
+    return [item if isinstance(item, str) else str(item) for item in found]
 
 
 def _whole_number(value: Any, column: str) -> int:

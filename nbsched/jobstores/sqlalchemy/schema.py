@@ -27,7 +27,7 @@ __all__ = ["HEAD", "MIGRATIONS", "REVISIONS", "TableNames", "alembic_config", "c
 #: the folder of the Alembic environment and its ``versions/``
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: every revision in ``migrations/versions``, oldest first (a test checks them against Alembic's)
-REVISIONS = ("0001", "0002", "0003")
+REVISIONS = ("0001", "0002", "0003", "0004")
 #: the newest revision
 HEAD = REVISIONS[-1]
 
