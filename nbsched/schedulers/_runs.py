@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from nbsched.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
+from nbsched.masking import Masker
 from nbsched.runs import Run, RunStatus, worker_id
 from nbsched.schedulers._catchup import WALK_LIMIT, FirePlan
 
@@ -189,8 +190,10 @@ class RunRecorder:
         if event.exception is not None:
             run.status = RunStatus(getattr(event.exception, "run_status", RunStatus.FAILED))
             run.error_type = getattr(event.exception, "ename", None) or type(event.exception).__name__
-            run.error_message = getattr(event.exception, "evalue", None) or str(event.exception)
-            run.traceback = event.traceback
+            # The job's secret parameter values never reach the record (nbsched.masking).
+            masker = Masker.for_jobs([job])
+            run.error_message = masker.text(getattr(event.exception, "evalue", None) or str(event.exception))
+            run.traceback = masker.text(event.traceback)
         elif status is RunStatus.SKIPPED:
             run.error_message = "missed its misfire grace time before it could start"
         self._changed(run, alias)
