@@ -14,15 +14,25 @@ panel, the magics through the default job names) asks it. Secret values are show
 parameter is shown, and a :class:`Masker` replaces their text by :data:`MASK` in free text (job names written
 before names were masked, error messages, tracebacks, captured output, log lines). The values themselves are
 stored and passed to the job as they are: masking is about what is shown, not about how it is kept.
+
+What a job leaves behind is masked as it is written (the job itself still gets the real values): a notebook
+run's output notebook (the injected parameters, ``metadata.papermill.parameters``, every output), its HTML, its
+captured stdout, stderr and kernel log (:mod:`nbsched.notebooks.scrub`); run records' error messages and
+tracebacks; the executors' log lines about failed runs; and what jobs print in ``nbsched serve``
+(:class:`MaskedStream`).
 """
 
 from __future__ import annotations
 
+import html
+import io
 import itertools
 import json
 import re
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+import threading
+import traceback
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from nbsched.job import Job
@@ -33,7 +43,9 @@ __all__ = [
     "SECRET_PAIRS",
     "SECRET_TAG",
     "SECRET_WORDS",
+    "MaskedStream",
     "Masker",
+    "format_exception",
     "is_secret_name",
     "job_parameters",
     "mask_parameters",
@@ -109,10 +121,20 @@ def mask_parameters(params: Mapping[str, Any], secrets: Iterable[str]) -> dict[s
     return {name: MASK if name in hidden else value for name, value in params.items()}
 
 
+def _forms(value: str) -> set[str]:
+    """``value`` as it is and as it reads escaped in a ``repr``, in JSON and in HTML (a secret in a printed dict,
+    a JSON document, a rendered table)."""
+    return {value, repr(value)[1:-1], json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]} | {
+        html.escape(value),
+        html.escape(value, quote=False),
+    }
+
+
 class Masker:
     """Replaces secret values in text.
 
-    :param values: the secret values (strings are replaced as they are, other values as their JSON and ``str``)
+    :param values: the secret values (strings are replaced as they are and in their ``repr``, JSON and HTML
+        escaped forms, other values as their JSON and ``str``)
     """
 
     def __init__(self, values: Iterable[Any] = ()) -> None:
@@ -121,11 +143,37 @@ class Masker:
             if value is None or isinstance(value, bool):
                 continue
             if isinstance(value, str):
-                texts.add(value)
+                texts.update(_forms(value))
             else:
                 texts.update({str(value), json.dumps(value, default=str)})
+        self._set(texts)
+
+    def _set(self, texts: Iterable[str]) -> None:
         # Longest first, so a secret that contains another is replaced whole.
-        self._texts = sorted((t for t in texts if len(t) >= MIN_SCRUB_LENGTH), key=len, reverse=True)
+        self._texts = sorted({t for t in texts if len(t) >= MIN_SCRUB_LENGTH}, key=len, reverse=True)
+
+    def union(self, other: Masker) -> Masker:
+        """A masker for the secrets of both."""
+        if not other._texts or set(other._texts) <= set(self._texts):
+            return self
+        merged = Masker()
+        merged._set([*self._texts, *other._texts])
+        return merged
+
+    def pending(self, text: str) -> int:
+        """The length of the longest end of ``text`` that begins a secret (it may go on in the next piece of a
+        stream): what a stream holds back until it knows."""
+        longest = 0
+        for secret in self._texts:
+            first = secret[0]
+            start = max(len(text) - len(secret) + 1, 0)
+            at = text.find(first, start)
+            while at >= 0 and len(text) - at > longest:
+                if secret.startswith(text[at:]):
+                    longest = len(text) - at
+                    break
+                at = text.find(first, at + 1)
+        return longest
 
     @classmethod
     def for_jobs(cls, jobs: Iterable[Job]) -> Masker:
@@ -156,3 +204,68 @@ class Masker:
         if isinstance(value, list | tuple):
             return [self.data(item) for item in value]
         return value
+
+
+def format_exception(exc: BaseException, masker: Masker, message: str = "") -> str:
+    """``message`` and ``exc``'s traceback (with its chained exceptions), as logging formats them, scrubbed."""
+    text = "".join(traceback.format_exception(exc)).rstrip("\n")
+    return masker.text(f"{message}\n{text}" if message else text) or ""
+
+
+class MaskedStream(io.TextIOBase):
+    """A text stream that writes to ``target`` with every secret replaced by :data:`MASK` (``nbsched serve``
+    puts it in place of ``sys.stdout`` and ``sys.stderr``, so that what jobs print is masked).
+
+    What is written goes out at once, except an end that may be the start of a secret: that waits for the next
+    write (or :meth:`drain`), so a secret written in pieces is still masked whole. Safe to use from several
+    threads.
+
+    :param target: the real stream
+    :param masker: called at each write: the current :class:`Masker`
+    """
+
+    def __init__(self, target: TextIO, masker: Callable[[], Masker]) -> None:
+        super().__init__()
+        self._target = target
+        self._masker = masker
+        self._held = ""
+        self._lock = threading.Lock()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]  # read-only here, as on the stream it stands for
+        return getattr(self._target, "encoding", None) or "utf-8"
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._target.fileno()
+
+    def isatty(self) -> bool:
+        return self._target.isatty()
+
+    def write(self, text: str) -> int:
+        masker = self._masker()
+        with self._lock:
+            if not masker and not self._held:
+                self._target.write(text)
+                return len(text)
+            pending = (masker.text(self._held + text) or "") if masker else self._held + text
+            keep = masker.pending(pending) if masker else 0
+            self._held = pending[len(pending) - keep :] if keep else ""
+            out = pending[: len(pending) - keep]
+            if out:
+                self._target.write(out)
+        return len(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            self._target.flush()
+
+    def drain(self) -> None:
+        """Write what was held back (at the end: no more pieces will come) and flush."""
+        with self._lock:
+            held, self._held = self._held, ""
+            if held:
+                self._target.write(held)
+            self._target.flush()

@@ -10,7 +10,9 @@ progress; whatever is still running then is recorded ``cancelled`` and its kerne
 of the wait. The process exits 0 after a clean stop.
 
 Log lines are masked (secret parameter values as ``***``) until the process ends: the masking handler is never
-taken off, because the threads of cancelled runs report how they ended after the stop.
+taken off, because the threads of cancelled runs report how they ended after the stop. What jobs print to
+``sys.stdout`` and ``sys.stderr`` is masked too (:class:`~nbsched.masking.MaskedStream`); a job's secrets are
+known from its submission on, also when it was added a moment ago by another process.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from typing import Any
 
 from nbsched.cli.masking import MaskingFormatter
 from nbsched.cli.session import EXIT_OK, display_url, resolve_url
-from nbsched.masking import Masker
+from nbsched.executors.pool import ThreadPoolExecutor
+from nbsched.masking import MaskedStream, Masker
 from nbsched.runs import Run, worker_id
 from nbsched.shutdown import stop_with_grace
 
@@ -56,6 +59,9 @@ class _Secrets:
     def __init__(self, store: Any) -> None:
         self._store = store
         self.masker = Masker()
+        # The secrets of jobs seen as they were submitted: kept across reads (one may not see a new job yet).
+        self._noted = Masker()
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self.refresh()
         self._thread = threading.Thread(target=self._loop, name="nbsched-secrets", daemon=True)
@@ -63,9 +69,20 @@ class _Secrets:
 
     def refresh(self) -> None:
         try:
-            self.masker = Masker.for_jobs(self._store.get_all_jobs())
+            fresh = Masker.for_jobs(self._store.get_all_jobs())
         except Exception as exc:  # the store is away for a moment: keep the last known secrets
             logger.debug("cannot read the jobs' secrets: %s", exc)
+            return
+        with self._lock:
+            self.masker = fresh.union(self._noted)
+
+    def note(self, job: Any) -> None:
+        """Add the secrets of ``job``, about to run (it may be newer than the last read)."""
+        masker = Masker.for_jobs([job])
+        if masker:
+            with self._lock:
+                self._noted = self._noted.union(masker)
+                self.masker = self.masker.union(masker)
 
     def _loop(self) -> None:
         while not self._stop.wait(MASK_REFRESH):
@@ -76,6 +93,18 @@ class _Secrets:
 
     def current(self) -> Masker:
         return self.masker
+
+
+class _NotingThreadPool(ThreadPoolExecutor):
+    """The thread pool of ``serve``: tells :class:`_Secrets` of each job it is given, before the job runs."""
+
+    def __init__(self, secrets: _Secrets, max_workers: int) -> None:
+        super().__init__(max_workers)
+        self._secrets = secrets
+
+    def submit_job(self, job: Any, run_times: list[Any]) -> None:
+        self._secrets.note(job)
+        super().submit_job(job, run_times)
 
 
 def _configure_logging(level: str, secrets: Callable[[], Masker]) -> logging.Handler:
@@ -113,7 +142,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     handler = _configure_logging(args.log_level, secrets.current)
     scheduler = BlockingScheduler(
         jobstores={"default": SQLAlchemyJobStore(url=url)},
-        executors={"default": {"type": "threadpool", "max_workers": args.threads}},
+        executors={"default": _NotingThreadPool(secrets, args.threads)},
         **options,
     )
     stop, force = threading.Event(), threading.Event()
@@ -128,6 +157,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             stop.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    # Kept until the process ends, like the log handler (which writes to the real stderr: its lines are masked
+    # already): function jobs in threads run to their end, and may print after the stop.
+    sys.stdout, sys.stderr = MaskedStream(sys.stdout, secrets.current), MaskedStream(sys.stderr, secrets.current)
     cancelled: list[Run] = []
     stopper = threading.Thread(
         target=_stop_when_asked,
@@ -153,6 +185,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     deadline = time.monotonic() + THREAD_JOIN_TIMEOUT
     for thread in workers:
         thread.join(max(deadline - time.monotonic(), 0.0))
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, MaskedStream):
+            stream.drain()  # what was held back as the possible start of a secret
     logger.info("nbsched serve stopped cleanly (%d run(s) cancelled)", len(cancelled))
     handler.flush()
     if HARD_EXIT and any(t.is_alive() for t in workers) and threading.current_thread() is threading.main_thread():

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from nbsched.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
-from nbsched.executors.base import BaseExecutor, cancelled_event, missed_event, run_job
+from nbsched.executors.base import BaseExecutor, cancelled_event, log_job_exception, missed_event, run_job
 
 if TYPE_CHECKING:
     from nbsched.job import Job
@@ -45,11 +45,14 @@ async def run_coroutine_job(
             retval = await job.func(*job.args, **job.kwargs)
         except BaseException:
             exc, tb = sys.exc_info()[1:]
+            assert exc is not None
+            masker = log_job_exception(logger, job, exc)
             formatted = "".join(traceback.format_tb(tb))
+            if masker:
+                formatted = masker.text(formatted) or ""
             events.append(
                 JobExecutionEvent(EVENT_JOB_ERROR, job.id, jobstore_alias, run_time, exception=exc, traceback=formatted)
             )
-            logger.exception('Job "%s" raised an exception', job)
         else:
             events.append(JobExecutionEvent(EVENT_JOB_EXECUTED, job.id, jobstore_alias, run_time, retval=retval))
             logger.info('Job "%s" executed successfully', job)

@@ -25,12 +25,13 @@ from nbsched.events import (
     JobExecutionEvent,
 )
 from nbsched.exceptions import MaxInstancesReachedError
+from nbsched.masking import Masker, format_exception
 
 if TYPE_CHECKING:
     from nbsched.job import Job
     from nbsched.schedulers.base import BaseScheduler
 
-__all__ = ["BaseExecutor", "MaxInstancesReachedError", "run_job"]
+__all__ = ["BaseExecutor", "MaxInstancesReachedError", "log_job_exception", "run_job"]
 
 
 class BaseExecutor(Executor):
@@ -140,6 +141,20 @@ def _logger(name: str) -> logging.Logger:
     return logging.getLogger(name)
 
 
+def log_job_exception(logger: logging.Logger, job: Job, exc: BaseException) -> Masker:
+    """Log that ``job`` raised ``exc``, with the traceback, as APScheduler does; when the job has secret parameters
+    (see :mod:`nbsched.masking`) the traceback is formatted here and logged scrubbed of their values.
+
+    :return: the job's masker, for scrubbing what else is recorded about the failure
+    """
+    masker = Masker.for_jobs([job])
+    if masker:
+        logger.error("%s", format_exception(exc, masker, f'Job "{job}" raised an exception'))
+    else:
+        logger.error('Job "%s" raised an exception', job, exc_info=exc)
+    return masker
+
+
 def cancelled_event(
     job: Job, jobstore_alias: str | None, run_time: datetime, logger: logging.Logger
 ) -> JobExecutionEvent:
@@ -198,11 +213,13 @@ def run_job(
         except BaseException:
             exc, tb = sys.exc_info()[1:]
             assert exc is not None
+            masker = log_job_exception(logger, job, exc)
             formatted = "".join(traceback.format_tb(tb))
+            if masker:
+                formatted = masker.text(formatted) or ""
             events.append(
                 JobExecutionEvent(EVENT_JOB_ERROR, job.id, jobstore_alias, run_time, exception=exc, traceback=formatted)
             )
-            logger.exception('Job "%s" raised an exception', job)
             traceback.clear_frames(tb)
             del tb
         else:

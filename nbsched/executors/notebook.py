@@ -22,6 +22,7 @@ from nbsched.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEven
 from nbsched.exceptions import ConfigurationError
 from nbsched.executors.base import BaseExecutor, cancelled_event, missed_event, run_job
 from nbsched.job import is_task
+from nbsched.masking import SECRET_TAG, Masker, format_exception
 
 if TYPE_CHECKING:
     from nbsched.job import Job
@@ -186,6 +187,10 @@ class NotebookExecutor(BaseExecutor):
         ):
             return cancelled_event(job, jobstore, run_time, self._logger)
         self._logger.info('Running job "%s" (scheduled at %s)', job, run_time)
+        # Parameters marked secret by the job's tags rather than by the task: the run keeps them out of its files.
+        tagged = {tag[len(SECRET_TAG) :] for tag in job.tags if tag.startswith(SECRET_TAG)}
+        tagged &= set(getattr(task, "parameters", None) or ())  # a Cell has none, and its run() takes no names
+        extra = {"secret_parameters": sorted(tagged)} if tagged else {}
         try:
             folder = runs_dir(job.id, run_id)
             result = task.run(
@@ -195,15 +200,20 @@ class NotebookExecutor(BaseExecutor):
                 on_started=started,
                 metadata={"job_id": job.id, "run_id": run_id, "scheduled_at": run_time.isoformat()},
                 cancel=token,
+                **extra,
             )
         except NotebookRunError as exc:
-            self._logger.warning('Job "%s" failed: %s', job, exc)
+            # Its message and traceback were scrubbed of the task's secrets by the run; the job's name may hold
+            # some too (one an older nbsched gave it).
+            masker = Masker.for_jobs([job])
+            self._logger.warning("%s", masker.text(f'Job "{job}" failed: {exc}'))
             return JobExecutionEvent(
                 EVENT_JOB_ERROR, job.id, jobstore, run_time, exception=exc, traceback=exc.traceback_text or str(exc)
             )
         except Exception as exc:
-            self._logger.exception('Job "%s" raised an exception', job)
-            text = "".join(traceback.format_exception(exc))
+            masker = Masker.for_jobs([job])
+            self._logger.error("%s", format_exception(exc, masker, f'Job "{job}" raised an exception'))
+            text = masker.text("".join(traceback.format_exception(exc)))
             return JobExecutionEvent(EVENT_JOB_ERROR, job.id, jobstore, run_time, exception=exc, traceback=text)
         self._logger.info('Job "%s" executed successfully', job)
         return JobExecutionEvent(EVENT_JOB_EXECUTED, job.id, jobstore, run_time, retval=result)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import logging
 import multiprocessing
 import queue
@@ -17,6 +18,7 @@ from nbsched.clock import SystemClock
 from nbsched.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
 from nbsched.exceptions import ConfigurationError
 from nbsched.executors.base import BaseExecutor, run_job
+from nbsched.masking import Masker, format_exception
 from nbsched.refs import ref_to_obj
 
 if TYPE_CHECKING:
@@ -123,8 +125,13 @@ def _run_in_process(
     run_times: list[datetime],
     grace: float | None,
     logger_name: str,
+    masker: Masker | None = None,
 ) -> list[tuple[int, datetime, Any, BaseException | None, str | None]]:
-    """Worker-process side of :class:`ProcessPoolExecutor`: outcomes as plain tuples."""
+    """Worker-process side of :class:`ProcessPoolExecutor`: outcomes as plain tuples.
+
+    :param masker: the job's secret parameter values (``None``: it has none), scrubbed from the traceback this
+        process logs and returns
+    """
     logger = logging.getLogger(logger_name)
     if isinstance(func, str):
         func = ref_to_obj(func)
@@ -136,8 +143,14 @@ def _run_in_process(
         try:
             retval = func(*args, **kwargs)
         except BaseException as exc:
-            logger.exception("Job %s raised an exception", getattr(func, "__qualname__", func))
-            outcomes.append((EVENT_JOB_ERROR, run_time, None, exc, "".join(traceback.format_tb(exc.__traceback__))))
+            name = getattr(func, "__qualname__", func)
+            formatted = "".join(traceback.format_tb(exc.__traceback__))
+            if masker:
+                logger.error("%s", format_exception(exc, masker, f"Job {name} raised an exception"))
+                formatted = masker.text(formatted) or ""
+            else:
+                logger.exception("Job %s raised an exception", name)
+            outcomes.append((EVENT_JOB_ERROR, run_time, None, exc, formatted))
         else:
             outcomes.append((EVENT_JOB_EXECUTED, run_time, retval, None, None))
     return outcomes
@@ -170,29 +183,30 @@ class ProcessPoolExecutor(BaseExecutor):
         if not run_times:
             self._release(job.id)
             return
+        masker = Masker.for_jobs([job]) or None  # travels to the worker only when the job has secrets
+        call = functools.partial(
+            _run_in_process, func, job.args, job.kwargs, run_times, grace, self._logger.name, masker
+        )
         try:
-            future = self._pool.submit(_run_in_process, func, job.args, job.kwargs, run_times, grace, self._logger.name)
+            future = self._pool.submit(call)
         except BrokenProcessPool:
             self._logger.warning("Process pool is broken; replacing it and retrying")
             self._pool = concurrent.futures.ProcessPoolExecutor(self._max_workers, **self._pool_kwargs)
-            future = self._pool.submit(_run_in_process, func, job.args, job.kwargs, run_times, grace, self._logger.name)
+            future = self._pool.submit(call)
 
         def done(fut: concurrent.futures.Future[Any]) -> None:
             exc = fut.exception()
             if exc is not None:
                 # The worker died or the call could not cross the process boundary: report it per run time.
+                text = "".join(traceback.format_exception(exc))
+                reason = repr(exc)
+                if masker:
+                    text, reason = masker.text(text) or "", masker.text(reason) or ""
                 events = [
-                    JobExecutionEvent(
-                        EVENT_JOB_ERROR,
-                        job.id,
-                        jobstore,
-                        run_time,
-                        exception=exc,
-                        traceback="".join(traceback.format_exception(exc)),
-                    )
+                    JobExecutionEvent(EVENT_JOB_ERROR, job.id, jobstore, run_time, exception=exc, traceback=text)
                     for run_time in run_times
                 ]
-                self._logger.error("Job %s could not run in a worker process: %r", job.id, exc)
+                self._logger.error("Job %s could not run in a worker process: %s", job.id, reason)
             else:
                 events = [
                     JobExecutionEvent(code, job.id, jobstore, run_time, retval=retval, exception=error, traceback=tb)

@@ -33,7 +33,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,7 @@ from nbsched.notebooks.kernels import (
     unknown_kernel_error,
 )
 from nbsched.notebooks.outputs import RunOutputs, add_error_banner, remove_error_markers, written
+from nbsched.notebooks.scrub import RunScrubber
 
 __all__ = [
     "CancelToken",
@@ -153,6 +154,10 @@ class NotebookResult:
     warnings: tuple[str, ...] = ()
 
 
+def _names(names: Iterable[str]) -> tuple[str, ...]:
+    return tuple(names)
+
+
 @attrs.frozen(kw_only=True)
 class RunSpec:
     """Everything one run needs besides the notebook itself.
@@ -170,6 +175,8 @@ class RunSpec:
     :ivar formats: renderings besides the notebook (``html``)
     :ivar metadata: extra ``metadata.nbsched`` entries (job and run ids)
     :ivar owner: the spec it came from (``Notebook``, ``Cell``), named in errors about its options
+    :ivar secret_parameters: names among ``parameters`` whose values the kernel gets but nothing written shows
+        (those secret by their name are too; see :mod:`nbsched.notebooks.scrub`)
     """
 
     name: str
@@ -185,6 +192,7 @@ class RunSpec:
     formats: tuple[str, ...] = ("ipynb", "html")
     metadata: Mapping[str, Any] = attrs.field(factory=dict)
     owner: str = "Notebook"
+    secret_parameters: tuple[str, ...] = attrs.field(default=(), converter=_names)
 
 
 class CancelToken:
@@ -277,7 +285,7 @@ def run_notebook(
     return box["result"]  # type: ignore[no-any-return]
 
 
-def _prepare(nb: Any, spec: RunSpec, outputs: RunOutputs, kernel_name: str) -> None:
+def _prepare(nb: Any, spec: RunSpec, outputs: RunOutputs, kernel_name: str, scrub: RunScrubber) -> None:
     """Parameters, papermill metadata and a clean slate of outputs (papermill's ``notebook_start``)."""
     import nbformat
 
@@ -306,7 +314,7 @@ def _prepare(nb: Any, spec: RunSpec, outputs: RunOutputs, kernel_name: str) -> N
 
     metadata["papermill"] = {
         "default_parameters": {},
-        "parameters": params.json_parameters(spec.parameters),
+        "parameters": scrub.parameters_metadata(),
         "environment_variables": {},
         "version": f"nbsched {__version__}",
         "input_path": spec.input_path,
@@ -346,12 +354,13 @@ async def run_notebook_async(
     outputs.touch_streams()
     paths = outputs.paths()
     kernel_name = spec.kernel_name or nb.metadata.get("kernelspec", {}).get("name") or "python3"
+    scrub = RunScrubber(spec.parameters, spec.secret_parameters)
     try:
-        _prepare(nb, spec, outputs, kernel_name)
+        _prepare(nb, spec, outputs, kernel_name, scrub)
     except NbschedError as exc:
-        raise NotebookRunError(type(exc).__name__, str(exc), None, outputs.outcome(paths)[0]) from None
-    outputs.write_notebook(nb)
-    run = _Run(nb, spec, outputs, paths, cancel)
+        raise NotebookRunError(type(exc).__name__, scrub.text(str(exc)), None, outputs.outcome(paths)[0]) from None
+    outputs.write_notebook(scrub.notebook(nb))
+    run = _Run(nb, spec, outputs, paths, cancel, scrub)
     if cancel is not None and cancel.reason is not None:
         run.fail("Cancelled", f"{cancel.reason} (before it started)", None, status="cancelled")
     elif on_started is not None:
@@ -403,6 +412,7 @@ async def run_notebook_async(
                 if kernel.log_path is not None:
                     with contextlib.suppress(OSError):
                         os.replace(kernel.log_path, outputs.kernel_log)
+                        scrub.file(outputs.kernel_log)
                 await _release(pool, kernel, now=False)
     existing, warnings = outputs.outcome(paths)  # only outputs that exist are linked; the others are said
     if run.error is not None:
@@ -430,9 +440,16 @@ class _Run:
     """The cell loop of one run and its bookkeeping (papermill's execution manager, in short)."""
 
     def __init__(
-        self, nb: Any, spec: RunSpec, outputs: RunOutputs, paths: dict[str, str], cancel: CancelToken | None = None
+        self,
+        nb: Any,
+        spec: RunSpec,
+        outputs: RunOutputs,
+        paths: dict[str, str],
+        cancel: CancelToken | None = None,
+        scrub: RunScrubber | None = None,
     ) -> None:
         self.cancel = cancel
+        self.scrub = scrub if scrub is not None else RunScrubber({})
         self.nb = nb
         self.spec = spec
         self.outputs = outputs
@@ -444,15 +461,18 @@ class _Run:
 
     def fail(self, ename: str, evalue: str, cell_index: int | None, status: str = "failed", tb: str = "") -> None:
         if self.error is None:
+            evalue, tb = self.scrub.text(evalue), self.scrub.text(tb)
             self.error = NotebookRunError(ename, evalue, cell_index, self.paths, status, tb, self.spec.input_sha256)
 
     async def cells(self, kernel: StartedKernel, client: Any, progress: ProgressCallback) -> None:
         from nbclient import NotebookClient
         from nbclient.exceptions import CellExecutionError, DeadKernelError
+        from traitlets.log import get_logger
 
         nb = self.nb
         runner = NotebookClient(
             nb,
+            log=self.scrub.logger(get_logger()),
             km=kernel.km,
             kernel_name=kernel.kernel_name,
             timeout=None,  # timeouts are enforced here (interrupt, then kill), not by nbclient
@@ -510,8 +530,8 @@ class _Run:
         meta["duration"] = round(time.monotonic() - started, 6)
         if meta["status"] != "failed":
             meta["status"] = "completed"
-        self.outputs.append_streams(cell)
-        self.outputs.write_notebook(self.nb)
+        self.outputs.append_streams(self.scrub.cell(cell))
+        self.outputs.write_notebook(self.scrub.notebook(self.nb))
 
     async def _run_cell(self, runner: Any, kernel: StartedKernel, cell: Any, index: int) -> None:
         spec = self.spec
@@ -538,7 +558,8 @@ class _Run:
                 if limits and now >= min(limits):
                     break
                 if now >= next_save:
-                    self.outputs.write_notebook(self.nb)  # a long cell: show it running, with its output so far
+                    # a long cell: show it running, with its output so far
+                    self.outputs.write_notebook(self.scrub.notebook(self.nb))
                     next_save = now + AUTOSAVE_EVERY
         finally:
             if cancelled is not None:
@@ -587,14 +608,15 @@ class _Run:
         elif self.error.cell_index is not None:
             meta["exception"] = True
             add_error_banner(nb, self.error.cell_index, nbformat.v4.new_markdown_cell)
-        self.outputs.write_notebook(nb)
+        masked = self.scrub.notebook(nb)
+        self.outputs.write_notebook(masked)
         try:
-            await self._write_html(nb)
+            await self._write_html(masked)
         except Exception as exc:
             # While the interpreter shuts down, a first rendering cannot even import nbconvert: the run is
             # recorded without its HTML, and that is no news to the person who stopped the process.
             log = _logger.debug if _shutting_down() else _logger.warning
-            log("Notebook %s: could not render HTML: %s", self.spec.name, exc)
+            log("Notebook %s: could not render HTML: %s", self.spec.name, self.scrub.text(str(exc)))
             self.outputs.record_failure("html", exc)
 
     async def _write_html(self, nb: Any) -> None:

@@ -19,7 +19,7 @@ import contextvars
 import json
 import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 from uuid import uuid4
@@ -391,9 +391,11 @@ class Notebook(_Common):
         on_started: Callable[[], None] | None = None,
         metadata: Mapping[str, Any] | None = None,
         cancel: Any = None,
+        secret_parameters: Iterable[str] = (),
     ) -> Any:
         """Run into ``folder`` (the executors' entry point; see :func:`~nbsched.notebooks.execute.run_notebook`;
-        ``cancel`` is its :class:`~nbsched.notebooks.execute.CancelToken`)."""
+        ``cancel`` is its :class:`~nbsched.notebooks.execute.CancelToken`; ``secret_parameters`` names more
+        parameters to keep out of the outputs, besides this task's own: those the job's ``secret:`` tags mark)."""
         from nbsched.notebooks.execute import NotebookRunError, RunSpec, run_notebook
 
         nb, digest, input_path = self.load()
@@ -414,6 +416,7 @@ class Notebook(_Common):
             interrupt_grace=self.interrupt_grace,
             formats=self.output_formats,
             metadata=dict(metadata or {}),
+            secret_parameters=(*self.secret_parameters, *secret_parameters),
         )
         return run_notebook(nb, spec, folder, pool=pool, on_progress=on_progress, on_started=on_started, cancel=cancel)
 

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from nbsched.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
+from nbsched.masking import Masker
 from nbsched.runs import Run, RunStatus, worker_id
 from nbsched.schedulers._catchup import WALK_LIMIT, FirePlan
 
@@ -199,11 +200,15 @@ class RunRecorder:
         if run.started_at is None and status is not RunStatus.SKIPPED:
             run.started_at = now
         self._add_outcome(run, event)
+        # The job's secret parameter values never reach the record (nbsched.masking).
+        if run.warnings:
+            run.warnings = Masker.for_jobs([job]).data(run.warnings)
         if event.exception is not None:
+            masker = Masker.for_jobs([job])
             run.status = RunStatus(getattr(event.exception, "run_status", RunStatus.FAILED))
             run.error_type = getattr(event.exception, "ename", None) or type(event.exception).__name__
-            run.error_message = getattr(event.exception, "evalue", None) or str(event.exception)
-            run.traceback = event.traceback
+            run.error_message = masker.text(getattr(event.exception, "evalue", None) or str(event.exception))
+            run.traceback = masker.text(event.traceback)
         elif status is RunStatus.SKIPPED:
             run.error_message = "missed its misfire grace time before it could start"
         self._changed(run, alias)

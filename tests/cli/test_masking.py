@@ -61,14 +61,16 @@ def test_apply_keeps_a_masked_secret_and_refuses_one_it_does_not_know(cli: Cli, 
         "nbsched: error: apply: jobs[0].kwargs['message'] '***' is a masked secret and the store has no value for "
         "it: write the value into the file\n"
     )
-    # the stored secret itself is still the real one: a run fails with the real message (masked in output)
+    # the stored secret itself is still the real one (the job gets it); the run's record has it masked
     cli("run", "fail", "--wait", "--claim-timeout", "0.2")
     from nbsched.jobstores.sqlalchemy import SQLAlchemyJobStore
     from nbsched.runs import RunFilter
 
     store = SQLAlchemyJobStore(url=f"sqlite:///{Path(__import__('os').environ['NBSCHED_HOME']) / 'nbsched.db'}")
     try:
-        assert store.get_runs(RunFilter(job_id="fail"))[0].error_message == f"the key is {SECRET}"
+        job = store.lookup_job("fail")
+        assert job is not None and job.kwargs == {"message": f"the key is {SECRET}"}
+        assert store.get_runs(RunFilter(job_id="fail"))[0].error_message == "***"
     finally:
         store.shutdown()
 
