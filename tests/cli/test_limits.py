@@ -17,7 +17,10 @@ from tests.cli.conftest import Cli
             ["--cron", "0 0 30 2 *"],
             "nbsched: error: add_job: trigger <CronTrigger (posix='0 0 30 2 *', timezone=",
         ),
-        (["--every", "1h", "--retries", "2000"], "nbsched: error: add_job: retries 2000 must be a non-negative integer of at most 100\n"),
+        (
+            ["--every", "1h", "--retries", "2000"],
+            "nbsched: error: add_job: retries 2000 must be a non-negative integer of at most 100\n",
+        ),
         (["--every", "1h", "--id", "x" * 129], "nbsched: error: add_job: id 'xxxxxxxx"),
         (["--every", "1h", "--id", "a\tb"], "nbsched: error: add_job: id 'a\\tb' contains a control character\n"),
     ],
@@ -33,7 +36,10 @@ def test_add_refuses_unrunnable_values(cli: Cli, argv: list[str], message: str) 
     ("entry", "message"),
     [
         ("every: 1m, retry_backoff: 1.0e+300", "retry_backoff 1e+300 is larger than the limit of 3155760000 seconds"),
-        ("every: 1m, misfire_grace_time: .inf", "misfire_grace_time inf is larger than the limit of 3155760000 seconds"),
+        (
+            "every: 1m, misfire_grace_time: .inf",
+            "misfire_grace_time inf is larger than the limit of 3155760000 seconds",
+        ),
         ("every: 1m, retries: 2000", "retries 2000 must be a non-negative integer of at most 100"),
         ("cron: '0 0 30 2 *'", "will never fire (no fire time after "),
         ("every: 1m, kwargs: {value: !!set {a, b}}", "kwargs"),

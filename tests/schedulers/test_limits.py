@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from nbsched.exceptions import JobArgumentError, TriggerArgumentError
+from nbsched.exceptions import InvalidArgumentError, JobArgumentError, TriggerArgumentError
 from nbsched.runs import RunStatus
 from nbsched.schedulers.background import BackgroundScheduler
 from tests import tasks
@@ -132,3 +132,41 @@ def test_a_jittered_fire_time_near_the_end_of_time_does_not_overflow() -> None:
 
     late = datetime(9999, 12, 31, 23, 0, tzinfo=UTC)
     assert late <= apply_jitter(late, CENTURY) <= datetime.max.replace(tzinfo=UTC)
+
+
+def _notebook(tmp_path):
+    import nbformat
+
+    cell = nbformat.v4.new_code_cell('region = "EU"\nquery = ""\n' + "".join(f"p{i} = 0\n" for i in range(10)))
+    cell.metadata["tags"] = ["parameters"]
+    path = tmp_path / "report.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), str(path))
+    return path
+
+
+def test_notebook_parameters_a_notebook_cannot_hold_are_refused(tmp_path) -> None:
+    from nbsched.notebooks import Notebook
+
+    path = _notebook(tmp_path)
+    with pytest.raises(JobArgumentError) as caught:
+        Notebook(str(path), parameters={"region": ["ok", "\ud800"]}, root=str(tmp_path))
+    assert str(caught.value) == (
+        "Notebook: parameters['region'] ['ok', '\\ud800'] cannot be passed: contains a lone surrogate "
+        "(a character UTF-8 cannot encode)"
+    )
+    with pytest.raises(InvalidArgumentError) as caught:
+        Notebook(str(path), parameters={"region": {"a", "b"}}, root=str(tmp_path))
+    assert caught.value.field == "parameters['region']"
+
+
+def test_a_notebook_jobs_default_name_does_not_embed_long_values(tmp_path) -> None:
+    from nbsched.notebooks import Notebook
+
+    scheduler = BackgroundScheduler(timezone="UTC")
+    path, root = str(_notebook(tmp_path)), str(tmp_path)
+    task = Notebook(path, parameters={"region": "EU", "query": "select " + "x, " * 10_000}, root=root)
+    job = scheduler.add_job(task, "interval", hours=1)
+    shown = job.name.removeprefix("report.ipynb(region='EU', query=").removesuffix(")")
+    assert shown.startswith("'select x, x, ") and shown.endswith("…") and len(shown) == 40
+    many = Notebook(path, parameters={f"p{i}": "v" * 39 for i in range(10)}, root=root)
+    assert len(many.describe()) == 200 and many.describe().endswith("…")
