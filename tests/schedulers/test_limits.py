@@ -170,3 +170,12 @@ def test_a_notebook_jobs_default_name_does_not_embed_long_values(tmp_path) -> No
     assert shown.startswith("'select x, x, ") and shown.endswith("…") and len(shown) == 40
     many = Notebook(path, parameters={f"p{i}": "v" * 39 for i in range(10)}, root=root)
     assert len(many.describe()) == 200 and many.describe().endswith("…")
+
+
+@pytest.mark.parametrize("grace", [float("inf"), float("nan"), 1e300])
+def test_a_job_default_grace_time_has_the_same_limit(grace) -> None:
+    from nbsched.exceptions import ConfigurationError
+
+    with pytest.raises(ConfigurationError) as caught:
+        BackgroundScheduler(timezone="UTC", job_defaults={"misfire_grace_time": grace})
+    assert caught.value.field == "job_defaults.misfire_grace_time"
