@@ -28,7 +28,7 @@ import attrs
 
 from nbsched import jsonstate
 from nbsched.exceptions import InvalidArgumentError, JobArgumentError, SerializationError
-from nbsched.limits import shorten, text_problem
+from nbsched.limits import check_seconds, shorten, text_problem
 from nbsched.notebooks.paths import resolve_within
 
 __all__ = ["OUTPUT_FORMATS", "Cell", "Notebook"]
@@ -90,6 +90,7 @@ def _check_seconds() -> Callable[[Any, attrs.Attribute[Any], Any], None]:
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
             extra = " or None" if attribute.default is None else ""
             raise JobArgumentError(owner, attribute.name, value, f"must be a positive number of seconds{extra}")
+        check_seconds(owner, attribute.name, value, JobArgumentError)  # a wait that long overflows timers
 
     return check
 

@@ -179,3 +179,12 @@ def test_a_job_default_grace_time_has_the_same_limit(grace) -> None:
     with pytest.raises(ConfigurationError) as caught:
         BackgroundScheduler(timezone="UTC", job_defaults={"misfire_grace_time": grace})
     assert caught.value.field == "job_defaults.misfire_grace_time"
+
+
+@pytest.mark.parametrize("field", ["timeout", "cell_timeout", "startup_timeout"])
+def test_notebook_timeouts_have_the_same_limit(tmp_path, field) -> None:
+    from nbsched.notebooks import Notebook
+
+    with pytest.raises(JobArgumentError) as caught:
+        Notebook(str(_notebook(tmp_path)), root=str(tmp_path), **{field: 1e300})
+    assert str(caught.value) == f"Notebook: {field} 1e+300 is larger than the limit of 3155760000 seconds (100 years)"
