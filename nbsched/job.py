@@ -24,6 +24,7 @@ from nbsched.exceptions import (
     TransientJobError,
     UnreferenceableError,
 )
+from nbsched.limits import MAX_RETRIES, check_seconds, id_problem, text_problem
 from nbsched.paths import folder_name_problem
 from nbsched.refs import callable_name, check_callable_args, obj_to_ref, ref_problem, ref_to_obj, reference_problem
 from nbsched.runs import new_run_id
@@ -214,6 +215,9 @@ class Job:
                 raise JobArgumentError(owner, "id", value, "must be a non-empty string")
             if not value.strip():
                 raise JobArgumentError(owner, "id", value, "must not be only whitespace")
+            problem = id_problem(value)
+            if problem is not None:
+                raise JobArgumentError(owner, "id", value, problem)
             new["id"] = value
         if "func" in changes:
             func, func_ref = _resolve_func(owner, changes["func"])
@@ -234,6 +238,7 @@ class Job:
             value = changes["name"]
             if not isinstance(value, str) or not value:
                 raise JobArgumentError(owner, "name", value, "must be a non-empty string")
+            _check_text(owner, "name", value)
             new["name"] = value
         if "trigger" in changes:
             if not isinstance(changes["trigger"], Trigger):
@@ -255,13 +260,16 @@ class Job:
             new["max_runs"] = _positive_int(owner, "max_runs", changes["max_runs"], optional=True)
         if "retries" in changes:
             value = changes["retries"]
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise JobArgumentError(owner, "retries", value, "must be a non-negative integer")
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_RETRIES:
+                raise JobArgumentError(
+                    owner, "retries", value, f"must be a non-negative integer of at most {MAX_RETRIES}"
+                )
             new["retries"] = value
         if "retry_backoff" in changes:
             value = changes["retry_backoff"]
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:  # NaN too
                 raise JobArgumentError(owner, "retry_backoff", value, "must be a non-negative number of seconds")
+            check_seconds(owner, "retry_backoff", value, JobArgumentError)
             new["retry_backoff"] = float(value)
         if "tags" in changes:
             value = changes["tags"]
@@ -269,6 +277,8 @@ class Job:
                 value = [value]
             if not isinstance(value, Iterable) or not all(isinstance(tag, str) for tag in value):
                 raise JobArgumentError(owner, "tags", changes["tags"], "must be a list of strings")
+            for tag in value:
+                _check_text(owner, "tags", tag)
             new["tags"] = _shared(frozenset(value))
         if "next_run_time" in changes:
             trigger = new.get("trigger", self.trigger)
@@ -454,9 +464,16 @@ def _resolve_func(owner: str, value: Any) -> tuple[Callable[..., Any], str | Non
 def _positive_number(owner: str, field: str, value: Any) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:  # NaN too
         raise JobArgumentError(owner, field, value, "must be a positive number of seconds or None")
+    check_seconds(owner, field, value, JobArgumentError)
     return value
+
+
+def _check_text(owner: str, field: str, value: str) -> None:
+    problem = text_problem(value)
+    if problem is not None:
+        raise JobArgumentError(owner, field, value, problem)
 
 
 def _positive_int(owner: str, field: str, value: Any, *, optional: bool) -> int | None:

@@ -61,11 +61,14 @@ def runs_dir(job_id: str, run_id: str) -> Path:
 
 
 def folder_name_problem(name: str) -> str | None:
-    """Why ``name`` cannot name a folder of its own (empty, ``.``/``..``, a path separator, NUL), or ``None``."""
+    """Why ``name`` cannot name a folder of its own (empty, ``.``/``..``, a path separator (``/`` or ``\\``),
+    NUL, longer than a file system takes: 255 bytes in UTF-8), or ``None``."""
     if not name or name in {".", ".."}:
         return "is not a folder name"
-    if "/" in name or os.sep in name or "\0" in name:
+    if "/" in name or "\\" in name or os.sep in name or "\0" in name:
         return "contains a path separator or NUL"
+    if len(name.encode("utf-8", "surrogatepass")) > 255:
+        return "is longer than a folder name can be (255 bytes in UTF-8)"
     return None
 
 

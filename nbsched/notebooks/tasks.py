@@ -28,6 +28,7 @@ import attrs
 
 from nbsched import jsonstate
 from nbsched.exceptions import InvalidArgumentError, JobArgumentError, SerializationError
+from nbsched.limits import check_seconds, shorten, text_problem
 from nbsched.notebooks.paths import resolve_within
 
 __all__ = ["OUTPUT_FORMATS", "Cell", "Notebook"]
@@ -39,6 +40,9 @@ STATE_VERSION = 1
 #: version of a notebook's state that lists ``secret_parameters`` (written only then, so that a notebook without
 #: secrets keeps the state an older nbsched reads, and one with secrets is refused there, not shown unmasked)
 NOTEBOOK_SECRETS_VERSION = 2
+#: the most characters of one parameter value, and of the whole, a notebook's default job name shows
+NAME_VALUE_CHARS = 40
+NAME_CHARS = 200
 
 # Set while a spec is rebuilt from stored state: the file checks made at creation are not repeated then (the
 # notebook may be gone by now; the run will say so).
@@ -86,6 +90,7 @@ def _check_seconds() -> Callable[[Any, attrs.Attribute[Any], Any], None]:
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
             extra = " or None" if attribute.default is None else ""
             raise JobArgumentError(owner, attribute.name, value, f"must be a positive number of seconds{extra}")
+        check_seconds(owner, attribute.name, value, JobArgumentError)  # a wait that long overflows timers
 
     return check
 
@@ -132,11 +137,14 @@ def _check_parameters(instance: Any, attribute: attrs.Attribute[Any], value: Any
             raise JobArgumentError("Notebook", "parameter", name, "is not a valid Python name")
         try:
             jsonstate.encode(item, "Notebook", f"parameters[{name!r}]")
-            render_value(item)
+            rendered = render_value(item)
         except SerializationError:
             raise
         except TypeError as exc:
             raise JobArgumentError("Notebook", f"parameters[{name!r}]", item, f"cannot be passed: {exc}") from None
+        problem = text_problem(rendered)  # a lone surrogate: the notebook (UTF-8) could not hold it
+        if problem is not None and "NUL" not in problem:
+            raise JobArgumentError("Notebook", f"parameters[{name!r}]", item, f"cannot be passed: {problem}")
 
 
 def _names(value: Any) -> Any:
@@ -314,9 +322,13 @@ class Notebook(_Common):
         from nbsched.masking import MASK, secret_parameter_names
 
         secret = secret_parameter_names(self.parameters, self.secret_parameters)
-        shown = {name: MASK if name in secret else repr(value) for name, value in self.parameters.items()}
+        # Values are cut short: a name is a label, not a copy of the parameters (which may be long).
+        shown = {
+            name: MASK if name in secret else shorten(repr(value), NAME_VALUE_CHARS)
+            for name, value in self.parameters.items()
+        }
         args = ", ".join(f"{name}={text}" for name, text in shown.items())
-        return f"{Path(self.path).name}({args})"
+        return shorten(f"{Path(self.path).name}({args})", NAME_CHARS)
 
     def to_dict(self) -> dict[str, Any]:
         """Versioned JSON state (parameters with dates tagged as in job arguments).

@@ -23,6 +23,7 @@ import attrs
 from nbsched.abc import Clock, Executor, JobStore
 from nbsched.datetimes import as_timezone, local_timezone
 from nbsched.exceptions import ConfigurationError, InvalidArgumentError, PluginLookupError
+from nbsched.limits import check_seconds
 from nbsched.plugins import load_plugin
 from nbsched.refs import ref_to_obj
 
@@ -129,6 +130,8 @@ def job_defaults(owner: str, value: Any) -> JobDefaults:
         fields["misfire_grace_time"] = _number(
             owner, "job_defaults.misfire_grace_time", value["misfire_grace_time"], integer=False, optional=True
         )
+        if fields["misfire_grace_time"] is not None:  # as for a job's own (nbsched.limits)
+            check_seconds(owner, "job_defaults.misfire_grace_time", fields["misfire_grace_time"], ConfigurationError)
     if "coalesce" in value:
         fields["coalesce"] = parse_bool(owner, "job_defaults.coalesce", value["coalesce"])
     if "max_instances" in value:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from nbsched.datetimes import convert_to_datetime
 from nbsched.exceptions import JobLookupError, RunFinishedError, RunLookupError
+from nbsched.limits import retry_delay
 from nbsched.runs import Run, RunFilter, RunStatus, run_status
 
 if TYPE_CHECKING:
@@ -177,7 +178,7 @@ class RunsAPI:
             self._after_run(job, run, alias)
 
     def _schedule_retry(self, job: Job, run: Run, alias: str) -> None:
-        delay = job.retry_backoff * 2 ** (run.attempt - 1)
+        delay = retry_delay(job.retry_backoff, run.attempt)  # doubling, capped: never overflows
         due = self._clock.now() + timedelta(seconds=delay)
         self._logger.info("Retrying job %s (attempt %d) in %.1f s", job.id, run.attempt + 1, delay)
         self._recorder.retry(run, alias, job)

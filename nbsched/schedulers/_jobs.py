@@ -31,6 +31,7 @@ from nbsched.exceptions import (
     SerializationError,
 )
 from nbsched.job import Job, is_task
+from nbsched.limits import check_fires
 from nbsched.plugins import load_plugin
 
 if TYPE_CHECKING:
@@ -184,6 +185,8 @@ class JobsAPI:
             executor=executor,
             **options,
         )
+        if "next_run_time" not in options:
+            check_fires(job.trigger, self._clock.now(), "add_job")  # else it would be stored and never run
         with self._jobstores_lock:
             if self.state == STATE_STOPPED:
                 store = self._jobstores.get(jobstore)

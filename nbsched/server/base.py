@@ -14,6 +14,7 @@ from jupyter_server.base.handlers import APIHandler
 from tornado.web import HTTPError
 
 from nbsched.exceptions import JobLookupError
+from nbsched.limits import text_problem
 from nbsched.masking import Masker
 from nbsched.runs import Run, RunFilter
 from nbsched.server import responses, schemas
@@ -58,6 +59,19 @@ class NbschedHandler(APIHandler):
         exc_info = kwargs.get("exc_info")
         self.set_status(status_code)
         self.finish(json.dumps(error_body(status_code, exc_info[1] if exc_info else None)))
+
+    def decode_argument(self, value: bytes, name: str | None = None) -> str:
+        """A URL path argument; a job or run id no store can hold (a NUL character) is a 404 at once.
+
+        Checked here, before any handler method: PostgreSQL refuses such text in a query (an error, not "no
+        row"), and tornado has refused URLs that are not UTF-8 here already (400).
+        """
+        text: str = super().decode_argument(value, name)
+        if name in ("job_id", "run_id") and text_problem(text) is not None:
+            if name == "job_id":
+                raise JobLookupError(text)
+            raise ApiError(404, f"No run by the id of {text!r} was found", "RunLookupError")
+        return text
 
     # -------------------------------------------------------------------------------------------- helpers
     @property

@@ -23,6 +23,7 @@ from tornado import web
 from nbsched.datetimes import timezone_name
 from nbsched.exceptions import InvalidArgumentError, JobLookupError
 from nbsched.job import is_task
+from nbsched.limits import check_fires
 from nbsched.masking import MASK, job_parameters, secret_names
 from nbsched.runs import ACTIVE, Run, RunFilter
 from nbsched.server import responses, schemas
@@ -179,9 +180,9 @@ class JobHandler(NbschedHandler):
         trigger = changes.trigger
         if trigger is not None:
             updates["trigger"] = trigger
+            if not paused:
+                check_fires(trigger, now, "JobUpdate")  # as add_job does for a new job: 400 naming the trigger
             updates["next_run_time"] = None if paused else trigger.get_next_fire_time(None, now)
-            if not paused and updates["next_run_time"] is None:
-                raise ApiError(409, f"The new trigger of job {job.id} would never fire", "Conflict")
         elif paused != paused_now:
             updates["next_run_time"] = None if paused else self._resume_time(job, now)
         scheduler.modify_job(job.id, **updates)

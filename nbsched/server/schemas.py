@@ -11,7 +11,6 @@ has checked the caller's ``execute`` permission.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Mapping
@@ -25,6 +24,7 @@ from nbsched.abc import Trigger
 from nbsched.datetimes import as_timezone, convert_to_datetime
 from nbsched.exceptions import InvalidArgumentError
 from nbsched.runs import RunStatus, run_status
+from nbsched.server.limits import check_text, parse_body
 from nbsched.server.schedules import parse_trigger
 
 __all__ = [
@@ -229,6 +229,8 @@ _REF = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*"
 #: query parameters Jupyter itself may add to any request (authentication, activity tracking)
 _JUPYTER_QUERY = frozenset({"token", "_xsrf", "no_track_activity"})
 MAX_LIMIT = 1000
+#: the largest ``offset`` of ``GET /runs`` (a database takes offset + limit as a 64-bit integer)
+MAX_OFFSET = 10**12
 
 
 @attrs.frozen(kw_only=True)
@@ -278,19 +280,6 @@ class RunQuery:
 # ------------------------------------------------------------------------------------------------- parsing
 
 
-def parse_body(raw: bytes, owner: str) -> dict[str, Any]:
-    """The JSON object of a request body."""
-    try:
-        body = json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidArgumentError(
-            owner, "body", raw.decode("utf-8", "replace"), f"is not valid JSON ({exc})"
-        ) from None
-    if not isinstance(body, dict):
-        raise InvalidArgumentError(owner, "body", body, "must be a JSON object")
-    return body
-
-
 def _known(owner: str, where: str, data: Mapping[str, Any], known: frozenset[str]) -> None:
     for key in data:
         if key not in known:
@@ -314,8 +303,8 @@ def parse_job_spec(
         if required not in body:
             raise InvalidArgumentError(owner, "field", required, "is required")
     job_id = body.get("id")
-    if job_id is not None and (not isinstance(job_id, str) or not job_id.strip() or len(job_id) > 200):
-        raise InvalidArgumentError(owner, "id", job_id, "must be a non-empty string of at most 200 characters")
+    if job_id is not None and (not isinstance(job_id, str) or not job_id.strip()):
+        raise InvalidArgumentError(owner, "id", job_id, "must be a non-empty string")  # add_job checks the rest
     tz = as_timezone(body["timezone"], owner, "timezone") if body.get("timezone") is not None else default_tz
     assert tz is not None
     return JobSpec(
@@ -406,10 +395,13 @@ def notebook_path(value: Any, root: Path, owner: str, field: str, allow_hidden: 
     what = "a folder" if folder else "a .ipynb file"
     if not isinstance(value, str) or not value.strip():
         raise InvalidArgumentError(owner, field, value, f"must be the path of {what} under the server root")
-    if "\0" in value:
-        raise InvalidArgumentError(owner, field, value, "contains a NUL character")
-    lexical = Path(os.path.normpath(root / value))
-    if not lexical.is_relative_to(root) or not lexical.resolve().is_relative_to(root):
+    check_text(owner, field, value)
+    try:
+        lexical = Path(os.path.normpath(root / value))
+        outside = not lexical.is_relative_to(root) or not lexical.resolve().is_relative_to(root)
+    except (OSError, ValueError) as exc:  # a name too long for the file system, a loop of links
+        raise InvalidArgumentError(owner, field, value, f"is not a usable path ({exc.__class__.__name__})") from None
+    if outside:
         raise InvalidArgumentError(owner, field, value, "is outside the server root")
     relative = lexical.relative_to(root)
     if not allow_hidden and any(part.startswith(".") for part in relative.parts):
@@ -421,7 +413,8 @@ def notebook_path(value: Any, root: Path, owner: str, field: str, allow_hidden: 
 
 def parse_run_query(arguments: Mapping[str, list[str]], default_tz: tzinfo) -> RunQuery:
     """Check the query of ``GET /runs``: ``job_id``, ``status`` (repeated or comma-separated), ``since``,
-    ``until`` (ISO; naive ones in the server's zone), ``limit`` (1-1000, default 100), ``offset`` (default 0)."""
+    ``until`` (ISO; naive ones in the server's zone), ``limit`` (1-1000, default 100), ``offset`` (0 to
+    :data:`MAX_OFFSET`, default 0)."""
     owner = "RunQuery"
     known = frozenset({"job_id", "status", "since", "until", "limit", "offset"})
     for key, values in arguments.items():
@@ -441,13 +434,17 @@ def parse_run_query(arguments: Mapping[str, list[str]], default_tz: tzinfo) -> R
         statuses = []
         for text in ",".join(arguments["status"]).split(","):
             statuses.append(run_status(text.strip(), owner))
+    for key in ("job_id", "since", "until"):
+        given = one(key)
+        if given is not None:
+            check_text(owner, key, given)
     return RunQuery(
         job_id=one("job_id"),
         status=statuses,
         since=convert_to_datetime(one("since"), default_tz, owner, "since"),
         until=convert_to_datetime(one("until"), default_tz, owner, "until"),
         limit=_count(owner, "limit", one("limit"), 100, 1, MAX_LIMIT),
-        offset=_count(owner, "offset", one("offset"), 0, 0, None),
+        offset=_count(owner, "offset", one("offset"), 0, 0, MAX_OFFSET),
     )
 
 
@@ -455,7 +452,7 @@ def _count(owner: str, field: str, text: str | None, default: int, low: int, hig
     if text is None:
         return default
     try:
-        value = int(text)
+        value = int(text) if len(text) <= 20 else None  # int() of thousands of digits is slow, then refused
     except ValueError:
         value = None
     if value is None or value < low or (high is not None and value > high):

@@ -18,6 +18,7 @@ from typing import Any
 
 from nbsched.abc import Trigger
 from nbsched.exceptions import SerializationError, TriggerArgumentError
+from nbsched.limits import check_seconds
 
 __all__ = ["BaseTrigger", "apply_jitter", "check_jitter", "check_state", "reject_unknown", "trigger_from_dict"]
 
@@ -29,16 +30,21 @@ def apply_jitter(fire_time: datetime | None, jitter: float | None) -> datetime |
     if fire_time is None or not jitter:
         return fire_time
     # Add in absolute time: wall-clock arithmetic would be an hour off across a DST change.
-    delayed = fire_time.astimezone(UTC) + timedelta(seconds=random.uniform(0, jitter))
-    return delayed.astimezone(fire_time.tzinfo)
+    try:
+        delayed = fire_time.astimezone(UTC) + timedelta(seconds=random.uniform(0, jitter))
+        return delayed.astimezone(fire_time.tzinfo)
+    except OverflowError:  # a fire time near the year 9999: no room left to delay it
+        return fire_time
 
 
 def check_jitter(owner: str, jitter: Any) -> float | None:
-    """Validate a ``jitter`` argument: ``None`` or a non-negative number of seconds."""
+    """Validate a ``jitter`` argument: ``None`` or a non-negative number of seconds, at most
+    :data:`nbsched.limits.MAX_SECONDS` (beyond it, delaying a fire time overflows ``datetime``)."""
     if jitter is None:
         return None
-    if isinstance(jitter, bool) or not isinstance(jitter, int | float) or jitter < 0:
+    if isinstance(jitter, bool) or not isinstance(jitter, int | float) or not jitter >= 0:  # NaN too
         raise TriggerArgumentError(owner, "jitter", jitter, "must be a non-negative number of seconds")
+    check_seconds(owner, "jitter", jitter, TriggerArgumentError)
     return jitter
 
 

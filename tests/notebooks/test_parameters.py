@@ -284,7 +284,7 @@ def test_add_job_routes_tasks_to_their_executor_and_stores_them_as_json(root: Pa
     assert restored.func == job.func
 
 
-@pytest.mark.parametrize("job_id", ["a/b", "..", "x\0y"])
+@pytest.mark.parametrize("job_id", ["a/b", "..", "a\\b"])
 def test_task_job_ids_must_name_a_folder(root: Path, job_id: str) -> None:
     scheduler = BackgroundScheduler(timezone="UTC")
     with pytest.raises(JobArgumentError) as info:

@@ -261,9 +261,10 @@ async def test_resume_of_a_finished_one_off_is_a_conflict(api, jp_serverapp):
         ),
         ({"task": {"type": "function", "ref": "tests.tasks:nothing_here"}}, None, "JobArgumentError"),
         ({"task": {"type": "function", "ref": "tests.tasks:add", "args": [1]}}, None, "JobArgumentError"),
-        ({"retries": -1}, "add_job: retries -1 must be a non-negative integer", "JobArgumentError"),
+        ({"retries": -1}, "add_job: retries -1 must be a non-negative integer of at most 100", "JobArgumentError"),
         ({"paused": "yes"}, "JobCreate: paused 'yes' must be true or false", "InvalidArgumentError"),
-        ({"id": ""}, "JobCreate: id '' must be a non-empty string of at most 200 characters", "InvalidArgumentError"),
+        ({"id": ""}, "JobCreate: id '' must be a non-empty string", "InvalidArgumentError"),
+        ({"id": "x" * 129}, None, "JobArgumentError"),
     ],
 )
 async def test_create_refuses_bad_input_with_the_message(api, notebook, body, message, error):
