@@ -255,9 +255,14 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
         for executor in list(self._executors.values()):
             executor.shutdown(wait)
         self._recorder.stop()
+        from nbsched.jobstores.memory import MemoryJobStore
+
         with self._jobstores_lock:
             for store in self._jobstores.values():
                 store.shutdown()
+                if isinstance(store, MemoryJobStore):
+                    # As APScheduler's: a restarted scheduler starts empty (run history stays readable).
+                    store.remove_all_jobs()
         self._logger.info("Scheduler has been shut down")
         self._dispatch_event(SchedulerEvent(EVENT_SCHEDULER_SHUTDOWN))
 
@@ -613,6 +618,9 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
             )
             self._recorder.refused(job.id, run_times, f"max_instances ({job.max_instances}) reached")
             events.append(JobSubmissionEvent(EVENT_JOB_MAX_INSTANCES, job.id, alias, run_times))
+        except PluginLookupError as exc:  # a job added before its executor (as APScheduler allows): kept
+            self._logger.warning('Execution of job "%s" skipped: %s', job, exc.message)
+            self._recorder.refused(job.id, run_times, exc.message)
         except Exception as exc:
             self._logger.exception('Error submitting job "%s" to executor "%s"', job, job.executor)
             self._recorder.refused(job.id, run_times, f"could not be submitted: {exc}")
