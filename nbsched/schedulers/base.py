@@ -123,6 +123,7 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
         self._retry_queue: list[tuple[datetime, int, Job, str, datetime]] = []
         self._retry_seq = 0
         self._last_prune: datetime | None = None
+        self._skipping: set[str] = set()  # jobs whose last fire was skipped (max_instances): noticed once
         self.state = STATE_STOPPED
         self.configure(gconfig or {}, **options)
 
@@ -611,12 +612,19 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
                 executor = self._lookup_executor(job.executor)
             executor.submit_job(job, run_times)
         except MaxInstancesReachedError:
-            self._logger.warning(
-                'Execution of job "%s" skipped: maximum number of running instances reached (%d)',
+            # One notice per stretch of skipped fires, not one per fire: a kernel-mode job waiting for a long cell
+            # would print one a second into that cell. Each skipped fire is a skipped run in the history.
+            first = job.id not in self._skipping
+            self._skipping.add(job.id)
+            self._logger.log(
+                logging.WARNING if first else logging.DEBUG,
+                'Execution of job "%s" skipped: maximum number of running instances reached (%d)%s',
                 job,
                 job.max_instances,
+                "; until it runs again, further skipped fires are only recorded in its run history" if first else "",
             )
-            self._recorder.refused(job.id, run_times, f"max_instances ({job.max_instances}) reached")
+            reason = f"max_instances ({job.max_instances}) reached: the previous run had not ended"
+            self._recorder.refused(job.id, run_times, reason)
             events.append(JobSubmissionEvent(EVENT_JOB_MAX_INSTANCES, job.id, alias, run_times))
         except PluginLookupError as exc:  # a job added before its executor (as APScheduler allows): kept
             self._logger.warning('Execution of job "%s" skipped: %s', job, exc.message)
@@ -625,6 +633,8 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
             self._logger.exception('Error submitting job "%s" to executor "%s"', job, job.executor)
             self._recorder.refused(job.id, run_times, f"could not be submitted: {exc}")
         else:
+            if self._skipping:
+                self._skipping.discard(job.id)
             if self._listener_mask & EVENT_JOB_SUBMITTED:
                 events.append(JobSubmissionEvent(EVENT_JOB_SUBMITTED, job.id, alias, run_times))
 
