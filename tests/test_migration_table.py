@@ -27,7 +27,7 @@ from apscheduler.triggers.date import DateTrigger as TheirDateTrigger
 from apscheduler.triggers.interval import IntervalTrigger as TheirInterval
 
 from nbsched.clock import ManualClock
-from nbsched.exceptions import ConfigurationError, TriggerArgumentError
+from nbsched.exceptions import ConfigurationError, PluginLookupError, TriggerArgumentError
 from nbsched.executors.pool import ProcessPoolExecutor as OurProcessPool
 from nbsched.jobstores.sqlalchemy import SQLAlchemyJobStore as OurSQLStore
 from nbsched.schedulers._catchup import WALK_LIMIT, plan_fires
@@ -221,7 +221,18 @@ def test_row_executor_missing_when_a_job_is_due() -> None:
         assert theirs.get_job("j") is None
     finally:
         theirs.shutdown()
-    # nbsched: the fire is a skipped run that names the executor; the job is kept for when it is added.
+    # Added before start(): APScheduler stores it; nbsched's start() refuses it (a misspelt alias), keeping it pending.
+    pending = TheirScheduler(timezone="UTC")
+    pending.add_job(tasks.record, "interval", hours=1, id="typo", executor="nope")
+    pending.start(paused=True)
+    assert pending.get_job("typo") is not None
+    pending.shutdown()
+    refusing = OurScheduler(timezone="UTC")
+    refusing.add_job(tasks.record, "interval", hours=1, id="typo", executor="nope")
+    with pytest.raises(PluginLookupError, match="executor 'nope' is not an executor of this scheduler"):
+        refusing.start(paused=True)
+    assert [job.id for job in refusing.get_jobs() if job.pending] == ["typo"]
+    # nbsched, running: the fire is a skipped run that names the executor; the job is kept for when it is added.
     clock = ManualClock(T0)
     ours = OurScheduler(timezone="UTC", clock=clock, executors={"default": {"type": "debug"}})
     ours.start()
