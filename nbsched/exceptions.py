@@ -8,12 +8,14 @@ they resemble, so code written for APScheduler 3 (which raises ``ValueError``, `
     ├── InvalidArgumentError (ValueError, TypeError)    "<Owner>: <field> <value!r> <problem>"
     │   ├── TriggerArgumentError                        bad trigger argument
     │   ├── JobArgumentError                            bad add_job / modify_job argument
+    │   │   └── UnknownTriggerError (LookupError)       no trigger by that alias
     │   ├── ConfigurationError                          bad configure() key or value
+    │   │   └── UnknownPluginError (LookupError)        no executor/job store by that alias or class
     │   ├── UnreferenceableError                        a callable that cannot be stored by reference
     │   ├── SerializationError                          arguments or state that are not JSON
     │   └── TimezoneLookupError (also KeyError)         a zone name zoneinfo does not know (nbsched.util)
     ├── TriggerSearchError (ValueError)                 a trigger's bounded search found no fire time
-    ├── JobLookupError (KeyError)                       no job by that id
+    ├── JobLookupError (KeyError)                       no job by that id (str() quoted, as APScheduler's)
     ├── RunLookupError (KeyError)                       no run by that id
     ├── RunFinishedError (ValueError)                   the run has finished: it cannot be cancelled
     ├── ConflictingIdError (KeyError)                   a job by that id exists already
@@ -26,6 +28,7 @@ they resemble, so code written for APScheduler 3 (which raises ``ValueError``, `
     │   └── DatabaseFullError                           the disk or a size limit is full; nothing stored
     ├── NotebookRunError (RuntimeError)                 a notebook or cell run failed, timed out, lost its kernel
     │                                                   (nbsched.notebooks.execute; carries ename/evalue/cell_index)
+    ├── SchedulerNotStartedError (RuntimeError)         export_jobs() before start(), as APScheduler
     ├── SchedulerAlreadyRunningError
     ├── SchedulerNotRunningError
     └── MaxInstancesReachedError
@@ -55,18 +58,29 @@ __all__ = [
     "RunLookupError",
     "SchedulerAlreadyRunningError",
     "SchedulerNotRunningError",
+    "SchedulerNotStartedError",
     "SchemaVersionError",
     "SerializationError",
     "TimezoneLookupError",
     "TransientJobError",
     "TriggerArgumentError",
     "TriggerSearchError",
+    "UnknownPluginError",
+    "UnknownTriggerError",
     "UnreferenceableError",
 ]
 
 
 class NbschedError(Exception):
     """Root of every error nbsched raises on purpose."""
+
+    @property
+    def message(self) -> str:
+        """The error's message for people: ``str()`` without the quotes a ``KeyError`` puts around it
+        (:class:`JobLookupError` and :class:`ConflictingIdError` keep APScheduler's quoted ``str()``)."""
+        if isinstance(self, KeyError) and len(self.args) == 1:
+            return str(self.args[0])
+        return str(self)
 
 
 class InvalidArgumentError(NbschedError, ValueError, TypeError):
@@ -117,6 +131,30 @@ class TimezoneLookupError(InvalidArgumentError, KeyError):
         return str(self.args[0])
 
 
+class UnknownTriggerError(JobArgumentError, LookupError):
+    """``add_job``/``reschedule_job`` named a trigger alias that no trigger has (a ``LookupError``, as
+    APScheduler's)."""
+
+
+class UnknownPluginError(ConfigurationError, LookupError):
+    """An executor or job store was configured by an alias or class reference that names none (a
+    ``LookupError``, as APScheduler's)."""
+
+
+class SchedulerNotStartedError(NbschedError, RuntimeError):
+    """The scheduler must have been started for this to work (a ``RuntimeError``, as APScheduler's).
+
+    :param action: what needs it, as APScheduler words it (``"job export"``)
+    """
+
+    def __init__(self, action: str) -> None:
+        self.action = action
+        super().__init__(f"the scheduler must have been started for {action} to work")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.action,))
+
+
 class TriggerSearchError(NbschedError, ValueError):
     """A trigger's bounded search for the next fire time ended without finding one."""
 
@@ -127,9 +165,6 @@ class JobLookupError(NbschedError, KeyError):
     def __init__(self, job_id: str) -> None:
         self.job_id = job_id
         super().__init__(f"No job by the id of {job_id} was found")
-
-    def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0])
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.job_id,))
@@ -166,9 +201,6 @@ class ConflictingIdError(NbschedError, KeyError):
     def __init__(self, job_id: str) -> None:
         self.job_id = job_id
         super().__init__(f"Job identifier ({job_id}) conflicts with an existing job")
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.job_id,))

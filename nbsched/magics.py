@@ -344,7 +344,7 @@ class SchedulerMagics(Magics):
         except InvalidArgumentError as exc:
             raise _fail(magic, exc.field, exc.value, exc.problem) from None
         except NbschedError as exc:
-            raise UsageError(f"{magic}: {exc}") from None
+            raise UsageError(f"{magic}: {exc.message}") from None
         if scheduler.get_job(job_id, other) is not None:
             scheduler.remove_job(job_id, other)  # switched between kernel and headless mode
         job = scheduler.get_job(job_id, store) or job

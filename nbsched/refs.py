@@ -102,7 +102,13 @@ def _find_ref(obj: Any) -> str:
     problem = reference_problem(obj)
     if problem is not None:
         raise UnreferenceableError("obj_to_ref", "func", obj, f"cannot be stored by reference: {problem}")
-    ref = f"{obj.__module__}:{obj.__qualname__}"
+    if inspect.ismethod(obj):
+        # A classmethod is named through the class it is bound to, as APScheduler does: an inherited
+        # ``Child.create`` is "mod:Child.create" (its __qualname__ "Base.create" would resolve to another method).
+        owner: Any = obj.__self__  # a class: reference_problem() refused methods bound to instances
+        ref = f"{owner.__module__}:{owner.__qualname__}.{obj.__name__}"
+    else:
+        ref = f"{obj.__module__}:{obj.__qualname__}"
     try:
         found = ref_to_obj(ref)
     except (InvalidArgumentError, LookupError):

@@ -332,11 +332,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         return _fail(str(exc), exc.code)
     except JobLookupError as exc:
-        return _fail(str(exc), EXIT_NOT_FOUND)
+        return _fail(exc.message, EXIT_NOT_FOUND)
     except JobStoreError as exc:
         return _fail(f"{type(exc).__name__}: {exc}", EXIT_STORE)
     except NbschedError as exc:
-        return _fail(str(exc), EXIT_USAGE)
+        return _fail(exc.message, EXIT_USAGE)
     except KeyboardInterrupt:
         print("nbsched: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

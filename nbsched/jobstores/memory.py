@@ -133,4 +133,4 @@ class MemoryJobStore(JobStore):
             self._remove_at(key)
 
     def __repr__(self) -> str:
-        return f"<MemoryJobStore ({len(self._jobs)} jobs)>"
+        return f"<{type(self).__name__}>"  # APScheduler's repr

@@ -22,7 +22,7 @@ import attrs
 
 from nbsched.abc import Clock, Executor, JobStore
 from nbsched.datetimes import as_timezone, local_timezone
-from nbsched.exceptions import ConfigurationError, InvalidArgumentError, PluginLookupError
+from nbsched.exceptions import ConfigurationError, InvalidArgumentError, PluginLookupError, UnknownPluginError
 from nbsched.limits import check_seconds
 from nbsched.plugins import load_plugin
 from nbsched.refs import ref_to_obj
@@ -230,9 +230,9 @@ def create_plugin(owner: str, kind: str, alias: str, value: Any) -> Any:
         else:
             raise ConfigurationError(owner, field, value, 'needs a "type" (plugin alias) or a "class" (reference)')
     except PluginLookupError as exc:
-        raise ConfigurationError(owner, f"{field}.type", plugin, f"is unknown: {exc}") from None
+        raise UnknownPluginError(owner, f"{field}.type", plugin, f"is unknown: {exc.message}") from None
     except LookupError as exc:
-        raise ConfigurationError(owner, f"{field}.class", class_ref, f"cannot be imported: {exc}") from None
+        raise UnknownPluginError(owner, f"{field}.class", class_ref, f"cannot be imported: {exc}") from None
     if not (isinstance(cls, type) and issubclass(cls, base)):
         raise ConfigurationError(owner, field, cls, f"is not a {kind} class")
     try:

@@ -28,7 +28,9 @@ from nbsched.exceptions import (
     JobArgumentError,
     JobLookupError,
     PluginLookupError,
+    SchedulerNotStartedError,
     SerializationError,
+    UnknownTriggerError,
 )
 from nbsched.job import Job, is_task
 from nbsched.limits import check_fires
@@ -146,8 +148,11 @@ class JobsAPI:
         or lost run, doubling) and ``tags``.
 
         :raises JobArgumentError: naming the bad argument and its value (nothing is added)
-        :raises PluginLookupError: (a ``KeyError``, as APScheduler's) for a job store or executor this scheduler
-            does not have; checked here once the scheduler runs, else by :meth:`start`
+        :raises PluginLookupError: (a ``KeyError``, as APScheduler's) for a job store this scheduler does not
+            have; checked here once the scheduler runs, else by :meth:`start`, which also refuses an unknown
+            executor. A running scheduler takes a job whose executor is added after it, as APScheduler does (its
+            fires until then are skipped runs)
+        :raises UnknownTriggerError: (a ``LookupError``, as APScheduler's) for an unknown trigger alias
         :raises TransientJobError: when the job goes to a persistent store and its callable cannot be stored by
             reference (lambda, closure, ``__main__``); before the scheduler starts too
         :raises SerializationError: when the job goes to a persistent store and its arguments or trigger
@@ -379,9 +384,12 @@ class JobsAPI:
     def export_jobs(self, outfile: str | IO[str], jobstore: str | None = None) -> None:
         """Write the jobs as JSON (``{"version": 1, "jobs": [...]}``; no pickle) to a path or text file.
 
+        :raises SchedulerNotStartedError: (a ``RuntimeError``) before :meth:`start`, as APScheduler
         :raises TransientJobError: for a job whose callable has no textual reference
         :raises SerializationError: for a job whose arguments are not JSON-serialisable
         """
+        if self.state == STATE_STOPPED:
+            raise SchedulerNotStartedError("job export")
         document = {"version": 1, "jobs": [job.to_dict() for job in self.get_jobs(jobstore)]}
         with _open(outfile, "w") as handle:
             json.dump(document, handle, indent=2)
@@ -431,7 +439,7 @@ class JobsAPI:
         try:
             cls = load_plugin("trigger", trigger)
         except PluginLookupError as exc:
-            raise JobArgumentError(owner, "trigger", trigger, f"is unknown: {exc}") from None
+            raise UnknownTriggerError(owner, "trigger", trigger, f"is unknown: {exc.message}") from None
         if _takes_timezone(cls):  # and/or triggers have no zone of their own
             trigger_args.setdefault("timezone", self.timezone)
         try:
@@ -449,15 +457,28 @@ class JobsAPI:
             known = sorted({*self._executors, *self._AUTO_EXECUTORS})
             raise PluginLookupError("executor", alias, known, owner, "executor")
 
-    def _check_aliases(self, job: Job, jobstore_alias: str, owner: str) -> None:
+    def _check_aliases(self, job: Job, jobstore_alias: str, owner: str, executor_may_follow: bool = False) -> None:
         """Refuse a job whose job store or executor this scheduler does not have (checked before storing: a job
-        with an unknown executor would be stored, then fail at every fire)."""
+        with an unknown executor would be stored, then skip every fire).
+
+        :param executor_may_follow: on a running scheduler, as in APScheduler, a job may name an executor that is
+            added right after it: then a missing executor is a warning, and fires before it comes are skipped
+        """
         if jobstore_alias not in self._jobstores:
             raise PluginLookupError("job store", jobstore_alias, list(self._jobstores), owner, "jobstore")
+        if executor_may_follow and job.executor not in self._executors and job.executor not in self._AUTO_EXECUTORS:
+            self._logger.warning(
+                'Job "%s" names executor "%s", which this scheduler does not have yet: its runs are skipped until '
+                "add_executor(..., %r)",
+                job,
+                job.executor,
+                job.executor,
+            )
+            return
         self._check_executor(job.executor, owner)
 
     def _real_add_job(self, job: Job, jobstore_alias: str, replace_existing: bool, owner: str = "add_job") -> None:
-        self._check_aliases(job, jobstore_alias, owner)
+        self._check_aliases(job, jobstore_alias, owner, executor_may_follow=True)
         self._complete(job)
         store = self._jobstores[jobstore_alias]
         try:

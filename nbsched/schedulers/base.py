@@ -129,6 +129,7 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
         self._waiting = WaitingFires()
         self._store_retry_at: dict[str, datetime] = {}  # job stores that failed -> when to ask them again
         self._last_prune: datetime | None = None
+        self._skipping: set[str] = set()  # jobs whose last fire was skipped (max_instances): noticed once
         self.state = STATE_STOPPED
         self.configure(gconfig or {}, **options)
 
@@ -263,9 +264,14 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
         for executor in list(self._executors.values()):
             executor.shutdown(wait)
         self._recorder.stop()
+        from nbsched.jobstores.memory import MemoryJobStore
+
         with self._jobstores_lock:
             for store in self._jobstores.values():
                 store.shutdown()
+                if isinstance(store, MemoryJobStore):
+                    # As APScheduler's: a restarted scheduler starts empty (run history stays readable).
+                    store.remove_all_jobs()
         self._logger.info("Scheduler has been shut down")
         self._dispatch_event(SchedulerEvent(EVENT_SCHEDULER_SHUTDOWN))
 
@@ -651,18 +657,30 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
                 self._waiting.add(job, alias, wait)
             if not run_times:
                 return
-            self._logger.warning(
-                'Execution of job "%s" skipped: maximum number of running instances reached (%d)',
+            # One notice per stretch of skipped fires, not one per fire: a kernel-mode job waiting for a long cell
+            # would print one a second into that cell. Each skipped fire is a skipped run in the history.
+            first = job.id not in self._skipping
+            self._skipping.add(job.id)
+            self._logger.log(
+                logging.WARNING if first else logging.DEBUG,
+                'Execution of job "%s" skipped: maximum number of running instances reached (%d)%s',
                 job,
                 job.max_instances,
+                "; until it runs again, further skipped fires are only recorded in its run history" if first else "",
             )
-            self._recorder.refused(job.id, run_times, f"max_instances ({job.max_instances}) reached")
+            reason = f"max_instances ({job.max_instances}) reached: the previous run had not ended"
+            self._recorder.refused(job.id, run_times, reason)
             events.append(JobSubmissionEvent(EVENT_JOB_MAX_INSTANCES, job.id, alias, run_times))
+        except PluginLookupError as exc:  # a job added before its executor (as APScheduler allows): kept
+            self._logger.warning('Execution of job "%s" skipped: %s', job, exc.message)
+            self._recorder.refused(job.id, run_times, exc.message)
         except Exception as exc:
             self._logger.exception('Error submitting job "%s" to executor "%s"', job, job.executor)
             self._recorder.refused(job.id, run_times, f"could not be submitted: {exc}")
         else:
             self._waiting.handed_over(job.id, at if at is not None else self._clock.now())
+            if self._skipping:
+                self._skipping.discard(job.id)
             if self._listener_mask & EVENT_JOB_SUBMITTED:
                 events.append(JobSubmissionEvent(EVENT_JOB_SUBMITTED, job.id, alias, run_times))
 

@@ -99,5 +99,6 @@ def error_body(status: int, exc: BaseException | None) -> dict[str, Any]:
         message = exc.log_message % exc.args if exc.log_message and exc.args else exc.log_message
         return {"message": message or exc.reason or responses.get(status, "Unknown error"), "error": "HTTPError"}
     if exc is not None and status_for(exc) == status and status < 500:
-        return {"message": str(exc), "error": type(exc).__name__}
+        message = exc.message if isinstance(exc, NbschedError) else str(exc)  # without a KeyError's quotes
+        return {"message": message, "error": type(exc).__name__}
     return {"message": INTERNAL_ERROR_MESSAGE, "error": "InternalServerError"}

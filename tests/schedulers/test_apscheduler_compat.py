@@ -240,8 +240,12 @@ def test_export_refuses_lambdas_with_the_reason(tmp_path: Path) -> None:
 
     scheduler = BackgroundScheduler(timezone="UTC")
     scheduler.add_job(lambda: None, "interval", seconds=1, id="lam")
-    with pytest.raises(TransientJobError, match="lambda"):
-        scheduler.export_jobs(str(tmp_path / "x.json"))
+    scheduler.start(paused=True)  # export needs a started scheduler, as in APScheduler
+    try:
+        with pytest.raises(TransientJobError, match="lambda"):
+            scheduler.export_jobs(str(tmp_path / "x.json"))
+    finally:
+        scheduler.shutdown()
 
 
 def test_plugin_aliases_resolve_through_entry_points(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -113,7 +113,7 @@ def test_a_fire_due_while_the_job_runs_is_still_refused_after_a_catch_up() -> No
         gate.set()
         h.shutdown()
     assert [(run.scheduled_at, run.error_message) for run in skipped] == [
-        (T0 + timedelta(seconds=7), "max_instances (1) reached")
+        (T0 + timedelta(seconds=7), "max_instances (1) reached: the previous run had not ended")
     ]
     succeeded = sorted(run.scheduled_at for run in runs if run.status is RunStatus.SUCCEEDED)
     assert succeeded == [T0 + timedelta(seconds=s) for s in range(1, 7)]

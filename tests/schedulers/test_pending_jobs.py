@@ -114,7 +114,7 @@ def test_a_taken_id_stops_start_but_the_other_jobs_are_stored(db_url: str) -> No
     scheduler = _scheduler(jobstores={"default": SQLAlchemyJobStore(url=db_url)})
     scheduler.add_job(tasks.record, "interval", seconds=5, id="taken", args=["again"])
     scheduler.add_job(tasks.record, "interval", seconds=5, id="new")
-    with pytest.raises(ConflictingIdError, match=r"^Job identifier \(taken\) conflicts with an existing job$"):
+    with pytest.raises(ConflictingIdError, match=r"^'Job identifier \(taken\) conflicts with an existing job'$"):
         scheduler.start(paused=True)
     assert _stored_ids(db_url) == ["new", "taken"]
     assert [job.args for job in scheduler.get_jobs() if job.pending] == [("again",)]  # not lost: still pending

@@ -496,4 +496,5 @@ class SQLAlchemyJobStore(JobStore):
         return self._history.prune_runs(keep_last, older_than)
 
     def __repr__(self) -> str:
-        return f"<SQLAlchemyJobStore (url={self._db.display!r}, table={self._names.jobs!r})>"
+        # APScheduler's repr: the engine's URL, its password masked by SQLAlchemy
+        return f"<{type(self).__name__} (url={self._db.engine.url})>"
