@@ -326,10 +326,15 @@ def cmd_list(args: argparse.Namespace, session: Session) -> int:
 
 
 # ------------------------------------------------------------------------------------ pause/resume/remove
-def _check_ids(session: Session, ids: list[str]) -> None:
-    """Every id names a job (checked first, so nothing changes when one does not; exit code 3)."""
+def _check_ids(session: Session, ids: list[str], broken_too: bool = False) -> None:
+    """Every id names a job (checked first, so nothing changes when one does not; exit code 3).
+
+    :param broken_too: a stored row that cannot be loaded counts as a job (``remove`` deletes it by its id)
+    """
+    broken = {job_id for _, job_id, _ in session.scheduler.get_broken_jobs()} if broken_too else set()
     for job_id in ids:
-        session.job(job_id)
+        if job_id not in broken:
+            session.job(job_id)
 
 
 def cmd_pause(args: argparse.Namespace, session: Session) -> int:
@@ -368,8 +373,8 @@ def cmd_resume(args: argparse.Namespace, session: Session) -> int:
 
 
 def cmd_remove(args: argparse.Namespace, session: Session) -> int:
-    """Remove jobs (their run history stays)."""
-    _check_ids(session, args.job)
+    """Remove jobs (their run history stays), broken ones too (rows that cannot be loaded)."""
+    _check_ids(session, args.job, broken_too=True)
     for job_id in args.job:
         with contextlib.suppress(JobLookupError):  # removed meanwhile by another process: the same outcome
             session.scheduler.remove_job(job_id)
