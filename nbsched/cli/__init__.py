@@ -230,9 +230,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # ------------------------------------------------------------------------------------------------ running
-def _with_session(func: Callable[[argparse.Namespace, Session], int]) -> Callable[[argparse.Namespace], int]:
+def _with_session(
+    func: Callable[[argparse.Namespace, Session], int], read_only: bool = False
+) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        with Session(args.db) as session:
+        with Session(args.db, read_only=read_only) as session:
             return func(args, session)
 
     return run
@@ -242,16 +244,16 @@ def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
     from nbsched.cli import definitions, jobs, runs, serve
 
     return {
-        "list": _with_session(jobs.cmd_list),
+        "list": _with_session(jobs.cmd_list, read_only=True),
         "add": _with_session(jobs.cmd_add),
         "pause": _with_session(jobs.cmd_pause),
         "resume": _with_session(jobs.cmd_resume),
         "remove": _with_session(jobs.cmd_remove),
         "run": _with_session(runs.cmd_run),
-        "runs": _with_session(runs.cmd_runs),
-        "history": _with_session(runs.cmd_runs),
-        "logs": _with_session(runs.cmd_logs),
-        "export": _with_session(definitions.cmd_export),
+        "runs": _with_session(runs.cmd_runs, read_only=True),
+        "history": _with_session(runs.cmd_runs, read_only=True),
+        "logs": _with_session(runs.cmd_logs, read_only=True),
+        "export": _with_session(definitions.cmd_export, read_only=True),
         "apply": _with_session(definitions.cmd_apply),
         "serve": serve.cmd_serve,
         "demo": _demo,

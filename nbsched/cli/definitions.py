@@ -162,12 +162,11 @@ def _format(path: str | None, given: str | None, as_json: bool) -> str:
 
 def cmd_export(args: argparse.Namespace, session: Session) -> int:
     """Write job definitions (all jobs, or the ones named) as YAML (default) or JSON."""
-    scheduler = session.scheduler
     if args.job:
         jobs = [session.job(job_id) for job_id in args.job]
     else:
-        jobs = scheduler.get_jobs()
-        for _, job_id, reason in scheduler.get_broken_jobs():
+        jobs = session.jobs()
+        for job_id, reason in session.broken_jobs():
             print(f"nbsched: warning: job {job_id} cannot be loaded and is not exported: {reason}", file=sys.stderr)
     document = {"version": FORMAT_VERSION, "jobs": [definition_of(job) for job in jobs]}
     text = _dump(document, _format(args.output, args.format, args.json))

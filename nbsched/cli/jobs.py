@@ -274,19 +274,18 @@ def job_summary(job: Job, last: Run | None, masker: Masker | None = None) -> dic
 
 def cmd_list(args: argparse.Namespace, session: Session) -> int:
     """Show every job: id, name, trigger in words, next run, last status, runs; paused and broken ones too."""
-    scheduler = session.scheduler
-    jobs = scheduler.get_jobs()
-    broken = scheduler.get_broken_jobs()
+    jobs = session.jobs()
+    broken = session.broken_jobs()
     masker = Masker.for_jobs(jobs)
     last_runs: dict[str, Run | None] = {}
     for job in jobs:
-        runs = scheduler.runs(job_id=job.id, limit=1)
+        runs = session.runs(job_id=job.id, limit=1)
         last_runs[job.id] = runs[0] if runs else None
     if args.json:
         emit_json(
             {
                 "jobs": [job_summary(job, last_runs[job.id], masker) for job in jobs],
-                "broken": [{"id": job_id, "reason": reason} for _, job_id, reason in broken],
+                "broken": [{"id": job_id, "reason": reason} for job_id, reason in broken],
             }
         )
         return EXIT_OK
@@ -311,7 +310,7 @@ def cmd_list(args: argparse.Namespace, session: Session) -> int:
                 str(job.run_count),
             ]
         )
-    for _, job_id, reason in broken:
+    for job_id, reason in broken:
         rows.append([job_id, "(cannot be loaded)", one_line(reason, 80), "-", "broken", "-"])
     columns = [
         Column("ID", shrink=True),
@@ -331,10 +330,12 @@ def _check_ids(session: Session, ids: list[str], broken_too: bool = False) -> No
 
     :param broken_too: a stored row that cannot be loaded counts as a job (``remove`` deletes it by its id)
     """
-    broken = {job_id for _, job_id, _ in session.scheduler.get_broken_jobs()} if broken_too else set()
-    for job_id in ids:
-        if job_id not in broken:
-            session.job(job_id)
+    missing = [job_id for job_id in ids if session.find_job(job_id) is None]
+    if broken_too and missing:
+        broken = {job_id for job_id, _ in session.broken_jobs()}  # find_job has just tried to load these rows
+        missing = [job_id for job_id in missing if job_id not in broken]
+    if missing:
+        raise JobLookupError(missing[0])
 
 
 def cmd_pause(args: argparse.Namespace, session: Session) -> int:
