@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from nbsched import jsonstate
+from nbsched.cli.documents import dump_yaml, load_document
 from nbsched.cli.output import Column, emit_json, table
 from nbsched.cli.session import EXIT_OK, Session
 from nbsched.exceptions import InvalidArgumentError
@@ -144,10 +145,7 @@ def _with_root(state: dict[str, Any]) -> dict[str, Any]:
 def _dump(document: Any, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    import yaml
-
-    text: str = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120)
-    return text
+    return dump_yaml(document)  # without aliases, which apply refuses
 
 
 def _format(path: str | None, given: str | None, as_json: bool) -> str:
@@ -185,19 +183,10 @@ def _load(path: str, given: str | None) -> Any:
         text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise InvalidArgumentError(owner, "file", path, f"cannot be read: {exc.strerror or exc}") from None
+    except ValueError as exc:  # not UTF-8
+        raise InvalidArgumentError(owner, "file", path, f"is not text: {exc}") from None
     fmt = given or ("json" if path.lower().endswith(".json") else "yaml")
-    if fmt == "json":
-        try:
-            return json.loads(text)
-        except ValueError as exc:
-            raise InvalidArgumentError(owner, "file", path, f"is not JSON: {exc}") from None
-    import yaml
-
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        problem = " ".join(str(exc).split())
-        raise InvalidArgumentError(owner, "file", path, f"is not YAML: {problem}") from None
+    return load_document(text, fmt, owner, "file", path)
 
 
 def _entries(document: Any, path: str) -> list[dict[str, Any]]:

@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
+import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from nbsched.abc import Trigger
+from nbsched.cli.documents import parse_json
 from nbsched.cli.output import Column, emit_json, format_relative, format_time, one_line, table
 from nbsched.cli.session import EXIT_OK, EXIT_USAGE, CliError, Session
+from nbsched.cli.values import user_path
 from nbsched.exceptions import InvalidArgumentError, JobLookupError
 from nbsched.job import Job, is_task
 from nbsched.masking import SECRET_TAG, Masker, job_parameters, mask_parameters, secret_names
@@ -53,7 +55,9 @@ def parse_parameters(items: list[str] | None, owner: str = "add") -> dict[str, A
         if not sep or not name.isidentifier():
             raise InvalidArgumentError(owner, "-p", item, "must be key=value with a Python name as key")
         try:
-            params[name] = json.loads(text)
+            params[name] = parse_json(text, owner, "-p", name)  # (names the parameter: its value may be secret)
+        except InvalidArgumentError:
+            raise
         except ValueError:
             params[name] = text
     return params
@@ -138,21 +142,26 @@ def _build_func(
             source, default_id = args.code, "cell"
         else:
             assert target is not None
-            file = Path(target).expanduser()
-            if not file.is_file():
+            file = user_path(target, owner, "target")
+            if not os.path.isfile(file):  # (False for a name the system refuses, where Path.is_file raises)
                 raise InvalidArgumentError(owner, "target", target, "does not exist")
-            source, default_id = file.read_text(encoding="utf-8"), _slug(file.stem)
+            try:
+                source, default_id = file.read_text(encoding="utf-8"), _slug(file.stem)
+            except (OSError, ValueError) as exc:  # unreadable, or not UTF-8
+                raise InvalidArgumentError(owner, "target", target, f"cannot be read ({exc})") from None
         if params:
             raise InvalidArgumentError(owner, "-p", next(iter(params)), "only applies to notebooks and functions")
-        cell_root = str(Path(args.root).expanduser().resolve()) if args.root else str(Path.cwd())
+        cell_root = str(user_path(args.root, owner, "--root").resolve()) if args.root else str(Path.cwd())
         return Cell(source, root=cell_root, **task_options), {}, default_id
 
     assert target is not None
     if target.endswith(".ipynb"):
         from nbsched.notebooks import Notebook
 
-        file = Path(target).expanduser().resolve()
-        root = Path(args.root).expanduser().resolve() if args.root else default_root(file)
+        file = user_path(target, owner, "target").resolve()
+        if not os.path.isfile(file):
+            raise InvalidArgumentError(owner, "target", target, f"does not exist (looked for {file})")
+        root = user_path(args.root, owner, "--root").resolve() if args.root else default_root(file)
         path = str(file.relative_to(root)) if file.is_relative_to(root) else str(file)
         task = Notebook(
             path,

@@ -15,9 +15,9 @@ in WAL mode, it answers while another process holds the write lock.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from datetime import datetime
-from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from nbsched.schedulers.background import BackgroundScheduler
 
 __all__ = [
+    "EXIT_BUG",
     "EXIT_FAILED",
     "EXIT_NOT_FOUND",
     "EXIT_OK",
@@ -55,6 +56,8 @@ EXIT_NOT_FOUND = 3
 EXIT_TIMEOUT = 4
 #: the store cannot be used (locked, read-only, full, newer schema, cannot be opened)
 EXIT_STORE = 5
+#: an unexpected error: a bug (sysexits' ``EX_SOFTWARE``); ``--debug`` prints its traceback
+EXIT_BUG = 70
 #: interrupted (Ctrl-C)
 EXIT_INTERRUPTED = 130
 
@@ -72,14 +75,37 @@ class CliError(Exception):
 
 
 def resolve_url(db: str | None) -> str:
-    """The database URL of ``--db``: a URL as given, a file path as a SQLite URL, nothing as the default store."""
+    """The database URL of ``--db``: a URL as given, a file path as a SQLite URL, nothing as the default store.
+
+    :raises CliError: when ``--db`` names a SQLite file in a folder that does not exist (exit code 2)
+    """
     if not db:
         from nbsched.paths import default_db_url
 
         return default_db_url()
-    if "://" in db:
-        return db
-    return f"sqlite:///{Path(db).expanduser().absolute()}"
+    from nbsched.cli.values import user_path
+
+    url = db if "://" in db else f"sqlite:///{user_path(db, 'nbsched', '--db').absolute()}"
+    _check_folder(db, url)
+    return url
+
+
+def _check_folder(db: str, url: str) -> None:
+    """A SQLite file named by ``--db`` must be in a folder that exists: a typo must not make a new empty store
+    (only the default store's folder is created)."""
+    from sqlalchemy.engine import make_url
+
+    from nbsched.cli.values import shorten
+    from nbsched.jobstores.sqlalchemy.database import sqlite_file
+
+    try:
+        file = sqlite_file(make_url(url))
+    except Exception:  # not a URL SQLAlchemy reads: the store says so when it is opened
+        return
+    if file is not None and not os.path.isdir(file.parent):  # (os.path: False for a name too long, no error)
+        raise CliError(
+            f"--db {shorten(db)!r}: the folder {shorten(str(file.parent), 300)} does not exist (create it first)"
+        )
 
 
 def display_url(url: str) -> str:
