@@ -169,7 +169,11 @@ def cmd_export(args: argparse.Namespace, session: Session) -> int:
     document = {"version": FORMAT_VERSION, "jobs": [definition_of(job) for job in jobs]}
     text = _dump(document, _format(args.output, args.format, args.json))
     if args.output and args.output != "-":
-        Path(args.output).write_text(text, encoding="utf-8")
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            problem = f"cannot be written: {exc.strerror or exc}"
+            raise InvalidArgumentError("export", "--output", args.output, problem) from None
         print(f"exported {len(jobs)} job(s) to {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)

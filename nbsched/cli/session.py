@@ -21,7 +21,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from nbsched.exceptions import JobLookupError
+from nbsched.exceptions import InvalidArgumentError, JobLookupError
 from nbsched.executors.base import BaseExecutor
 from nbsched.job import Job
 from nbsched.runs import Run, RunFilter, RunStatus
@@ -83,9 +83,12 @@ def resolve_url(db: str | None) -> str:
         from nbsched.paths import default_db_url
 
         return default_db_url()
-    from nbsched.cli.values import user_path
+    from nbsched.cli.values import shorten, user_path
 
-    url = db if "://" in db else f"sqlite:///{user_path(db, 'nbsched', '--db').absolute()}"
+    try:
+        url = db if "://" in db else f"sqlite:///{user_path(db, 'nbsched', '--db').absolute()}"
+    except InvalidArgumentError as exc:
+        raise CliError(f"--db {shorten(db)!r} {exc.problem}") from None
     _check_folder(db, url)
     return url
 

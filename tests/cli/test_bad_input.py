@@ -66,6 +66,8 @@ LIMITED_MEMORY = (
         (["runs", "--limit", "-1"], ["--limit", "-1"]),
         (["run", "x", "--wait", "--claim-timeout", "nan"], ["--claim-timeout", "nan"]),
         (["logs", "x", "--lines", HUGE], ["--lines", "AAAA"]),
+        (["export", "-o", "/no-such-folder/jobs.yaml"], ["--output '/no-such-folder/jobs.yaml'"]),
+        (["--db", "~no-such-user/x.db", "list"], ["--db '~no-such-user/x.db'"]),
     ],
 )
 def test_bad_values_are_one_line_and_exit_2(tmp_path: Path, argv: list[str], names: list[str]) -> None:
