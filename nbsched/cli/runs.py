@@ -76,9 +76,13 @@ def _since(text: str | None) -> datetime | str | None:
     from nbsched.triggers.typed import parse_every
 
     try:
-        return datetime.now(UTC) - parse_every(text, "runs", "--since")
+        age = parse_every(text, "runs", "--since")
     except InvalidArgumentError:
-        return text  # a date and time: the scheduler parses it (and names it when it cannot)
+        return text  # a date and time: Session.runs parses it (and names it when it cannot)
+    try:
+        return datetime.now(UTC) - age
+    except OverflowError:
+        raise InvalidArgumentError("runs", "--since", text, "reaches back before the year 1") from None
 
 
 def cmd_runs(args: argparse.Namespace, session: Session) -> int:

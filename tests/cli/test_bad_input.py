@@ -66,6 +66,7 @@ LIMITED_MEMORY = (
         (["runs", "--limit", "-1"], ["--limit", "-1"]),
         (["run", "x", "--wait", "--claim-timeout", "nan"], ["--claim-timeout", "nan"]),
         (["logs", "x", "--lines", HUGE], ["--lines", "AAAA"]),
+        (["runs", "--since", "999999d"], ["--since '999999d'"]),
         (["export", "-o", "/no-such-folder/jobs.yaml"], ["--output '/no-such-folder/jobs.yaml'"]),
         (["--db", "~no-such-user/x.db", "list"], ["--db '~no-such-user/x.db'"]),
     ],
