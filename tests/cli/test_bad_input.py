@@ -167,3 +167,24 @@ def test_notebook_paths_the_system_refuses_are_argument_errors(kwargs: dict[str,
 
     with pytest.raises(JobArgumentError, match=f"^Notebook: {field} "):
         Notebook(**{"root": str(REPO / "notebooks"), **kwargs})
+
+
+@pytest.mark.parametrize(
+    ("job", "field"),
+    [
+        ({"task": [1]}, "jobs[0].task [1] must be a mapping"),
+        ({"task": {"type": "notebook", "path": 5}}, "jobs[0].task.path 5 must be a string"),
+        ({"task": {"type": "notebook", "path": "r.ipynb", "parameters": [1]}}, "jobs[0].task.parameters [1] must"),
+        ({"task": {"type": "notebook", "path": "~no-such-user/r.ipynb"}}, "task.path '~no-such-user/r.ipynb' names"),
+        ({"func": "tests.tasks:record", "kwargs": [1]}, "jobs[0].kwargs [1] must be a mapping"),
+        ({"func": "tests.tasks:record", "tags": [[1]]}, "jobs[0].tags [[1]] must be a list of strings"),
+    ],
+)
+def test_apply_names_the_field_of_a_misshapen_definition(
+    cli: Cli, tmp_path: Path, job: dict[str, object], field: str
+) -> None:
+    path = tmp_path / "jobs.json"
+    path.write_text(json.dumps({"version": 1, "jobs": [{"id": "a", "every": "5m", **job}]}))
+    result = cli("apply", str(path))
+    assert (result.code, result.out) == (2, "")
+    assert result.err.startswith(f"nbsched: error: apply: {field}") and result.err.count("\n") == 1
