@@ -75,7 +75,7 @@ def as_timezone(value: Any, owner: str = "nbsched", field: str = "timezone") -> 
             return local_timezone()
         try:
             return _zone(value.strip())
-        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file name
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder of zones, a name too long
             raise _error(owner, field, value, "is not a known time zone name (e.g. 'Europe/Berlin', 'UTC')") from None
     raise _error(owner, field, value, "must be a time zone name or a tzinfo")
 

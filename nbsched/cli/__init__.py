@@ -4,7 +4,11 @@
 for the codes). Commands live one group per module: :mod:`~nbsched.cli.jobs` (list, add, pause, resume,
 remove), :mod:`~nbsched.cli.runs` (run, runs/history, logs), :mod:`~nbsched.cli.serve`,
 :mod:`~nbsched.cli.definitions` (export, apply); ``demo`` hands its arguments to :func:`nbsched.demo.main`.
-Errors are one line on stderr, ``nbsched: error: <message>``, never a traceback (except for a bug).
+Errors are one line on stderr, ``nbsched: error: <message>``, never a traceback: bad input is an
+:class:`~nbsched.exceptions.NbschedError` (raised where the input is read, naming the option and the value) and
+exits 2. Any other exception is unexpected (a bug): it is one line too, ``unexpected <type>: <message>`` with a
+hint, and exits 70 (``EX_SOFTWARE``); ``--debug`` (or ``NBSCHED_DEBUG=1``) prints its traceback instead.
+Messages are one line, a huge one shortened in the middle.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from nbsched.cli.session import (
+    EXIT_BUG,
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_NOT_FOUND,
@@ -26,6 +31,7 @@ from nbsched.cli.session import (
     Session,
     resolve_url,
 )
+from nbsched.cli.values import count, seconds, shorten
 from nbsched.exceptions import JobLookupError, JobStoreError, NbschedError
 from nbsched.triggers.typed import DASHED_OPTIONS, join_dashed_values
 
@@ -39,6 +45,7 @@ exit codes:
   3  no job (or run) by that id
   4  gave up waiting (run --wait --timeout; a paused job no scheduler took)
   5  the store cannot be used (locked, read-only, full, newer schema)
+  70 unexpected error, a bug (--debug or NBSCHED_DEBUG=1 prints its traceback)
   130 interrupted
 
 store: --db URL (postgresql+psycopg://..., sqlite:///path) or a SQLite file path; default $NBSCHED_DB_URL,
@@ -81,6 +88,7 @@ def _common(json_output: bool = True) -> _Parser:
     )
     if json_output:
         parent.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    parent.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parent
 
 
@@ -97,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--db", metavar="URL", default=None, help="the store (also accepted after the command)")
     parser.add_argument("--version", action="store_true", help="print nbsched's version")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of an unexpected error (also: NBSCHED_DEBUG=1)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     common = _common()
 
@@ -139,13 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--replace", action="store_true", help="replace a job with the same id")
     add.add_argument("--paused", action="store_true", help="add the job paused")
     add.add_argument("--tag", action="append", help="a label; repeatable")
-    add.add_argument("--retries", type=int, metavar="N", help="retry a failed run up to N times")
-    add.add_argument("--max-runs", type=int, metavar="N", help="remove the job after N runs")
-    add.add_argument("--max-instances", type=int, metavar="N", help="runs of this job at once (default 1)")
+    add.add_argument("--retries", type=count, metavar="N", help="retry a failed run up to N times")
+    add.add_argument("--max-runs", type=count, metavar="N", help="remove the job after N runs")
+    add.add_argument("--max-instances", type=count, metavar="N", help="runs of this job at once (default 1)")
     nb = add.add_argument_group("notebook and cell options")
     nb.add_argument("--kernel", metavar="NAME", help="kernel name (default: the notebook's own, python3 for cells)")
-    nb.add_argument("--timeout", type=float, metavar="SECONDS", help="time limit of the whole run")
-    nb.add_argument("--cell-timeout", type=float, metavar="SECONDS", help="time limit of each cell")
+    nb.add_argument("--timeout", type=seconds, metavar="SECONDS", help="time limit of the whole run")
+    nb.add_argument("--cell-timeout", type=seconds, metavar="SECONDS", help="time limit of each cell")
     nb.add_argument("--cwd", metavar="DIR", help="working folder, relative to the root")
     nb.add_argument(
         "--root",
@@ -162,10 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("job", help="job id")
     run.add_argument("--wait", action="store_true", help="follow the run to its end; exit 0 if it succeeded, else 1")
-    run.add_argument("--timeout", type=float, metavar="SECONDS", help="with --wait: give up after this long (exit 4)")
+    run.add_argument("--timeout", type=seconds, metavar="SECONDS", help="with --wait: give up after this long (exit 4)")
     run.add_argument(
         "--claim-timeout",
-        type=float,
+        type=seconds,
         default=3.0,
         metavar="SECONDS",
         help="how long a running scheduler has to take the run before --wait runs it here (default 3)",
@@ -178,12 +189,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--status", action="append", choices=[str(s) for s in RunStatus], help="only runs with this status; repeatable"
     )
     runs.add_argument("--since", metavar="WHEN", help='runs scheduled since: an age (2h, 7d) or "2026-05-01 00:00"')
-    runs.add_argument("--limit", type=int, default=20, metavar="N", help="at most N runs (default 20)")
+    runs.add_argument("--limit", type=count, default=20, metavar="N", help="at most N runs (default 20)")
 
     logs = command("logs", "Show a run: status, timings, error and traceback, outputs, and its captured stdout/stderr.")
     logs.add_argument("job", help="job id")
     logs.add_argument("--run", metavar="RUN", help="run id, or a unique start or end of it (default: the latest run)")
-    logs.add_argument("--lines", type=int, default=20, metavar="N", help="last N lines of stdout/stderr (default 20)")
+    logs.add_argument("--lines", type=count, default=20, metavar="N", help="last N lines of stdout/stderr (default 20)")
 
     for name, text in (
         ("pause", "Pause jobs: they do not run until resumed."),
@@ -198,10 +209,10 @@ def build_parser() -> argparse.ArgumentParser:
         "Run a scheduler process over the store until SIGTERM/SIGINT (running runs get --grace seconds to finish).",
         json_output=False,
     )
-    serve.add_argument("--grace", type=float, default=30.0, metavar="SECONDS", help="on stop, wait this long (30)")
-    serve.add_argument("--threads", type=int, default=10, metavar="N", help="function jobs at once (default 10)")
-    serve.add_argument("--max-concurrent-runs", type=int, metavar="N", help="notebook runs at once (default: CPUs)")
-    serve.add_argument("--keep-runs", type=int, default=100, metavar="N", help="runs kept per job (default 100)")
+    serve.add_argument("--grace", type=seconds, default=30.0, metavar="SECONDS", help="on stop, wait this long (30)")
+    serve.add_argument("--threads", type=count, default=10, metavar="N", help="function jobs at once (default 10)")
+    serve.add_argument("--max-concurrent-runs", type=count, metavar="N", help="notebook runs at once (default: CPUs)")
+    serve.add_argument("--keep-runs", type=count, default=100, metavar="N", help="runs kept per job (default 100)")
     serve.add_argument(
         "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="(default INFO)"
     )
@@ -230,9 +241,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # ------------------------------------------------------------------------------------------------ running
-def _with_session(func: Callable[[argparse.Namespace, Session], int]) -> Callable[[argparse.Namespace], int]:
+def _with_session(
+    func: Callable[[argparse.Namespace, Session], int], read_only: bool = False
+) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        with Session(args.db) as session:
+        with Session(args.db, read_only=read_only) as session:
             return func(args, session)
 
     return run
@@ -242,16 +255,16 @@ def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
     from nbsched.cli import definitions, jobs, runs, serve
 
     return {
-        "list": _with_session(jobs.cmd_list),
+        "list": _with_session(jobs.cmd_list, read_only=True),
         "add": _with_session(jobs.cmd_add),
         "pause": _with_session(jobs.cmd_pause),
         "resume": _with_session(jobs.cmd_resume),
         "remove": _with_session(jobs.cmd_remove),
         "run": _with_session(runs.cmd_run),
-        "runs": _with_session(runs.cmd_runs),
-        "history": _with_session(runs.cmd_runs),
-        "logs": _with_session(runs.cmd_logs),
-        "export": _with_session(definitions.cmd_export),
+        "runs": _with_session(runs.cmd_runs, read_only=True),
+        "history": _with_session(runs.cmd_runs, read_only=True),
+        "logs": _with_session(runs.cmd_logs, read_only=True),
+        "export": _with_session(definitions.cmd_export, read_only=True),
         "apply": _with_session(definitions.cmd_apply),
         "serve": serve.cmd_serve,
         "demo": _demo,
@@ -303,9 +316,31 @@ def _demo_words(words: list[str]) -> list[str]:
 
 
 def _fail(message: str, code: int) -> int:
-    text = " ".join(message.split())  # one line, whatever the message held
+    # One line, whatever the message held; a huge value quoted whole (a path, a choice list) shortened.
+    text = " ".join(shorten(word, _LONGEST_WORD) for word in message.split())
+    if len(text) > _LONGEST_MESSAGE:
+        text = text[:350] + " ... " + text[-(_LONGEST_MESSAGE - 355) :]
     print(f"nbsched: error: {text}", file=sys.stderr)
     return code
+
+
+#: characters of the longest error message printed whole, and of the longest word in it
+_LONGEST_MESSAGE, _LONGEST_WORD = 500, 120
+
+
+def _unexpected(exc: Exception, debug: bool) -> int:
+    """An exception no command expects (a bug, or an input check missing): one masked line, or with ``--debug``
+    (or ``NBSCHED_DEBUG`` set to anything but ``0``/``false``/``no``) its masked traceback."""
+    from nbsched.cli.masking import log_masker
+
+    if debug or os.environ.get("NBSCHED_DEBUG", "").strip().lower() not in ("", "0", "false", "no"):
+        import traceback
+
+        text = "".join(traceback.format_exception(exc))
+        print(log_masker().text(text), end="", file=sys.stderr)
+        return EXIT_BUG
+    hint = "a bug in nbsched? run again with --debug or NBSCHED_DEBUG=1 to see its traceback"
+    return _fail(log_masker().text(f"unexpected {type(exc).__name__}: {exc} ({hint})") or "", EXIT_BUG)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -318,6 +353,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc), EXIT_USAGE)
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0
+    except Exception as exc:
+        return _unexpected(exc, "--debug" in words)
     if args.version:
         import nbsched
 
@@ -345,6 +382,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_FAILED
+    except Exception as exc:
+        return _unexpected(exc, getattr(args, "debug", False))
     finally:
         if handler is not None:
             logging.getLogger("nbsched").removeHandler(handler)

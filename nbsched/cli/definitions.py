@@ -41,22 +41,16 @@ from pathlib import Path
 from typing import Any
 
 from nbsched import jsonstate
+from nbsched.cli.documents import dump_yaml
+from nbsched.cli.entries import FORMAT_VERSION, OPTIONS, read_entries
 from nbsched.cli.output import Column, emit_json, table
 from nbsched.cli.session import EXIT_OK, Session
+from nbsched.cli.values import user_path
 from nbsched.exceptions import InvalidArgumentError
 from nbsched.job import Job, is_task, task_from_dict
 from nbsched.masking import MASK, Masker, secret_names
 
 __all__ = ["FORMAT_VERSION", "cmd_apply", "cmd_export", "definition_of"]
-
-#: version of the definitions file format
-FORMAT_VERSION = 1
-_OPTIONS = ("executor", "misfire_grace_time", "coalesce", "max_instances", "max_runs", "retries", "retry_backoff")
-_KNOWN_KEYS = frozenset(
-    {"id", "name", "schedule", "trigger", "cron", "every", "at", "timezone", "task", "func", "args", "kwargs"}
-    | set(_OPTIONS)
-    | {"tags", "paused"}
-)
 
 
 #: trigger types whose ``anchor`` is set lazily, when they are first asked for a fire time
@@ -87,7 +81,7 @@ def definition_of(job: Job, *, masked: bool = True) -> dict[str, Any]:
         definition["args"] = jsonstate.encode(list(job.args), "export", "args")
         kwargs = jsonstate.encode(job.kwargs, "export", "kwargs")
         definition["kwargs"] = {k: MASK if k in secrets else v for k, v in kwargs.items()}
-    for option in _OPTIONS:
+    for option in OPTIONS:
         definition[option] = getattr(job, option)
     definition["tags"] = sorted(job.tags)
     definition["paused"] = job.next_run_time is None
@@ -133,7 +127,7 @@ def _with_root(state: dict[str, Any]) -> dict[str, Any]:
     path = state.get("path")
     if "root" in state or state.get("type") != "notebook" or not isinstance(path, str):
         return state
-    file = (Path.cwd() / Path(path).expanduser()).resolve()
+    file = (Path.cwd() / user_path(path, "apply", "task.path")).resolve()
     root = default_root(file)
     if root == Path.cwd().resolve():
         return state
@@ -144,10 +138,7 @@ def _with_root(state: dict[str, Any]) -> dict[str, Any]:
 def _dump(document: Any, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    import yaml
-
-    text: str = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120)
-    return text
+    return dump_yaml(document)  # without aliases, which apply refuses
 
 
 def _format(path: str | None, given: str | None, as_json: bool) -> str:
@@ -162,17 +153,20 @@ def _format(path: str | None, given: str | None, as_json: bool) -> str:
 
 def cmd_export(args: argparse.Namespace, session: Session) -> int:
     """Write job definitions (all jobs, or the ones named) as YAML (default) or JSON."""
-    scheduler = session.scheduler
     if args.job:
         jobs = [session.job(job_id) for job_id in args.job]
     else:
-        jobs = scheduler.get_jobs()
-        for _, job_id, reason in scheduler.get_broken_jobs():
+        jobs = session.jobs()
+        for job_id, reason in session.broken_jobs():
             print(f"nbsched: warning: job {job_id} cannot be loaded and is not exported: {reason}", file=sys.stderr)
     document = {"version": FORMAT_VERSION, "jobs": [definition_of(job) for job in jobs]}
     text = _dump(document, _format(args.output, args.format, args.json))
     if args.output and args.output != "-":
-        Path(args.output).write_text(text, encoding="utf-8")
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            problem = f"cannot be written: {exc.strerror or exc}"
+            raise InvalidArgumentError("export", "--output", args.output, problem) from None
         print(f"exported {len(jobs)} job(s) to {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
@@ -180,53 +174,6 @@ def cmd_export(args: argparse.Namespace, session: Session) -> int:
 
 
 # ------------------------------------------------------------------------------------------------ apply
-def _load(path: str, given: str | None) -> Any:
-    owner = "apply"
-    try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InvalidArgumentError(owner, "file", path, f"cannot be read: {exc.strerror or exc}") from None
-    fmt = given or ("json" if path.lower().endswith(".json") else "yaml")
-    if fmt == "json":
-        try:
-            return json.loads(text)
-        except ValueError as exc:
-            raise InvalidArgumentError(owner, "file", path, f"is not JSON: {exc}") from None
-    import yaml
-
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        problem = " ".join(str(exc).split())
-        raise InvalidArgumentError(owner, "file", path, f"is not YAML: {problem}") from None
-
-
-def _entries(document: Any, path: str) -> list[dict[str, Any]]:
-    owner = "apply"
-    if not isinstance(document, Mapping) or not isinstance(document.get("jobs"), list):
-        raise InvalidArgumentError(owner, "file", path, 'has no "jobs" list')
-    version = document.get("version", FORMAT_VERSION)
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise InvalidArgumentError(owner, "version", version, f"is not supported (this nbsched reads {FORMAT_VERSION})")
-    seen: set[str] = set()
-    entries: list[dict[str, Any]] = []
-    for index, entry in enumerate(document["jobs"]):
-        where = f"jobs[{index}]"
-        if not isinstance(entry, Mapping):
-            raise InvalidArgumentError(owner, where, entry, "must be a mapping")
-        job_id = entry.get("id")
-        if not isinstance(job_id, str) or not job_id:
-            raise InvalidArgumentError(owner, f"{where}.id", job_id, "must be a non-empty string")
-        if job_id in seen:
-            raise InvalidArgumentError(owner, f"{where}.id", job_id, "appears twice in the file")
-        unknown = sorted(set(entry) - _KNOWN_KEYS)
-        if unknown:
-            raise InvalidArgumentError(owner, f"{where}.{unknown[0]}", entry[unknown[0]], "is not a definition key")
-        seen.add(job_id)
-        entries.append(dict(entry))
-    return entries
-
-
 def _trigger(entry: Mapping[str, Any], where: str, now: datetime) -> Any:
     """The trigger of a definition: its ``trigger`` state, or the ``cron``/``every``/``at`` it was typed with."""
     from nbsched.triggers.base import trigger_from_dict
@@ -300,7 +247,7 @@ def _candidate(session: Session, entry: dict[str, Any], index: int, existing: Jo
         if not isinstance(raw_args, list):
             raise InvalidArgumentError(owner, f"{where}.args", raw_args, "must be a list")
         args = jsonstate.decode(raw_args)
-    options = {option: entry[option] for option in _OPTIONS if entry.get(option) is not None}
+    options = {option: entry[option] for option in OPTIONS if entry.get(option) is not None}
     if "executor" not in options and is_task(func):
         options["executor"] = func.default_executor  # as add_job chooses it
     paused = entry.get("paused", False)
@@ -340,7 +287,7 @@ def _same(existing: Job, candidate: Job, paused: bool) -> bool:
 def cmd_apply(args: argparse.Namespace, session: Session) -> int:
     """Create or update the jobs of a definitions file (idempotent); ``--prune`` removes the others."""
     scheduler = session.scheduler
-    entries = _entries(_load(args.file, args.format), args.file)
+    entries = read_entries(args.file, args.format)
     plan: list[tuple[str, Job | None, bool, str]] = []  # (id, candidate, paused, action)
     for index, entry in enumerate(entries):
         existing = scheduler.get_job(entry["id"])
@@ -378,7 +325,7 @@ def cmd_apply(args: argparse.Namespace, session: Session) -> int:
 
 
 def _store(session: Session, job: Job, paused: bool) -> None:
-    options: dict[str, Any] = {option: getattr(job, option) for option in _OPTIONS if option != "executor"}
+    options: dict[str, Any] = {option: getattr(job, option) for option in OPTIONS if option != "executor"}
     if paused:
         options["next_run_time"] = None
     stored = session.scheduler.add_job(

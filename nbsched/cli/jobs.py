@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
+import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from nbsched.abc import Trigger
+from nbsched.cli.documents import parse_json
 from nbsched.cli.output import Column, emit_json, format_relative, format_time, one_line, table
 from nbsched.cli.session import EXIT_OK, EXIT_USAGE, CliError, Session
+from nbsched.cli.values import user_path
 from nbsched.exceptions import InvalidArgumentError, JobLookupError
 from nbsched.job import Job, is_task
 from nbsched.masking import SECRET_TAG, Masker, job_parameters, mask_parameters, secret_names
@@ -53,7 +55,9 @@ def parse_parameters(items: list[str] | None, owner: str = "add") -> dict[str, A
         if not sep or not name.isidentifier():
             raise InvalidArgumentError(owner, "-p", item, "must be key=value with a Python name as key")
         try:
-            params[name] = json.loads(text)
+            params[name] = parse_json(text, owner, "-p", name)  # (names the parameter: its value may be secret)
+        except InvalidArgumentError:
+            raise
         except ValueError:
             params[name] = text
     return params
@@ -138,21 +142,26 @@ def _build_func(
             source, default_id = args.code, "cell"
         else:
             assert target is not None
-            file = Path(target).expanduser()
-            if not file.is_file():
+            file = user_path(target, owner, "target")
+            if not os.path.isfile(file):  # (False for a name the system refuses, where Path.is_file raises)
                 raise InvalidArgumentError(owner, "target", target, "does not exist")
-            source, default_id = file.read_text(encoding="utf-8"), _slug(file.stem)
+            try:
+                source, default_id = file.read_text(encoding="utf-8"), _slug(file.stem)
+            except (OSError, ValueError) as exc:  # unreadable, or not UTF-8
+                raise InvalidArgumentError(owner, "target", target, f"cannot be read ({exc})") from None
         if params:
             raise InvalidArgumentError(owner, "-p", next(iter(params)), "only applies to notebooks and functions")
-        cell_root = str(Path(args.root).expanduser().resolve()) if args.root else str(Path.cwd())
+        cell_root = str(user_path(args.root, owner, "--root").resolve()) if args.root else str(Path.cwd())
         return Cell(source, root=cell_root, **task_options), {}, default_id
 
     assert target is not None
     if target.endswith(".ipynb"):
         from nbsched.notebooks import Notebook
 
-        file = Path(target).expanduser().resolve()
-        root = Path(args.root).expanduser().resolve() if args.root else default_root(file)
+        file = user_path(target, owner, "target").resolve()
+        if not os.path.isfile(file):
+            raise InvalidArgumentError(owner, "target", target, f"does not exist (looked for {file})")
+        root = user_path(args.root, owner, "--root").resolve() if args.root else default_root(file)
         path = str(file.relative_to(root)) if file.is_relative_to(root) else str(file)
         task = Notebook(
             path,
@@ -274,19 +283,18 @@ def job_summary(job: Job, last: Run | None, masker: Masker | None = None) -> dic
 
 def cmd_list(args: argparse.Namespace, session: Session) -> int:
     """Show every job: id, name, trigger in words, next run, last status, runs; paused and broken ones too."""
-    scheduler = session.scheduler
-    jobs = scheduler.get_jobs()
-    broken = scheduler.get_broken_jobs()
+    jobs = session.jobs()
+    broken = session.broken_jobs()
     masker = Masker.for_jobs(jobs)
     last_runs: dict[str, Run | None] = {}
     for job in jobs:
-        runs = scheduler.runs(job_id=job.id, limit=1)
+        runs = session.runs(job_id=job.id, limit=1)
         last_runs[job.id] = runs[0] if runs else None
     if args.json:
         emit_json(
             {
                 "jobs": [job_summary(job, last_runs[job.id], masker) for job in jobs],
-                "broken": [{"id": job_id, "reason": reason} for _, job_id, reason in broken],
+                "broken": [{"id": job_id, "reason": reason} for job_id, reason in broken],
             }
         )
         return EXIT_OK
@@ -311,7 +319,7 @@ def cmd_list(args: argparse.Namespace, session: Session) -> int:
                 str(job.run_count),
             ]
         )
-    for _, job_id, reason in broken:
+    for job_id, reason in broken:
         rows.append([job_id, "(cannot be loaded)", one_line(reason, 80), "-", "broken", "-"])
     columns = [
         Column("ID", shrink=True),
@@ -326,10 +334,17 @@ def cmd_list(args: argparse.Namespace, session: Session) -> int:
 
 
 # ------------------------------------------------------------------------------------ pause/resume/remove
-def _check_ids(session: Session, ids: list[str]) -> None:
-    """Every id names a job (checked first, so nothing changes when one does not; exit code 3)."""
-    for job_id in ids:
-        session.job(job_id)
+def _check_ids(session: Session, ids: list[str], broken_too: bool = False) -> None:
+    """Every id names a job (checked first, so nothing changes when one does not; exit code 3).
+
+    :param broken_too: a stored row that cannot be loaded counts as a job (``remove`` deletes it by its id)
+    """
+    missing = [job_id for job_id in ids if session.find_job(job_id) is None]
+    if broken_too and missing:
+        broken = {job_id for job_id, _ in session.broken_jobs()}  # find_job has just tried to load these rows
+        missing = [job_id for job_id in missing if job_id not in broken]
+    if missing:
+        raise JobLookupError(missing[0])
 
 
 def cmd_pause(args: argparse.Namespace, session: Session) -> int:
@@ -368,8 +383,8 @@ def cmd_resume(args: argparse.Namespace, session: Session) -> int:
 
 
 def cmd_remove(args: argparse.Namespace, session: Session) -> int:
-    """Remove jobs (their run history stays)."""
-    _check_ids(session, args.job)
+    """Remove jobs (their run history stays), broken ones too (rows that cannot be loaded)."""
+    _check_ids(session, args.job, broken_too=True)
     for job_id in args.job:
         with contextlib.suppress(JobLookupError):  # removed meanwhile by another process: the same outcome
             session.scheduler.remove_job(job_id)

@@ -45,7 +45,7 @@ def _run_dict(run: Run, masker: Masker) -> dict[str, Any]:
 
 
 def _masker(session: Session, job_ids: set[str]) -> Masker:
-    jobs = [job for job in (session.scheduler.get_job(job_id) for job_id in job_ids) if job is not None]
+    jobs = [job for job in (session.find_job(job_id) for job_id in job_ids) if job is not None]
     return Masker.for_jobs(jobs)
 
 
@@ -79,16 +79,19 @@ def _since(text: str | None) -> datetime | str | None:
     from nbsched.triggers.typed import parse_every
 
     try:
-        return datetime.now(UTC) - parse_every(text, "runs", "--since")
+        age = parse_every(text, "runs", "--since")
     except InvalidArgumentError:
-        return text  # a date and time: the scheduler parses it (and names it when it cannot)
+        return text  # a date and time: Session.runs parses it (and names it when it cannot)
+    try:
+        return datetime.now(UTC) - age
+    except OverflowError:
+        raise InvalidArgumentError("runs", "--since", text, "reaches back before the year 1") from None
 
 
 def cmd_runs(args: argparse.Namespace, session: Session) -> int:
     """Show the run history, newest first."""
-    scheduler = session.scheduler
-    runs = scheduler.runs(job_id=args.job, status=args.status or None, since=_since(args.since), limit=args.limit)
-    if args.job is not None and not runs and scheduler.get_job(args.job) is None:
+    runs = session.runs(job_id=args.job, status=args.status or None, since=_since(args.since), limit=args.limit)
+    if args.job is not None and not runs and session.find_job(args.job) is None:
         raise JobLookupError(args.job)
     masker = _masker(session, {run.job_id for run in runs})
     if args.json:
@@ -128,24 +131,20 @@ def find_run(session: Session, job_id: str, prefix: str | None) -> Run:
     :raises CliError: when there is none (exit code 3) or the prefix is ambiguous (exit code 2)
     """
     if prefix is None:
-        runs = session.scheduler.runs(job_id=job_id, limit=1)
+        runs = session.runs(job_id=job_id, limit=1)
         if not runs:
-            if session.scheduler.get_job(job_id) is None:
+            if session.find_job(job_id) is None:
                 raise JobLookupError(job_id)
             raise CliError(f"job {job_id} has no runs yet", EXIT_NOT_FOUND)
         return runs[0]
-    found = session.store.get_run(prefix)
+    found = session.run(prefix)
     if found is not None and found.job_id == job_id:
         return found
-    matches = [
-        run
-        for run in session.scheduler.runs(job_id=job_id, limit=None)
-        if run.id.startswith(prefix) or run.id.endswith(prefix)
-    ]
+    matches = [run for run in session.runs(job_id=job_id) if run.id.startswith(prefix) or run.id.endswith(prefix)]
     if len(matches) > 1:
         raise InvalidArgumentError("logs", "--run", prefix, f"matches {len(matches)} runs; give more characters")
     if not matches:
-        if session.scheduler.get_job(job_id) is None and not session.scheduler.runs(job_id=job_id, limit=1):
+        if session.find_job(job_id) is None and not session.runs(job_id=job_id, limit=1):
             raise JobLookupError(job_id)
         raise CliError(f"no run of job {job_id} has an id starting or ending with {prefix!r}", EXIT_NOT_FOUND)
     return matches[0]

@@ -224,7 +224,8 @@ class _Common:
     def _check_cwd(self, owner: str) -> None:
         if self.cwd is not None:
             folder = resolve_within(self._root(), self.cwd, owner, "cwd")
-            if not folder.is_dir():
+            # os.path's checks say False for a name the system refuses (too long, NUL); Path's raise OSError.
+            if not os.path.isdir(folder):
                 raise JobArgumentError(owner, "cwd", self.cwd, "is not an existing folder")
 
     def _check_kernel(self, owner: str) -> None:
@@ -294,8 +295,7 @@ class Notebook(_Common):
             raise JobArgumentError("Notebook", "path", self.path, "must name a .ipynb file")
         if _LOADING.get():
             return
-        root = Path(self.root)
-        if not root.is_dir():
+        if not os.path.isdir(self.root):
             raise JobArgumentError("Notebook", "root", self.root, "is not an existing folder")
         self._check_cwd("Notebook")
         self._check_kernel("Notebook")
@@ -303,12 +303,15 @@ class Notebook(_Common):
             text = self.content
         else:
             file = resolve_within(self._root(), self.path, "Notebook", "path")
-            if not file.is_file():
+            if not os.path.isfile(file):
                 raise JobArgumentError("Notebook", "path", self.path, f"does not exist (looked for {file})")
-            text = file.read_text(encoding="utf-8")
+            try:
+                text = file.read_text(encoding="utf-8")
+            except (OSError, ValueError) as exc:  # unreadable, or not UTF-8
+                raise JobArgumentError("Notebook", "path", self.path, f"cannot be read ({exc})") from None
         try:
             nb = json.loads(text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise JobArgumentError("Notebook", "path", self.path, f"is not a notebook (invalid JSON: {exc})") from None
         from nbsched.notebooks.parameters import check_parameters
 

@@ -312,3 +312,21 @@ def test_demo_help_is_the_demos(cli: Cli) -> None:
     result = cli("demo", "--help")
     assert result.code == 0
     assert "usage: nbsched demo" in result.out and "--notebook" in result.out
+
+
+@pytest.mark.parametrize("corrupt", ["task = '{not json'", "task = replace(task, 'tests.tasks', 'tests.nowhere')"])
+def test_broken_job_can_be_removed(cli: Cli, home: Path, corrupt: str) -> None:
+    import sqlite3
+
+    cli("add", "tests.tasks:record", "--every", "1h", "--id", "bad")
+    cli("add", "tests.tasks:record", "--every", "1h", "--id", "good")
+    with sqlite3.connect(home / "nbsched.db") as conn:
+        conn.execute(f"UPDATE jobs SET {corrupt} WHERE id = 'bad'")  # the parameter: a constant of this test
+    assert [entry["id"] for entry in json.loads(cli("list", "--json").out)["broken"]] == ["bad"]
+    result = cli("remove", "bad")
+    assert (result.code, result.out) == (0, "removed bad\n")
+    assert "error" not in result.err  # (the library's one-line warning that the row cannot be loaded may show)
+    listed = json.loads(cli("list", "--json").out)
+    assert (listed["broken"], [job["id"] for job in listed["jobs"]]) == ([], ["good"])
+    with sqlite3.connect(home / "nbsched.db") as conn:
+        assert [row[0] for row in conn.execute("SELECT id FROM jobs")] == ["good"]

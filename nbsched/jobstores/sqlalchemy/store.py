@@ -96,6 +96,9 @@ class SQLAlchemyJobStore(JobStore):
     broken_recheck_interval: float = 60.0
     #: several schedulers (processes, machines) share the database
     shared = True
+    #: whether a row that cannot be loaded is marked in its ``load_error`` column (a best-effort write, for other
+    #: tools); a reader that must never wait on another process's write lock (``nbsched list``) turns it off
+    record_load_errors: bool = True
 
     def __init__(
         self,
@@ -427,7 +430,7 @@ class SQLAlchemyJobStore(JobStore):
             if mapping["load_error"] is not None:
                 marks[job_id] = None
             jobs.append(job)
-        if marks:
+        if marks and self.record_load_errors:
             self._mark(marks)
         return jobs
 
