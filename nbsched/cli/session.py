@@ -106,9 +106,10 @@ def _check_folder(db: str, url: str) -> None:
     except Exception:  # not a URL SQLAlchemy reads: the store says so when it is opened
         return
     if file is not None and not os.path.isdir(file.parent):  # (os.path: False for a name too long, no error)
-        raise CliError(
-            f"--db {shorten(db)!r}: the folder {shorten(str(file.parent), 300)} does not exist (create it first)"
-        )
+        folder = shorten(str(file.parent), 300)
+        if os.path.lexists(file.parent):
+            raise CliError(f"--db {shorten(db)!r}: {folder} is not a folder")
+        raise CliError(f"--db {shorten(db)!r}: the folder {folder} does not exist (create it first)")
 
 
 def display_url(url: str) -> str:
