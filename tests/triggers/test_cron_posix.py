@@ -116,7 +116,15 @@ def test_posix_text_forms_and_state() -> None:
         ("*/15 * * * *", "every 15 minutes"),
         ("0 0 1 * 1", "at 00:00 on day 1 of every month and on mon (UTC)"),
         ("0 8 * * 0,6", "at 08:00 every weekend day (UTC)"),
-        ("0 9 1-7 * 1", "cron '0 9 1-7 * 1' (UTC)"),
+        ("0 9 1-7 * 1", "at 09:00 on days 1-7 of every month and on mon (UTC)"),
+        # a day field beginning with '*' makes the two day fields ANDed, and the text says so
+        (
+            "2 * 21-27 * */2",
+            "at minute 2 of every hour on days 21-27 of every month that are also a tue, thu, sat or sun (UTC)",
+        ),
+        ("0 12 */13 * 2", "at 12:00 on days 1, 14 and 27 of every month that are also a tue (UTC)"),
+        ("0 8 1-3,5,10-12 * sat,sun", "at 08:00 on days 1-3, 5 and 10-12 of every month and every weekend day (UTC)"),
+        ("0 9 */2 * 1-5", "cron '0 9 */2 * 1-5' (UTC)"),
     ],
 )
 def test_posix_describe(expr: str, text: str) -> None:
