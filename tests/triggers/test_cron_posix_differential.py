@@ -18,7 +18,9 @@ models turn those wall times into instants in a zone:
 
 nbsched's fire times must be exactly its model's, and cronsim's in the zone exactly cron's model: so the two
 differ only where the documented DST rules differ from cron's (a wildcard minute in the gap; ``*/15 2`` or
-``0 1-5/2`` in the repeated hour), and those points are checked, not skipped.
+``0 1-5/2`` in the repeated hour), and those points are checked, not skipped. cronsim has one defect of its own
+(it steps hours in real time, so it skips matches after Lord Howe's half-hour changes); a miss is accepted only
+where that explains it (see :func:`check_against_cronsim`).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nbsched.triggers.cron import CronTrigger
-from tests.triggers.test_cron_differential import ZONES, _expected, _gap_end, _offsets, _walk, starts
+from tests.triggers.test_cron_differential import TRANSITIONS, ZONES, _expected, _gap_end, _offsets, _walk, starts
 
 MARGIN = timedelta(hours=3)  # more than any DST shift in these zones
 MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
@@ -64,6 +66,13 @@ def _cron_model(walls: list[datetime], tz: ZoneInfo, wildcard: bool) -> set[date
             if wildcard:
                 fires.add(wall.replace(tzinfo=tz, fold=1).astimezone(UTC))
     return fires
+
+
+def _half_hour_change(instant: datetime, tz: ZoneInfo) -> bool:
+    before = (instant - timedelta(seconds=1)).astimezone(tz).utcoffset()
+    after = instant.astimezone(tz).utcoffset()
+    assert before is not None and after is not None
+    return (after - before) % timedelta(hours=1) != timedelta(0)
 
 
 def _walls(line: str, low: datetime, high: datetime) -> list[datetime]:
@@ -121,7 +130,19 @@ def check_against_cronsim(expr: str, zone: str, start: datetime, count: int = 6)
     # cronsim in the zone: exactly the same matches under cron's DST rules
     cron = _cron_model(walls, tz, wildcard=minute.startswith("*") or hour.startswith("*"))
     window = {t for t in reference_utc if begin <= t <= horizon}
-    assert window == {t for t in cron if begin <= t <= horizon}, "cronsim does not follow the cron model"
+    wanted = {t for t in cron if begin <= t <= horizon}
+    assert window <= wanted, "cronsim fires where the cron model does not"
+    for missed in sorted(wanted - window):
+        # cronsim's one known defect, not cron's behaviour (cron looks at every minute): without its DST
+        # fix-up (a '*' minute or hour) it moves to the hour with replace(minute=0) and then steps hours by
+        # 3600 s of real time, so across an offset change of half an hour (Lord Howe) it lands on :30 and
+        # skips that hour's earlier matches. Such a miss must follow a half-hour change less than an hour
+        # before cronsim's previous fire (or its start) or after it.
+        previous = max((t for t in reference_utc if t < missed), default=begin)
+        changes = [
+            t for t in TRANSITIONS[zone] if previous - timedelta(hours=1) < t <= missed and _half_hour_change(t, tz)
+        ]
+        assert changes, f"cronsim misses {missed} of the cron model"
 
 
 POSIX_CASES = [
@@ -157,6 +178,9 @@ POSIX_CASES = [
     ("*/20 * * * *", "Europe/Berlin", "2026-10-25 01:50"),  # fold, wildcard: twice in both
     ("15 0 * * *", "America/Sao_Paulo", "2018-11-03 12:00"),  # gap at midnight
     ("*/7 * * * *", "Australia/Lord_Howe", "2015-04-05 01:58"),  # 30-minute fold
+    # found by hypothesis: cronsim's half-hour defect, starting in the second pass of Lord Howe's fold
+    ("*/20 0 * * *", "Australia/Lord_Howe", "2015-04-04 15:00:00+00:00"),
+    ("0 */2 * * *", "Australia/Lord_Howe", "2015-04-04 15:00:01+00:00"),
     ("0 2 8-14 3 */2", "America/New_York", "2026-03-01 00:00"),  # ANDed; Sunday 8 March 02:00 is in the gap
 ]
 
@@ -164,7 +188,8 @@ POSIX_CASES = [
 @pytest.mark.parametrize(("expr", "zone", "start"), POSIX_CASES)
 def test_posix_cases_match_cron(expr: str, zone: str, start: str) -> None:
     tz = ZoneInfo(zone)
-    check_against_cronsim(expr, zone, datetime.fromisoformat(start).replace(tzinfo=tz), count=8)
+    instant = datetime.fromisoformat(start)  # a wall time in the zone, or an instant (in a repeated hour)
+    check_against_cronsim(expr, zone, instant.astimezone(tz) if instant.tzinfo else instant.replace(tzinfo=tz), 8)
 
 
 def _term(low: int, high: int, names: list[str] | None, *, top: int | None = None) -> st.SearchStrategy[str]:
