@@ -18,14 +18,15 @@ models turn those wall times into instants in a zone:
 
 nbsched's fire times must be exactly its model's, and cronsim's in the zone exactly cron's model: so the two
 differ only where the documented DST rules differ from cron's (a wildcard minute in the gap; ``*/15 2`` or
-``0 1-5/2`` in the repeated hour), and those points are checked, not skipped. cronsim has one defect of its own
-(it steps hours in real time, so it skips matches after Lord Howe's half-hour changes); a miss is accepted only
-where that explains it (see :func:`check_against_cronsim`).
+``0 1-5/2`` in the repeated hour), and those points are checked, not skipped. cronsim has two defects of its own
+(it steps hours in real time, so it skips matches after Lord Howe's half-hour changes; it returns a day's
+non-existent midnight); a difference is accepted only where one of them explains it (see
+:func:`check_against_cronsim`).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -130,6 +131,14 @@ def check_against_cronsim(expr: str, zone: str, start: datetime, count: int = 6)
     # cronsim in the zone: exactly the same matches under cron's DST rules
     cron = _cron_model(walls, tz, wildcard=minute.startswith("*") or hour.startswith("*"))
     window = {t for t in reference_utc if begin <= t <= horizon}
+    for fire in reference:
+        first, second = _offsets(fire.replace(tzinfo=None), tz)
+        if first < second:
+            # cronsim's other defect: moving to a day that begins in a gap (Sao Paulo's midnight changes), it
+            # builds that day's non-existent midnight and returns it. Its instant is the gap's end; cron runs
+            # nothing of the gap for a '*' minute or hour. Such a fire is that, and is left out.
+            assert fire.time() == time(0) and fire.astimezone(UTC) == _gap_end(fire.replace(tzinfo=None), tz)
+            window.discard(fire.astimezone(UTC))
     wanted = {t for t in cron if begin <= t <= horizon}
     assert window <= wanted, "cronsim fires where the cron model does not"
     for missed in sorted(wanted - window):
@@ -177,6 +186,7 @@ POSIX_CASES = [
     ("0 1-5/2 * * *", "Europe/Berlin", "2026-10-25 00:00"),  # fold: cron once, nbsched twice (stepped)
     ("*/20 * * * *", "Europe/Berlin", "2026-10-25 01:50"),  # fold, wildcard: twice in both
     ("15 0 * * *", "America/Sao_Paulo", "2018-11-03 12:00"),  # gap at midnight
+    ("*/20 0 * * 0", "America/Sao_Paulo", "2015-10-17 23:59:59"),  # cronsim's non-existent midnight (hypothesis)
     ("*/7 * * * *", "Australia/Lord_Howe", "2015-04-05 01:58"),  # 30-minute fold
     # found by hypothesis: cronsim's half-hour defect, starting in the second pass of Lord Howe's fold
     ("*/20 0 * * *", "Australia/Lord_Howe", "2015-04-04 15:00:00+00:00"),
