@@ -411,6 +411,14 @@ def test_pickle_round_trip() -> None:
         ({"minute": "*/15", "day_of_week": "mon-fri"}, "every 15 minutes every weekday (UTC)"),
         ({"hour": "9-17", "minute": "*/15"}, "cron[hour='9-17', minute='*/15'] (UTC)"),
         ({"week": 1}, "cron[week='1'] (UTC)"),
+        (
+            {"day": "1-7", "day_of_week": "mon", "hour": 9},
+            "at 09:00 on days 1-7 of every month that are also a mon (UTC)",
+        ),
+        (
+            {"day": "1-15", "day_of_week": "mon-fri"},
+            "at 00:00 on days 1-15 of every month that are also a weekday (UTC)",
+        ),
     ],
 )
 def test_describe(kwargs: dict[str, object], text: str) -> None:

@@ -35,8 +35,7 @@ def fires(expr: str, start: str, count: int = 4, zone: str = "UTC") -> list[str]
         ("0 0 * * fri-mon", ["2026-01-02T00:00:00+00:00", "2026-01-03T00:00:00+00:00", "2026-01-04T00:00:00+00:00"]),
         # day of month OR day of week when both are restricted
         ("0 0 13 * 5", ["2026-01-02T00:00:00+00:00", "2026-01-09T00:00:00+00:00", "2026-01-13T00:00:00+00:00"]),
-        ("0 0 */10 * mon", ["2026-01-01T00:00:00+00:00", "2026-01-05T00:00:00+00:00", "2026-01-11T00:00:00+00:00"]),
-        # ... but a '*' in the other field makes a full field unrestricted (croniter's reading)
+        # ... but not when either begins with '*' (test_cron_posix_differential checks this rule against cron)
         ("0 0 1-31 * */3", ["2026-01-03T00:00:00+00:00", "2026-01-04T00:00:00+00:00", "2026-01-07T00:00:00+00:00"]),
         ("*/20 * * * *", ["2026-01-01T00:00:00+00:00", "2026-01-01T00:20:00+00:00", "2026-01-01T00:40:00+00:00"]),
         ("5/20 * * * *", ["2026-01-01T00:05:00+00:00", "2026-01-01T00:25:00+00:00", "2026-01-01T00:45:00+00:00"]),
@@ -117,7 +116,15 @@ def test_posix_text_forms_and_state() -> None:
         ("*/15 * * * *", "every 15 minutes"),
         ("0 0 1 * 1", "at 00:00 on day 1 of every month and on mon (UTC)"),
         ("0 8 * * 0,6", "at 08:00 every weekend day (UTC)"),
-        ("0 9 1-7 * 1", "cron '0 9 1-7 * 1' (UTC)"),
+        ("0 9 1-7 * 1", "at 09:00 on days 1-7 of every month and on mon (UTC)"),
+        # a day field beginning with '*' makes the two day fields ANDed, and the text says so
+        (
+            "2 * 21-27 * */2",
+            "at minute 2 of every hour on days 21-27 of every month that are also a tue, thu, sat or sun (UTC)",
+        ),
+        ("0 12 */13 * 2", "at 12:00 on days 1, 14 and 27 of every month that are also a tue (UTC)"),
+        ("0 8 1-3,5,10-12 * sat,sun", "at 08:00 on days 1-3, 5 and 10-12 of every month and every weekend day (UTC)"),
+        ("0 9 */2 * 1-5", "cron '0 9 */2 * 1-5' (UTC)"),
     ],
 )
 def test_posix_describe(expr: str, text: str) -> None:

@@ -165,9 +165,10 @@ class CronTrigger(Trigger):
     ) -> Self:
         """A trigger from a crontab line as people type it (``0 9 * * 1-5``, ``@daily``).
 
-        0 and 7 are Sunday; when day of month and day of week are both restricted, either may match; the
-        macros ``@yearly``/``@annually``, ``@monthly``, ``@weekly``, ``@daily``/``@midnight`` and ``@hourly``
-        work. See :mod:`nbsched.triggers.cron.posix`.
+        0 and 7 are Sunday; day of month and day of week are ORed when neither begins with ``*`` (as cron
+        does, so ``*/2`` counts as unrestricted), else ANDed; the macros ``@yearly``/``@annually``,
+        ``@monthly``, ``@weekly``, ``@daily``/``@midnight`` and ``@hourly`` work. See
+        :mod:`nbsched.triggers.cron.posix`.
 
         :raises TriggerArgumentError: for a wrong number of fields, ``@reboot`` or an invalid field
         """

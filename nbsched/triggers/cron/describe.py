@@ -122,7 +122,7 @@ def _day_text(schedule: CronSchedule) -> str | None:
         return f"{date_text} of {months}"
     if schedule.day_or:
         return f"{date_text} of {months} and {weekday_text}"
-    return None
+    return f"{date_text} of {months} that are also {_weekday_kind(schedule.weekdays)}"
 
 
 def _months_text(months: frozenset[int]) -> str | None:
@@ -139,18 +139,42 @@ def _weekdays_text(weekdays: frozenset[int]) -> str:
     return "on " + _and([WEEKDAYS[weekday] for weekday in sorted(weekdays)])
 
 
+def _weekday_kind(weekdays: frozenset[int]) -> str:
+    """The weekdays as what a day must also be: ``a weekday``, ``a mon or fri``."""
+    if weekdays == _WEEKDAYS_MON_FRI:
+        return "a weekday"
+    if weekdays == _WEEKEND:
+        return "a weekend day"
+    names = [WEEKDAYS[weekday] for weekday in sorted(weekdays)]
+    return "a " + (names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}")
+
+
+def _runs(values: list[int]) -> list[str]:
+    """Sorted values with runs of three or more written as ranges: ``[1, 2, 3, 7]`` -> ``['1-3', '7']``."""
+    texts: list[str] = []
+    start = 0
+    for index, value in enumerate(values):
+        if index + 1 < len(values) and values[index + 1] == value + 1:
+            continue
+        run = values[start : index + 1]
+        texts.extend([f"{run[0]}-{run[-1]}"] if len(run) >= 3 else [str(day) for day in run])
+        start = index + 1
+    return texts
+
+
 def _dates_text(schedule: CronSchedule) -> str | None:
     parts: list[str] = []
     days = sorted(schedule.days)
+    runs = _runs(days)
     if days:
         label = "day" if len(days) == 1 else "days"
-        parts.append(f"{label} {_and([str(day) for day in days])}")
+        parts.append(f"{label} {_and(runs)}")
     for rule in schedule.day_rules:
         text = str(rule)
         if text == "last":
             parts.append("the last day")
         elif text.split(maxsplit=1)[0] in POSITIONS:
             parts.append(f"the {text}")
-    if not parts or len(days) > 6:
+    if not parts or len(runs) > 6:
         return None
     return "on " + _and(parts)

@@ -1,14 +1,15 @@
 """Crontab lines as people type them: ``minute hour day-of-month month day-of-week``.
 
-The meaning is crontab's (Vixie cron, and croniter, the reference for the differential tests), not
-APScheduler 3's ``from_crontab``:
+The meaning is crontab's (Vixie cron and cronie; cronsim, which follows them, is the reference of the
+differential tests), not APScheduler 3's ``from_crontab``:
 
 - day of week: 0 and 7 are Sunday, 1 is Monday; names ``sun`` .. ``sat``;
-- when both day of month and day of week are restricted, a day matches if *either* matches, with croniter's
-  reading of "restricted" (see :attr:`PosixExpression.day_or`; Vixie cron instead treats every field starting
-  with ``*``, such as ``*/2``, as unrestricted);
-- ``a-b/n``, ``a/n`` (``a`` to the field's maximum), ``*/n``, lists, month names; a range written backwards
-  wraps around (``fri-mon``, ``nov-feb``); ``a-a`` is just ``a`` (croniter reads it as the whole field);
+- day of month and day of week: when neither field *begins with* ``*``, a day matches if *either* matches;
+  otherwise both must match. So ``*/2`` counts as unrestricted: ``0 0 21-27 * */2`` runs on days 21-27 that
+  are also even weekdays (see :attr:`PosixExpression.day_or`);
+- ``a-b/n``, ``*/n``, lists, month and weekday names; ``a-a`` is just ``a``. Beyond cron: ``a/n`` runs from
+  ``a`` to the field's maximum (6, Saturday, for the day of week), and a range written backwards wraps around
+  (``fri-mon``, ``nov-feb``) where cron refuses it;
 - the macros ``@yearly``, ``@annually``, ``@monthly``, ``@weekly``, ``@daily``, ``@midnight``, ``@hourly``.
   ``@reboot`` has no meaning for a scheduler and is rejected.
 """
@@ -56,15 +57,13 @@ class PosixExpression(NamedTuple):
 
     @property
     def day_or(self) -> bool:
-        """Whether a day matches on day of month *or* day of week (both restricted).
+        """Whether a day matches on day of month *or* day of week: neither field begins with ``*``.
 
-        croniter's rule, followed exactly: a day field is unrestricted when it is or lists a bare ``*``, or
-        when it covers every value and the *other* day field's text contains a ``*`` (``*/2``).
+        cron's rule, from its source (Vixie cron's and cronie's ``DOM_STAR``/``DOW_STAR`` flags are set from a
+        field's first character): ``*/2`` or ``*,5`` count as unrestricted, so the fields are ANDed, while
+        ``1-31`` or ``1,*`` count as restricted. ``?`` reads as ``*``.
         """
-        day_text, weekday_text = self.fields[2], self.fields[4]
-        day_all = _is_star(day_text) or (len(self.values[2]) == 31 and "*" in weekday_text)
-        weekday_all = _is_star(weekday_text) or (len(self.values[4]) == 7 and "*" in day_text)
-        return not day_all and not weekday_all
+        return not any(text.startswith(("*", "?")) for text in (self.fields[2], self.fields[4]))
 
     @property
     def hour_repeats(self) -> bool:
@@ -74,7 +73,7 @@ class PosixExpression(NamedTuple):
     def schedule(self) -> CronSchedule:
         """The search tables for this line."""
         minutes, hours, days, months, weekdays = self.values
-        # A bare '*' on one side lets the other side decide alone (intersection with everything).
+        # ANDed unless day_or: a '*' on one side lets the other side decide alone (intersection with everything).
         return CronSchedule(
             years=None,
             months=months,
@@ -110,11 +109,6 @@ def parse_posix(expr: str) -> PosixExpression:
         raise TriggerArgumentError(_OWNER, "expression", expr, f"has {len(parts)} fields, expected 5")
     values = tuple(_parse_field(name, part, low, high) for (name, low, high), part in zip(_FIELDS, parts, strict=True))
     return PosixExpression(text, tuple(parts), values)  # type: ignore[arg-type]  # five of each by zip
-
-
-def _is_star(field: str) -> bool:
-    """Unrestricted: ``*`` (or ``?``), alone or anywhere in a list, as croniter reads it."""
-    return any(term in ("*", "?") for term in field.split(","))
 
 
 def _parse_field(name: str, text: str, low: int, high: int) -> frozenset[int]:
