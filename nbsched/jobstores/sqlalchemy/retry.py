@@ -35,7 +35,7 @@ class Backoff:
 
     def delay(self, retry: int) -> float:
         """The seconds to wait before retry number ``retry`` (counted from 1)."""
-        ceiling = min(self.cap, self.first * 2 ** min(retry - 1, 32))  # (the exponent bounded: no overflow)
+        ceiling = min(self.cap, self.first * 2.0 ** min(retry - 1, 32))  # (the exponent bounded: no overflow)
         return ceiling / 2 + ceiling / 2 * self.random()
 
     def wait(self, retry: int) -> None:
