@@ -38,12 +38,15 @@ they resemble, so code written for APScheduler 3 (which raises ``ValueError``, `
     ├── SchedulerNotSerializableError (TypeError)       a scheduler was pickled (passed to a job), as APScheduler
     ├── SchedulerAlreadyRunningError
     ├── SchedulerNotRunningError
-    └── MaxInstancesReachedError
+    ├── MaxInstancesReachedError
+    └── CliError                                        the nbsched command's one-line error and exit code
 
 Every error pickles with its attributes and message (errors cross process boundaries): the root's ``__reduce__``
 restores them without calling the constructor. Classes raised in one place are still importable from there
 (``nbsched.notebooks.execute.NotebookRunError``, ``nbsched.executors.kernel.KernelRunError``,
-``nbsched.jobstores.sqlalchemy.errors``).
+``nbsched.cli.session.CliError``, ``nbsched.jobstores.sqlalchemy.errors``). Not here, on purpose: the server's
+``ApiError`` (a tornado ``HTTPError``: an HTTP response chosen by a handler; importing tornado here would make this
+module heavy) and private exceptions that never leave the function that catches them.
 
 Messages name the class, the field and the value: ``CronTrigger: day_of_week 'mnday' is not a weekday name``.
 The constructor takes the pieces and builds the message, so every such error reads the same.
@@ -54,6 +57,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "CliError",
     "ConfigurationError",
     "ConflictingIdError",
     "DatabaseFullError",
@@ -392,6 +396,19 @@ class ParameterTypeError(NbschedError, TypeError):
         self.value = value
         self.problem = problem
         super().__init__(problem)
+
+
+class CliError(NbschedError):
+    """An error the ``nbsched`` command reports as one line on stderr with an exit code (raised by
+    :mod:`nbsched.cli`, whose ``session`` module re-exports it and names the codes).
+
+    :param message: the line, without the ``nbsched: error:`` prefix
+    :param code: the exit code (default 2, ``EXIT_USAGE``: bad input)
+    """
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class NotebookRunError(NbschedError, RuntimeError):

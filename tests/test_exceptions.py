@@ -52,6 +52,7 @@ SAMPLES: dict[type[ex.NbschedError], ex.NbschedError] = {
     ex.SchedulerAlreadyRunningError: ex.SchedulerAlreadyRunningError(),
     ex.SchedulerNotRunningError: ex.SchedulerNotRunningError(),
     ex.MaxInstancesReachedError: ex.MaxInstancesReachedError(type("Job", (), {"id": "report", "max_instances": 2})),
+    ex.CliError: ex.CliError("no job by the id of 'x'", 3),
 }
 
 
@@ -83,13 +84,43 @@ def test_error_round_trips_through_pickle(cls: type[ex.NbschedError]) -> None:
 
 
 def test_errors_defined_elsewhere_are_the_same_classes() -> None:
+    from nbsched.cli.session import CliError
     from nbsched.executors.kernel import KernelRunError
     from nbsched.jobstores.sqlalchemy.errors import JobStoreError
     from nbsched.notebooks.execute import NotebookRunError
 
     assert NotebookRunError is ex.NotebookRunError and isinstance(NotebookRunError("E", "v"), RuntimeError)
     assert KernelRunError is ex.KernelRunError and isinstance(KernelRunError("E", "v"), RuntimeError)
-    assert JobStoreError is ex.JobStoreError
+    assert JobStoreError is ex.JobStoreError and CliError is ex.CliError and CliError("bad").code == 2
+
+
+#: exception classes defined outside nbsched/exceptions.py, each with why
+DEFINED_ELSEWHERE = {
+    # An HTTP response a handler chose (tornado's HTTPError); exceptions.py must not import tornado.
+    ("server/errors.py", "ApiError"): "tornado HTTPError, never seen by Python callers",
+    # Private control flow, caught in the module that raises it; users never see them.
+    ("notebooks/execute.py", "_TimedOut"): "private: caught by the run loop",
+    ("notebooks/execute.py", "_Cancelled"): "private: caught by the run loop",
+    ("cli/documents.py", "_AliasUsed"): "private: becomes an InvalidArgumentError naming the line",
+    ("cli/__init__.py", "_UsageError"): "private: argparse's error, printed as one line (exit code 2)",
+}
+
+
+def test_every_exception_class_is_defined_in_nbsched_exceptions() -> None:
+    root = Path(nbsched.__file__).parent
+    found = set()
+    for path in sorted(root.rglob("*.py")):
+        if path == root / "exceptions.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and any(_looks_like_error(base) for base in node.bases):
+                found.add((path.relative_to(root).as_posix(), node.name))
+    assert found == set(DEFINED_ELSEWHERE)
+
+
+def _looks_like_error(base: ast.expr) -> bool:
+    name = base.attr if isinstance(base, ast.Attribute) else base.id if isinstance(base, ast.Name) else ""
+    return name.endswith(("Error", "Exception")) or name in {"BaseException", "Exception"}
 
 
 # ----------------------------------------------------------------------------------------- no bare builtins
