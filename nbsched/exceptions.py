@@ -13,25 +13,40 @@ they resemble, so code written for APScheduler 3 (which raises ``ValueError``, `
     │   │   └── UnknownPluginError (LookupError)        no executor/job store by that alias or class
     │   ├── UnreferenceableError                        a callable that cannot be stored by reference
     │   ├── SerializationError                          arguments or state that are not JSON
-    │   └── TimezoneLookupError (also KeyError)         a zone name zoneinfo does not know (nbsched.util)
+    │   └── TimezoneLookupError (KeyError)              a zone name zoneinfo does not know (nbsched.util)
+    ├── ParameterTypeError (TypeError)                  a value a notebook parameter cell cannot hold
     ├── TriggerSearchError (ValueError)                 a trigger's bounded search found no fire time
     ├── JobLookupError (KeyError)                       no job by that id (str() quoted, as APScheduler's)
     ├── RunLookupError (KeyError)                       no run by that id
-    ├── RunFinishedError (ValueError)                   the run has finished: it cannot be cancelled
-    ├── ConflictingIdError (KeyError)                   a job by that id exists already
-    ├── TransientJobError (ValueError)                  job cannot go to a persistent store
     ├── PluginLookupError (KeyError)                    no trigger/executor/job store by that alias
+    ├── ReferenceLookupError (LookupError)              a "module:qualname" that names nothing importable
+    ├── ConflictingIdError (KeyError)                   a job by that id exists already
+    ├── RunFinishedError (ValueError)                   the run has finished: it cannot be cancelled
+    ├── TransientJobError (ValueError)                  job cannot go to a persistent store
     ├── JobStoreError                                   a store's database cannot be used (names file/URL)
     │   ├── SchemaVersionError                          its schema is newer than this nbsched
     │   ├── DatabaseLockedError                         another process held the write lock too long
     │   ├── DatabaseReadOnlyError                       the file (or database) cannot be written
     │   └── DatabaseFullError                           the disk or a size limit is full; nothing stored
     ├── NotebookRunError (RuntimeError)                 a notebook or cell run failed, timed out, lost its kernel
-    │                                                   (nbsched.notebooks.execute; carries ename/evalue/cell_index)
+    │                                                   (carries ename/evalue/cell_index; nbsched.notebooks.execute)
+    ├── KernelRunError (RuntimeError)                   a kernel-mode cell raised (ename/evalue; executors.kernel)
+    ├── KernelStartError (RuntimeError)                 a run's kernel died or stayed silent before it was ready
+    ├── NotInIPythonError (RuntimeError)                kernel-mode cells used outside an IPython kernel
+    ├── ExecutorNotRunningError (RuntimeError)          a run submitted to an executor not started or shut down
     ├── SchedulerNotStartedError (RuntimeError)         export_jobs() before start(), as APScheduler
+    ├── SchedulerNotSerializableError (TypeError)       a scheduler was pickled (passed to a job), as APScheduler
     ├── SchedulerAlreadyRunningError
     ├── SchedulerNotRunningError
-    └── MaxInstancesReachedError
+    ├── MaxInstancesReachedError
+    └── CliError                                        the nbsched command's one-line error and exit code
+
+Every error pickles with its attributes and message (errors cross process boundaries): the root's ``__reduce__``
+restores them without calling the constructor. Classes raised in one place are still importable from there
+(``nbsched.notebooks.execute.NotebookRunError``, ``nbsched.executors.kernel.KernelRunError``,
+``nbsched.cli.session.CliError``, ``nbsched.jobstores.sqlalchemy.errors``). Not here, on purpose: the server's
+``ApiError`` (a tornado ``HTTPError``: an HTTP response chosen by a handler; importing tornado here would make this
+module heavy) and private exceptions that never leave the function that catches them.
 
 Messages name the class, the field and the value: ``CronTrigger: day_of_week 'mnday' is not a weekday name``.
 The constructor takes the pieces and builds the message, so every such error reads the same.
@@ -42,22 +57,31 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "CliError",
     "ConfigurationError",
     "ConflictingIdError",
     "DatabaseFullError",
     "DatabaseLockedError",
     "DatabaseReadOnlyError",
+    "ExecutorNotRunningError",
     "InvalidArgumentError",
     "JobArgumentError",
     "JobLookupError",
     "JobStoreError",
+    "KernelRunError",
+    "KernelStartError",
     "MaxInstancesReachedError",
     "NbschedError",
+    "NotInIPythonError",
+    "NotebookRunError",
+    "ParameterTypeError",
     "PluginLookupError",
+    "ReferenceLookupError",
     "RunFinishedError",
     "RunLookupError",
     "SchedulerAlreadyRunningError",
     "SchedulerNotRunningError",
+    "SchedulerNotSerializableError",
     "SchedulerNotStartedError",
     "SchemaVersionError",
     "SerializationError",
@@ -82,6 +106,13 @@ class NbschedError(Exception):
             return str(self.args[0])
         return str(self)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Errors cross process boundaries (process pools, Dask workers) and must pickle. BaseException's own
+        # reduce calls ``type(*args)``, which rebuilds the message as the first constructor argument; restore
+        # the arguments and the attributes as they were instead, so every class round-trips without code of
+        # its own.
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
+
 
 class InvalidArgumentError(NbschedError, ValueError, TypeError):
     """An argument was rejected.
@@ -98,10 +129,6 @@ class InvalidArgumentError(NbschedError, ValueError, TypeError):
         self.value = value
         self.problem = problem
         super().__init__(f"{owner}: {field} {_short_repr(value)} {problem}")
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # Errors that cross process boundaries must pickle (process pool executor).
-        return (type(self), (self.owner, self.field, self.value, self.problem))
 
 
 class TriggerArgumentError(InvalidArgumentError):
@@ -151,9 +178,6 @@ class SchedulerNotStartedError(NbschedError, RuntimeError):
         self.action = action
         super().__init__(f"the scheduler must have been started for {action} to work")
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.action,))
-
 
 class TriggerSearchError(NbschedError, ValueError):
     """A trigger's bounded search for the next fire time ended without finding one."""
@@ -166,9 +190,6 @@ class JobLookupError(NbschedError, KeyError):
         self.job_id = job_id
         super().__init__(f"No job by the id of {job_id} was found")
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.job_id,))
-
 
 class RunLookupError(NbschedError, KeyError):
     """No run by the given id exists."""
@@ -180,9 +201,6 @@ class RunLookupError(NbschedError, KeyError):
     def __str__(self) -> str:
         return str(self.args[0])
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.run_id,))
-
 
 class RunFinishedError(NbschedError, ValueError):
     """The run has finished already (it cannot be cancelled any more)."""
@@ -190,9 +208,6 @@ class RunFinishedError(NbschedError, ValueError):
     def __init__(self, run_id: str, status: str) -> None:
         self.run_id, self.status = run_id, status
         super().__init__(f"Run {run_id} has already finished ({status})")
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.run_id, self.status))
 
 
 class ConflictingIdError(NbschedError, KeyError):
@@ -202,15 +217,13 @@ class ConflictingIdError(NbschedError, KeyError):
         self.job_id = job_id
         super().__init__(f"Job identifier ({job_id}) conflicts with an existing job")
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.job_id,))
-
 
 class TransientJobError(NbschedError, ValueError):
     """A job whose callable has no textual reference was sent to a store that persists jobs."""
 
     def __init__(self, job_id: str, reason: str = "") -> None:
         self.job_id = job_id
+        self.reason = reason
         message = (
             f"Job ({job_id}) cannot be added to this job store because a reference to the callable "
             "could not be determined."
@@ -253,9 +266,6 @@ class PluginLookupError(NbschedError, KeyError):
     def __str__(self) -> str:
         return str(self.args[0])
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.kind, self.alias, self.known, self.owner, self.field))
-
 
 class SchedulerAlreadyRunningError(NbschedError):
     """Raised when attempting to start or configure the scheduler when it's already running."""
@@ -294,9 +304,6 @@ class JobStoreError(NbschedError):
         self.problem = problem
         super().__init__(f"database {database} {problem}")
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.database, self.problem))
-
 
 class SchemaVersionError(JobStoreError):
     """The database was migrated by a newer nbsched than this one."""
@@ -311,9 +318,6 @@ class SchemaVersionError(JobStoreError):
         self.database = database
         self.problem = str(self)
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.database, self.found, self.known))
-
 
 class DatabaseLockedError(JobStoreError):
     """Another process kept the database's write lock beyond the busy timeout, retries included."""
@@ -325,6 +329,151 @@ class DatabaseReadOnlyError(JobStoreError):
 
 class DatabaseFullError(JobStoreError):
     """The disk, or a size limit of the database, is full; the transaction was rolled back."""
+
+
+class ReferenceLookupError(NbschedError, LookupError):
+    """A ``module:qualname`` reference names no importable object (a ``LookupError``, as APScheduler's).
+
+    :param ref: the reference
+    :param problem: what failed (``"could not import module (...)"``, ``"error looking up object"``)
+    """
+
+    def __init__(self, ref: str, problem: str) -> None:
+        self.ref = ref
+        self.problem = problem
+        super().__init__(f"Error resolving reference {ref}: {problem}")
+
+
+class SchedulerNotSerializableError(NbschedError, TypeError):
+    """A scheduler was pickled (passed as a job argument, or held by an instance whose method is the job)."""
+
+    def __str__(self) -> str:
+        return (
+            "Schedulers cannot be serialized. Ensure that you are not passing a scheduler instance as an argument "
+            "to a job, or scheduling an instance method where the instance contains a scheduler as an attribute."
+        )
+
+
+class ExecutorNotRunningError(NbschedError, RuntimeError):
+    """A run was submitted to an executor that is not started, or was shut down.
+
+    :param executor: the executor's class name
+    :param state: ``"is not started"`` or ``"was shut down"``
+    """
+
+    def __init__(self, executor: str, state: str) -> None:
+        self.executor = executor
+        self.state = state
+        super().__init__(f"{executor} {state}: it cannot run jobs")
+
+
+class NotInIPythonError(NbschedError, RuntimeError):
+    """Something that runs in the live namespace of an IPython kernel was used outside one.
+
+    :param owner: what needs IPython (``"KernelExecutor"``, ``"Cell(mode='kernel')"``)
+    :param problem: the end of the sentence (``"runs only inside an IPython kernel"``)
+    """
+
+    def __init__(self, owner: str, problem: str) -> None:
+        self.owner = owner
+        self.problem = problem
+        super().__init__(f"{owner} {problem}")
+
+
+class KernelStartError(NbschedError, RuntimeError):
+    """A notebook run's kernel did not become ready: it died or was silent before replying, or could not be moved
+    to the run's folder. The run fails with it (the words are nbclient's where nbclient has them)."""
+
+
+class ParameterTypeError(NbschedError, TypeError):
+    """A value that cannot be written into a notebook's ``injected-parameters`` cell.
+
+    :param value: the value (or the dict key) refused
+    :param problem: what is wrong with it, as a whole sentence naming its type
+    """
+
+    def __init__(self, value: Any, problem: str) -> None:
+        self.value = value
+        self.problem = problem
+        super().__init__(problem)
+
+
+class CliError(NbschedError):
+    """An error the ``nbsched`` command reports as one line on stderr with an exit code (raised by
+    :mod:`nbsched.cli`, whose ``session`` module re-exports it and names the codes).
+
+    :param message: the line, without the ``nbsched: error:`` prefix
+    :param code: the exit code (default 2, ``EXIT_USAGE``: bad input)
+    """
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class NotebookRunError(NbschedError, RuntimeError):
+    """A notebook or cell run that failed, timed out or lost its kernel (raised by
+    :mod:`nbsched.notebooks.execute`, which re-exports it).
+
+    The scheduler copies these attributes into the run record.
+
+    :ivar ename: the error's class name as the kernel reported it (``ZeroDivisionError``, ``DeadKernelError``,
+        ``CellTimeoutError``)
+    :ivar evalue: its message
+    :ivar cell_index: 0-based index of the failing cell in the executed notebook (papermill's ``cell_index``:
+        before the error banner cells were added), ``None`` when no cell was running; messages show its number,
+        ``cell_index + 1`` (see :mod:`nbsched.notebooks.execute`)
+    :ivar outputs: output kind -> path of what the run wrote
+    :ivar run_status: ``"failed"``, ``"timed_out"`` or ``"cancelled"``
+    :ivar traceback_text: the traceback as plain text (ANSI colours removed)
+    :ivar input_sha256: the content hash of what the run ran (``None`` when it never read its input)
+    :ivar warnings: the outputs that could not be written, and why
+    """
+
+    def __init__(
+        self,
+        ename: str,
+        evalue: str,
+        cell_index: int | None = None,
+        outputs: dict[str, str] | None = None,
+        run_status: str = "failed",
+        traceback_text: str = "",
+        input_sha256: str | None = None,
+        warnings: list[str] | None = None,
+    ) -> None:
+        self.input_sha256 = input_sha256
+        self.warnings = list(warnings or [])
+        self.ename = ename
+        self.evalue = evalue
+        self.cell_index = cell_index
+        self.outputs = dict(outputs or {})
+        self.run_status = run_status
+        self.traceback_text = traceback_text
+        # The cell's number as people read it (execute.cell_number: counted from 1).
+        where = f" in cell {cell_index + 1}" if cell_index is not None else ""
+        super().__init__(f"{ename}{where}: {evalue}" if evalue else f"{ename}{where}")
+
+
+class KernelRunError(NbschedError, RuntimeError):
+    """A kernel-mode cell raised (raised by :mod:`nbsched.executors.kernel`, which re-exports it): carries the
+    exception's name and value, as notebook runs do.
+
+    :ivar ename: the class name of what the cell raised
+    :ivar evalue: its message
+    """
+
+    def __init__(self, ename: str, evalue: str) -> None:
+        self.ename = ename
+        self.evalue = evalue
+        super().__init__(f"{ename}: {evalue}" if evalue else ename)
+
+
+def _restore(cls: type[NbschedError], args: tuple[Any, ...], state: dict[str, Any]) -> NbschedError:
+    """Rebuild a pickled error without calling its constructor (see :meth:`NbschedError.__reduce__`)."""
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 def _short_repr(value: Any, limit: int = 80) -> str:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from nbsched.exceptions import InvalidArgumentError
+
 __all__ = ["data_dir", "default_db_url", "ensure_private_dir", "ensure_private_file", "runs_dir"]
 
 #: environment variable naming the data directory
@@ -47,11 +49,12 @@ def default_db_url() -> str:
 def runs_dir(job_id: str, run_id: str) -> Path:
     """The output folder of one run, ``<data dir>/runs/<job id>/<run id>/``, created mode 0700.
 
-    :raises ValueError: when an id would leave the runs folder (``..``, a path separator, empty)
+    :raises InvalidArgumentError: (a ``ValueError``) when an id would leave the runs folder (``..``, a path
+        separator, empty)
     """
     for name, value in (("job_id", job_id), ("run_id", run_id)):
         if folder_name_problem(value):
-            raise ValueError(f"runs_dir: {name} {value!r} cannot be used as a folder name")
+            raise InvalidArgumentError("runs_dir", name, value, "cannot be used as a folder name")
     base = data_dir() / "runs"
     ensure_private_dir(base)
     ensure_private_dir(base / job_id)

@@ -15,7 +15,7 @@ from functools import partial
 from importlib import import_module
 from typing import Any
 
-from nbsched.exceptions import InvalidArgumentError, UnreferenceableError
+from nbsched.exceptions import InvalidArgumentError, ReferenceLookupError, UnreferenceableError
 
 __all__ = [
     "MAIN_PROBLEM",
@@ -124,7 +124,7 @@ def ref_to_obj(ref: str) -> Any:
     """Import the object a ``module:qualname`` reference names.
 
     :raises InvalidArgumentError: for a reference without ``:``
-    :raises LookupError: when the module or the attribute cannot be found
+    :raises ReferenceLookupError: (a ``LookupError``) when the module or the attribute cannot be found
     """
     if not isinstance(ref, str):
         raise InvalidArgumentError("ref_to_obj", "ref", ref, "must be a string")
@@ -134,12 +134,12 @@ def ref_to_obj(ref: str) -> Any:
     try:
         obj: Any = import_module(modulename)
     except ImportError as exc:
-        raise LookupError(f"Error resolving reference {ref}: could not import module ({exc})") from None
+        raise ReferenceLookupError(ref, f"could not import module ({exc})") from None
     try:
         for name in rest.split("."):
             obj = getattr(obj, name)
     except AttributeError:
-        raise LookupError(f"Error resolving reference {ref}: error looking up object") from None
+        raise ReferenceLookupError(ref, "error looking up object") from None
     return obj
 
 

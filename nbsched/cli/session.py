@@ -21,7 +21,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from nbsched.exceptions import InvalidArgumentError, JobLookupError
+from nbsched.exceptions import CliError, InvalidArgumentError, JobLookupError  # CliError re-exported: its old home
 from nbsched.executors.base import BaseExecutor
 from nbsched.job import Job
 from nbsched.runs import Run, RunFilter, RunStatus
@@ -60,18 +60,6 @@ EXIT_STORE = 5
 EXIT_BUG = 70
 #: interrupted (Ctrl-C)
 EXIT_INTERRUPTED = 130
-
-
-class CliError(Exception):
-    """An error the CLI reports as one line on stderr with an exit code.
-
-    :param message: the line, without the ``nbsched: error:`` prefix
-    :param code: the exit code
-    """
-
-    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def resolve_url(db: str | None) -> str:

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from nbsched.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
+from nbsched.exceptions import ConfigurationError
 from nbsched.executors.base import BaseExecutor, cancelled_event, log_job_exception, missed_event, run_job
 
 if TYPE_CHECKING:
@@ -73,7 +74,9 @@ class AsyncIOExecutor(BaseExecutor):
         super().start(scheduler, alias)
         loop = getattr(scheduler, "_eventloop", None)
         if loop is None:
-            raise TypeError("AsyncIOExecutor needs a scheduler with an event loop (use AsyncIOScheduler)")
+            raise ConfigurationError(
+                "AsyncIOExecutor", "scheduler", type(scheduler).__name__, "has no event loop (use AsyncIOScheduler)"
+            )
         self._eventloop: asyncio.AbstractEventLoop = loop
 
     def shutdown(self, wait: bool = True) -> None:

@@ -16,6 +16,7 @@ from uuid import uuid4
 
 from nbsched.clock import SystemClock
 from nbsched.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
+from nbsched.exceptions import ExecutorNotRunningError
 from nbsched.executors.base import BaseExecutor
 from nbsched.job import is_task
 from nbsched.refs import ref_to_obj
@@ -86,7 +87,7 @@ class DaskExecutor(BaseExecutor):
 
     def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
         if self._client is None:
-            raise RuntimeError("DaskExecutor is not started")
+            raise ExecutorNotRunningError("DaskExecutor", "is not started")
         from nbsched.paths import runs_dir
 
         scheduler = self._scheduler

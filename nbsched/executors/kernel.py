@@ -27,6 +27,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from nbsched.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
+from nbsched.exceptions import (  # KernelRunError re-exported: its old home
+    ExecutorNotRunningError,
+    KernelRunError,
+    NotInIPythonError,
+)
 from nbsched.executors.base import BaseExecutor, cancelled_event, missed_event, run_job
 
 if TYPE_CHECKING:
@@ -34,15 +39,6 @@ if TYPE_CHECKING:
     from nbsched.schedulers.base import BaseScheduler
 
 __all__ = ["CellGate", "KernelExecutor", "KernelRunError"]
-
-
-class KernelRunError(RuntimeError):
-    """A kernel-mode cell raised: carries the exception's name and value, as notebook runs do."""
-
-    def __init__(self, ename: str, evalue: str) -> None:
-        self.ename = ename
-        self.evalue = evalue
-        super().__init__(f"{ename}: {evalue}" if evalue else ename)
 
 
 class CellGate:
@@ -87,7 +83,7 @@ class KernelExecutor(BaseExecutor):
     """Runs kernel-mode cell jobs in the IPython shell that owns them (see the module docstring).
 
     :param shell: the IPython shell (default: the current one, ``IPython.get_ipython()``)
-    :raises RuntimeError: when started outside IPython
+    :raises NotInIPythonError: (a ``RuntimeError``) when started outside IPython
     """
 
     def __init__(self, shell: Any = None) -> None:
@@ -108,7 +104,7 @@ class KernelExecutor(BaseExecutor):
 
             self._shell = get_ipython()
         if self._shell is None:
-            raise RuntimeError("KernelExecutor runs kernel-mode cells only inside IPython (no shell found)")
+            raise NotInIPythonError("KernelExecutor", "runs kernel-mode cells only inside IPython (no shell found)")
         kernel = getattr(self._shell, "kernel", None)
         self._loop = getattr(kernel, "io_loop", None)
         self._stopped = False
@@ -149,7 +145,7 @@ class KernelExecutor(BaseExecutor):
     # --------------------------------------------------------------------------------------------- running
     def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
         if self._stopped or self._gate is None:
-            raise RuntimeError("KernelExecutor is not started")
+            raise ExecutorNotRunningError("KernelExecutor", "is not started")
         if self._loop is not None:
             self._queue.append((job, run_times))
             self._loop.add_callback(self._drain)

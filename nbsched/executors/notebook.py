@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import uuid4
 
 from nbsched.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
-from nbsched.exceptions import ConfigurationError
+from nbsched.exceptions import ConfigurationError, ExecutorNotRunningError
 from nbsched.executors.base import BaseExecutor, cancelled_event, missed_event, run_job
 from nbsched.job import is_task
 from nbsched.masking import SECRET_TAG, Masker, format_exception
@@ -127,7 +127,7 @@ class NotebookExecutor(BaseExecutor):
     # --------------------------------------------------------------------------------------------- running
     def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
         if self._threads is None:
-            raise RuntimeError("NotebookExecutor is not started")
+            raise ExecutorNotRunningError("NotebookExecutor", "is not started")
         self.prepare_job(job)  # a queued run's kernel starts while it waits
         from nbsched.notebooks.execute import CancelToken
 

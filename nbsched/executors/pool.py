@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbsched.clock import SystemClock
 from nbsched.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
-from nbsched.exceptions import ConfigurationError
+from nbsched.exceptions import ConfigurationError, ExecutorNotRunningError
 from nbsched.executors.base import BaseExecutor, run_job
 from nbsched.masking import Masker, format_exception
 from nbsched.refs import ref_to_obj
@@ -71,7 +71,7 @@ class ThreadPoolExecutor(BaseExecutor):
 
     def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
         if self._closed:
-            raise RuntimeError("cannot run jobs after the executor was shut down")
+            raise ExecutorNotRunningError(type(self).__name__, "was shut down")
         self._queue.put((job, run_times))
         try:
             self._idle.pop()

@@ -40,7 +40,7 @@ from typing import Any
 
 import attrs
 
-from nbsched.exceptions import JobArgumentError, NbschedError
+from nbsched.exceptions import JobArgumentError, NbschedError, NotebookRunError  # re-exported: its old home
 from nbsched.notebooks import parameters as params
 from nbsched.notebooks.kernels import (
     KernelPool,
@@ -73,63 +73,6 @@ FIRST_AUTOSAVE = 1.0
 AUTOSAVE_EVERY = 30.0
 
 ProgressCallback = Callable[[str, dict[str, str]], None]
-
-
-class NotebookRunError(NbschedError, RuntimeError):
-    """A notebook or cell run that failed, timed out or lost its kernel.
-
-    The scheduler copies these attributes into the run record.
-
-    :ivar ename: the error's class name as the kernel reported it (``ZeroDivisionError``, ``DeadKernelError``,
-        ``CellTimeoutError``)
-    :ivar evalue: its message
-    :ivar cell_index: 0-based index of the failing cell in the executed notebook (papermill's ``cell_index``:
-        before the error banner cells were added), ``None`` when no cell was running; messages show its number,
-        ``cell_index + 1`` (see the module docstring)
-    :ivar outputs: output kind -> path of what the run wrote
-    :ivar run_status: ``"failed"``, ``"timed_out"`` or ``"cancelled"``
-    :ivar traceback_text: the traceback as plain text (ANSI colours removed)
-    :ivar input_sha256: the content hash of what the run ran (``None`` when it never read its input)
-    :ivar warnings: the outputs that could not be written, and why
-    """
-
-    def __init__(
-        self,
-        ename: str,
-        evalue: str,
-        cell_index: int | None = None,
-        outputs: dict[str, str] | None = None,
-        run_status: str = "failed",
-        traceback_text: str = "",
-        input_sha256: str | None = None,
-        warnings: list[str] | None = None,
-    ) -> None:
-        self.input_sha256 = input_sha256
-        self.warnings = list(warnings or [])
-        self.ename = ename
-        self.evalue = evalue
-        self.cell_index = cell_index
-        self.outputs = dict(outputs or {})
-        self.run_status = run_status
-        self.traceback_text = traceback_text
-        where = f" in cell {cell_number(cell_index)}" if cell_index is not None else ""
-        super().__init__(f"{ename}{where}: {evalue}" if evalue else f"{ename}{where}")
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # Crosses process boundaries (process pools, Dask workers): rebuild from the plain fields.
-        return (
-            type(self),
-            (
-                self.ename,
-                self.evalue,
-                self.cell_index,
-                self.outputs,
-                self.run_status,
-                self.traceback_text,
-                self.input_sha256,
-                self.warnings,
-            ),
-        )
 
 
 @attrs.frozen(kw_only=True)

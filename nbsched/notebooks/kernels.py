@@ -28,7 +28,7 @@ from queue import Empty
 from typing import Any
 from uuid import uuid4
 
-from nbsched.exceptions import JobArgumentError
+from nbsched.exceptions import JobArgumentError, KernelStartError
 
 __all__ = [
     "KernelPool",
@@ -171,9 +171,9 @@ async def connect_client(km: Any, timeout: float) -> tuple[Any, dict[str, Any]]:
                     await client.get_iopub_msg(timeout=0.5)
                     return client, reply
             if not await km.is_alive():
-                raise RuntimeError("Kernel died before replying to kernel_info")
+                raise KernelStartError("Kernel died before replying to kernel_info")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
+                raise KernelStartError(f"Kernel didn't respond in {timeout:g} seconds")
     except BaseException:
         client.stop_channels()
         raise
@@ -198,7 +198,7 @@ async def change_directory(client: Any, cwd: Path, timeout: float) -> None:
     msg_id = client.execute(f"__import__('os').chdir({str(cwd)!r})", silent=True, store_history=False)
     reply = await _shell_reply(client, msg_id, timeout)
     if reply is None or reply["content"].get("status") != "ok":
-        raise RuntimeError(f"could not change the kernel's working folder to {cwd}")
+        raise KernelStartError(f"could not change the kernel's working folder to {cwd}")
 
 
 async def stop_kernel(kernel: StartedKernel, now: bool = False) -> None:

@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta
 from keyword import iskeyword
 from typing import Any
 
-from nbsched.exceptions import JobArgumentError
+from nbsched.exceptions import JobArgumentError, ParameterTypeError
 from nbsched.jsonstate import zone_key
 
 __all__ = [
@@ -138,7 +138,7 @@ def render_value(value: Any) -> str:
     if isinstance(value, Mapping):
         for key in value:
             if not isinstance(key, str | int | float | bool) and key is not None:
-                raise TypeError(f"dict key {key!r} is a {type(key).__name__}")
+                raise ParameterTypeError(key, f"dict key {key!r} is a {type(key).__name__}")
         return "{" + ", ".join(f"{render_value(k)}: {render_value(v)}" for k, v in value.items()) + "}"
     # Dates are built with an inline import so that the injected cell never rebinds a name of the notebook.
     if isinstance(value, datetime):
@@ -154,7 +154,7 @@ def render_value(value: Any) -> str:
         return f'__import__("datetime").time.fromisoformat("{value.isoformat()}")'
     if isinstance(value, timedelta):
         return f'__import__("datetime").timedelta(seconds={value.total_seconds()!r})'
-    raise TypeError(f"{type(value).__name__} values cannot be passed as notebook parameters")
+    raise ParameterTypeError(value, f"{type(value).__name__} values cannot be passed as notebook parameters")
 
 
 def render_parameters(parameters: Mapping[str, Any]) -> str:

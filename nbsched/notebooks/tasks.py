@@ -27,7 +27,7 @@ from uuid import uuid4
 import attrs
 
 from nbsched import jsonstate
-from nbsched.exceptions import InvalidArgumentError, JobArgumentError, SerializationError
+from nbsched.exceptions import InvalidArgumentError, JobArgumentError, NotInIPythonError, SerializationError
 from nbsched.limits import check_seconds, shorten, text_problem
 from nbsched.notebooks.paths import resolve_within
 
@@ -526,7 +526,7 @@ class Cell(_Common):
             get_ipython = None
         shell = get_ipython() if get_ipython is not None else None
         if shell is None:
-            raise RuntimeError("Cell(mode='kernel') runs only inside an IPython kernel")
+            raise NotInIPythonError("Cell(mode='kernel')", "runs only inside an IPython kernel")
         result = shell.run_cell(self.source, store_history=False, silent=True)
         result.raise_error()
         return result.result

@@ -50,6 +50,7 @@ from nbsched.exceptions import (
     PluginLookupError,
     SchedulerAlreadyRunningError,
     SchedulerNotRunningError,
+    SchedulerNotSerializableError,
 )
 from nbsched.job import Job
 from nbsched.runs import Run
@@ -134,10 +135,7 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
         self.configure(gconfig or {}, **options)
 
     def __getstate__(self) -> Any:
-        raise TypeError(
-            "Schedulers cannot be serialized. Ensure that you are not passing a scheduler instance as an argument "
-            "to a job, or scheduling an instance method where the instance contains a scheduler as an attribute."
-        )
+        raise SchedulerNotSerializableError()
 
     # ------------------------------------------------------------------------------------------ lifecycle
     def configure(

@@ -7,7 +7,11 @@ on the busy timeout instead of failing with "database is locked" when a read tra
 pysqlite's own transaction handling is switched off (``isolation_level = None``) and the ``begin`` event emits
 the ``BEGIN`` SQLAlchemy asks for, as SQLAlchemy's documentation recommends for pysqlite.
 
-PostgreSQL: READ COMMITTED; a write that deadlocks or fails to serialise is retried.
+PostgreSQL: READ COMMITTED; a write that deadlocks or fails to serialise is retried (at most five times).
+
+Every retry, of a locked SQLite write as of a PostgreSQL one, first backs off: an exponentially growing, capped
+delay with jitter (:mod:`~nbsched.jobstores.sqlalchemy.retry`), so the transactions that collided do not collide
+again at once.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from nbsched.jobstores.sqlalchemy.errors import (
     DatabaseReadOnlyError,
     JobStoreError,
 )
+from nbsched.jobstores.sqlalchemy.retry import Backoff
 from nbsched.paths import ensure_private_file
 
 __all__ = ["Database", "PreparedStatement", "check_settings", "sqlite_file"]
@@ -50,6 +55,8 @@ _BEGIN_OPTION = "nbsched_sqlite_begin"
 _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_FULL, _SQLITE_CANTOPEN = 5, 6, 8, 13, 14
 # PostgreSQL SQLSTATEs of a transaction that may simply be tried again
 _PG_RETRYABLE = {"40001", "40P01"}
+#: how many times such a transaction is tried again before its error is raised
+_PG_RETRIES = 5
 
 
 def sqlite_file(url: URL) -> Path | None:
@@ -194,6 +201,7 @@ class Database:
     :param lock_retries: how many times a write that found the SQLite database locked beyond its busy
         timeout is tried again (each with a warning) before :class:`DatabaseLockedError`
     :param owner: the class whose arguments these are, named by the errors about them
+    :param backoff: the waits before retries (default: :class:`~nbsched.jobstores.sqlalchemy.retry.Backoff`)
     :raises ConfigurationError: for an argument of the wrong type, or options ``create_engine`` refuses
     :raises JobStoreError: when the URL cannot be read or opened, or its SQLite file cannot be created
     """
@@ -205,6 +213,7 @@ class Database:
         engine_options: dict[str, Any] | None = None,
         lock_retries: int = 2,
         owner: str = "Database",
+        backoff: Backoff | None = None,
     ) -> None:
         check_settings(owner, url, engine, engine_options)
         if isinstance(lock_retries, bool) or not isinstance(lock_retries, int) or lock_retries < 0:
@@ -225,6 +234,8 @@ class Database:
                 engine.dispose()
             raise JobStoreError(self.display, f"is a {self.dialect} database; nbsched stores use SQLite or PostgreSQL")
         self.lock_retries = lock_retries
+        #: the waits before retries
+        self.backoff = backoff if backoff is not None else Backoff()
         # A StaticPool hands its one connection (in-memory SQLite) to every thread at once, and a sqlite3
         # connection holds one transaction: the scheduler's and the run recorder's would start inside each other
         # ("cannot start a transaction within a transaction"). Their reads and writes take turns on this lock.
@@ -337,9 +348,11 @@ class Database:
                         attempt,
                         self.lock_retries,
                     )
+                    self.backoff.wait(attempt)
                     continue
-                if self._is_retryable(exc) and attempt <= 5:
+                if self._is_retryable(exc) and attempt <= _PG_RETRIES:
                     logger.debug("retrying a transaction on %s after %s", self.display, _driver_error(exc))
+                    self.backoff.wait(attempt)
                     continue
                 raise self._translate(exc, "write") from exc
 
