@@ -16,6 +16,7 @@ from uuid import uuid4
 
 from nbsched.clock import SystemClock
 from nbsched.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
+from nbsched.exceptions import PluginLoadError
 from nbsched.executors.base import BaseExecutor
 from nbsched.job import is_task
 from nbsched.refs import ref_to_obj
@@ -75,7 +76,11 @@ class DaskExecutor(BaseExecutor):
 
     def start(self, scheduler: BaseScheduler, alias: str) -> None:
         super().start(scheduler, alias)
-        from distributed import Client
+        try:
+            from distributed import Client
+        except ImportError as exc:  # the optional extra is missing: say which to install, not a bare traceback
+            problem = f"{exc}; install the dask extra: pip install 'nbsched[dask]'"
+            raise PluginLoadError("executor", alias, "nbsched.executors.dask:DaskExecutor", problem) from exc
 
         self._client = Client(self._address, **self._client_kwargs)
 
