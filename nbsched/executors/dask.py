@@ -99,12 +99,14 @@ class DaskExecutor(BaseExecutor):
         # Workers read the wall clock; with a manual clock the scheduler's own check is the only one.
         grace = job.misfire_grace_time if isinstance(clock, SystemClock) else None
         task = job.func
+        alias = job._jobstore_alias
         runs: list[tuple[datetime, str | None, dict[str, Any]]] = []
         for run_time in run_times:
             if is_task(task) and hasattr(task, "run"):
                 run = scheduler._recorder.current(job.id, run_time) if scheduler is not None else None
                 run_id = run.id if run is not None else uuid4().hex
-                folder: str | None = str(runs_dir(job.id, run_id))
+                made = runs_dir(job.id, run_id) if scheduler is None else scheduler.run_folder(job.id, run_id, alias)
+                folder: str | None = str(made)
                 metadata = {"job_id": job.id, "run_id": run_id, "scheduled_at": run_time.isoformat()}
             else:
                 folder, metadata = None, {}
