@@ -140,14 +140,3 @@ def test_a_memory_store_marks_nothing_and_sweeps_nothing(tmp_path: Path, monkeyp
     scheduler._prune_runs(T0 + SWEEP)
     scheduler._prune_runs(T0 + 2 * SWEEP)
     assert folder.is_dir()
-
-
-@pytest.mark.parametrize("kind", ["memory", "sqlite"])
-def test_existing_run_ids(kind: str, tmp_path: Path) -> None:
-    store: JobStore = MemoryJobStore() if kind == "memory" else SQLAlchemyJobStore(url=f"sqlite:///{tmp_path}/s.db")
-    runs = [_run("j", minutes) for minutes in range(3)]
-    for run in runs:
-        store.add_run(run)
-    asked = [runs[0].id, "nope", runs[2].id]
-    assert store.existing_run_ids(asked) == {runs[0].id, runs[2].id}
-    assert store.existing_run_ids([]) == set()
