@@ -71,16 +71,17 @@ def load_plugin(kind: str, alias: str) -> type[Any]:
     :raises PluginLoadError: when one has, but its module cannot be imported or lacks the class
     """
     target = _BUILTIN[kind].get(alias)
-    if target is None:
-        ep = _entry_points(kind).get(alias)
-        if ep is None:
-            raise PluginLookupError(_KIND_NAMES[kind], alias, known_aliases(kind))
-        target = ep.value
-    module_name, _, qualname = target.partition(":")
+    ep = _entry_points(kind).get(alias) if target is None else None
+    if target is None and ep is None:
+        raise PluginLookupError(_KIND_NAMES[kind], alias, known_aliases(kind))
     try:
-        obj: Any = import_module(module_name.strip())
-        for part in qualname.strip().split("."):
+        if ep is not None:
+            return ep.load()  # type: ignore[no-any-return]
+        assert target is not None
+        module_name, _, qualname = target.partition(":")
+        obj: Any = import_module(module_name)
+        for part in qualname.split("."):
             obj = getattr(obj, part)
-    except (ImportError, AttributeError) as exc:
-        raise PluginLoadError(_KIND_NAMES[kind], alias, target, str(exc)) from exc
-    return obj  # type: ignore[no-any-return]
+        return obj  # type: ignore[no-any-return]
+    except (ImportError, AttributeError) as exc:  # a broken plugin is reported, naming it, never skipped
+        raise PluginLoadError(_KIND_NAMES[kind], alias, ep.value if ep is not None else str(target), str(exc)) from exc

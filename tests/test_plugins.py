@@ -25,7 +25,10 @@ def broken_plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     (tmp_path / "nbsched_broken_plugin.py").write_text("import nbsched_no_such_dependency\n\nclass Thing: ...\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     points = {
-        "trigger": {"broken": EntryPoint("broken", "nbsched_broken_plugin:Thing", "nbsched.triggers")},
+        "trigger": {
+            "broken": EntryPoint("broken", "nbsched_broken_plugin:Thing", "nbsched.triggers"),
+            "renamed": EntryPoint("renamed", "tests.tasks:NoSuchTrigger", "nbsched.triggers"),
+        },
         "executor": {"broken": EntryPoint("broken", "nbsched_broken_plugin:Thing", "nbsched.executors")},
     }
     monkeypatch.setattr(plugins, "_entry_points", lambda kind: points.get(kind, {}))
@@ -53,6 +56,12 @@ def test_a_broken_executor_plugin_is_reported_by_configure_naming_it() -> None:
     scheduler = BackgroundScheduler(timezone="UTC")
     with pytest.raises(PluginLoadError, match=r"executor plugin 'broken' \(nbsched_broken_plugin:Thing\)"):
         scheduler.configure(executors={"default": {"type": "broken"}})
+
+
+@pytest.mark.usefixtures("broken_plugins")
+def test_a_plugin_naming_a_missing_class_is_reported_naming_it() -> None:
+    with pytest.raises(PluginLoadError, match=r"^trigger plugin 'renamed' \(tests.tasks:NoSuchTrigger\) cannot be"):
+        plugins.load_plugin("trigger", "renamed")
 
 
 def test_an_unknown_alias_is_still_a_lookup_error() -> None:
