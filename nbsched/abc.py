@@ -8,7 +8,7 @@ Optional hooks are concrete no-ops or generic defaults that a subclass may overr
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -332,6 +332,21 @@ class JobStore(ABC):
         :return: the deleted runs (so their output files can be removed too)
         """
         return self._runs.prune(keep_last, older_than)
+
+    def existing_run_ids(self, run_ids: Collection[str]) -> set[str]:
+        """Those of ``run_ids`` the store still holds (in any status). Callers pass bounded batches; a persistent
+        store answers each with one query, so a scheduler can tell which run-output folders on its disk belong
+        to runs that are gone (pruned or deleted by another process)."""
+        return {run_id for run_id in run_ids if self.get_run(run_id) is not None}
+
+    @property
+    def store_id(self) -> str | None:
+        """A name of the database this store keeps its jobs and runs in, the same in every process that opens it
+        (no secret in it); ``None`` for a store only this process sees (the default, as the memory store's).
+
+        Run-output folders are marked with it, so that a scheduler deletes the folders of its own store's runs
+        only, never those of another store that writes to the same data dir."""
+        return None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"

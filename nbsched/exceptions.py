@@ -19,6 +19,7 @@ they resemble, so code written for APScheduler 3 (which raises ``ValueError``, `
     ├── JobLookupError (KeyError)                       no job by that id (str() quoted, as APScheduler's)
     ├── RunLookupError (KeyError)                       no run by that id
     ├── PluginLookupError (KeyError)                    no trigger/executor/job store by that alias
+    ├── PluginLoadError (ImportError)                   a plugin's module fails to import (names alias and cause)
     ├── ReferenceLookupError (LookupError)              a "module:qualname" that names nothing importable
     ├── ConflictingIdError (KeyError)                   a job by that id exists already
     ├── RunFinishedError (ValueError)                   the run has finished: it cannot be cancelled
@@ -75,6 +76,7 @@ __all__ = [
     "NotInIPythonError",
     "NotebookRunError",
     "ParameterTypeError",
+    "PluginLoadError",
     "PluginLookupError",
     "ReferenceLookupError",
     "RunFinishedError",
@@ -265,6 +267,29 @@ class PluginLookupError(NbschedError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class PluginLoadError(NbschedError, ImportError):
+    """A plugin is registered but its module cannot be imported (broken, or an optional extra is missing).
+
+    :param kind: ``"trigger"``, ``"executor"``, ``"job store"``, ``"task"``
+    :param alias: the alias looked up
+    :param target: the ``module:qualname`` the alias points to
+    :param problem: why it cannot be loaded (the import error), with what to install where that is known
+    """
+
+    def __init__(self, kind: str, alias: str, target: str, problem: str) -> None:
+        self.kind = kind
+        self.alias = alias
+        self.target = target
+        self.problem = problem
+        super().__init__(f"{kind} plugin {alias!r} ({target}) cannot be loaded: {problem}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.kind, self.alias, self.target, self.problem))
 
 
 class SchedulerAlreadyRunningError(NbschedError):

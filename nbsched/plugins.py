@@ -1,7 +1,8 @@
 """Plugin aliases: ``"interval"`` -> ``IntervalTrigger`` and the like.
 
 Built-in aliases resolve without package metadata (a source checkout works); other aliases come from the
-``nbsched.triggers``, ``nbsched.executors`` and ``nbsched.jobstores`` entry-point groups.
+``nbsched.triggers``, ``nbsched.executors``, ``nbsched.jobstores`` and ``nbsched.tasks`` entry-point groups.
+A plugin whose module fails to import is never skipped: loading it raises :class:`PluginLoadError` naming it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from importlib import import_module
 from importlib.metadata import entry_points
 from typing import Any
 
-from nbsched.exceptions import PluginLookupError
+from nbsched.exceptions import PluginLoadError, PluginLookupError
 
 __all__ = ["known_aliases", "load_plugin"]
 
@@ -67,15 +68,20 @@ def load_plugin(kind: str, alias: str) -> type[Any]:
     """The class registered under ``alias``.
 
     :raises PluginLookupError: when no plugin of that kind has that alias
+    :raises PluginLoadError: when one has, but its module cannot be imported or lacks the class
     """
     target = _BUILTIN[kind].get(alias)
-    if target is not None:
+    ep = _entry_points(kind).get(alias) if target is None else None
+    if target is None and ep is None:
+        raise PluginLookupError(_KIND_NAMES[kind], alias, known_aliases(kind))
+    try:
+        if ep is not None:
+            return ep.load()  # type: ignore[no-any-return]
+        assert target is not None
         module_name, _, qualname = target.partition(":")
         obj: Any = import_module(module_name)
         for part in qualname.split("."):
             obj = getattr(obj, part)
         return obj  # type: ignore[no-any-return]
-    ep = _entry_points(kind).get(alias)
-    if ep is None:
-        raise PluginLookupError(_KIND_NAMES[kind], alias, known_aliases(kind))
-    return ep.load()  # type: ignore[no-any-return]
+    except (ImportError, AttributeError) as exc:  # a broken plugin is reported, naming it, never skipped
+        raise PluginLoadError(_KIND_NAMES[kind], alias, ep.value if ep is not None else str(target), str(exc)) from exc

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 
 from nbsched.notebooks import Notebook
@@ -21,8 +22,6 @@ REPO = Path(__file__).resolve().parents[1]
 REPORT = REPO / "notebooks" / "report.ipynb"
 SALES = REPO / "notebooks" / "data" / "sales.csv"
 PNG = b"\x89PNG\r\n\x1a\n"
-
-pd = pytest.importorskip("pandas")  # the demo extra: the report needs it
 
 
 def _summary_table(html: str) -> str:

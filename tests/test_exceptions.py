@@ -31,6 +31,7 @@ SAMPLES: dict[type[ex.NbschedError], ex.NbschedError] = {
     ex.JobLookupError: ex.JobLookupError("report"),
     ex.RunLookupError: ex.RunLookupError("abc123"),
     ex.PluginLookupError: ex.PluginLookupError("executor", "gpu", ["default"], "add_job", "executor"),
+    ex.PluginLoadError: ex.PluginLoadError("trigger", "broken", "mod:Thing", "No module named 'mod'"),
     ex.ReferenceLookupError: ex.ReferenceLookupError("nosuch:f", "could not import module (No module 'nosuch')"),
     ex.ConflictingIdError: ex.ConflictingIdError("report"),
     ex.RunFinishedError: ex.RunFinishedError("abc123", "succeeded"),

@@ -20,13 +20,12 @@ from zoneinfo import ZoneInfo
 import apscheduler
 import apscheduler.util as aps
 import pytest
+import pytz
 from dateutil import tz as dateutil_tz
 
 import nbsched
 import nbsched.util as ours
 from nbsched.exceptions import NbschedError
-
-pytz = pytest.importorskip("pytz")
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

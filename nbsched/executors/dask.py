@@ -16,7 +16,7 @@ from uuid import uuid4
 
 from nbsched.clock import SystemClock
 from nbsched.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
-from nbsched.exceptions import ExecutorNotRunningError
+from nbsched.exceptions import ExecutorNotRunningError, PluginLoadError
 from nbsched.executors.base import BaseExecutor
 from nbsched.job import is_task
 from nbsched.refs import ref_to_obj
@@ -76,7 +76,11 @@ class DaskExecutor(BaseExecutor):
 
     def start(self, scheduler: BaseScheduler, alias: str) -> None:
         super().start(scheduler, alias)
-        from distributed import Client
+        try:
+            from distributed import Client
+        except ImportError as exc:  # the optional extra is missing: say which to install, not a bare traceback
+            problem = f"{exc}; install the dask extra: pip install 'nbsched[dask]'"
+            raise PluginLoadError("executor", alias, "nbsched.executors.dask:DaskExecutor", problem) from exc
 
         self._client = Client(self._address, **self._client_kwargs)
 
@@ -95,12 +99,14 @@ class DaskExecutor(BaseExecutor):
         # Workers read the wall clock; with a manual clock the scheduler's own check is the only one.
         grace = job.misfire_grace_time if isinstance(clock, SystemClock) else None
         task = job.func
+        alias = job._jobstore_alias
         runs: list[tuple[datetime, str | None, dict[str, Any]]] = []
         for run_time in run_times:
             if is_task(task) and hasattr(task, "run"):
                 run = scheduler._recorder.current(job.id, run_time) if scheduler is not None else None
                 run_id = run.id if run is not None else uuid4().hex
-                folder: str | None = str(runs_dir(job.id, run_id))
+                made = runs_dir(job.id, run_id) if scheduler is None else scheduler.run_folder(job.id, run_id, alias)
+                folder: str | None = str(made)
                 metadata = {"job_id": job.id, "run_id": run_id, "scheduled_at": run_time.isoformat()}
             else:
                 folder, metadata = None, {}

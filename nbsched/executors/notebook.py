@@ -192,7 +192,9 @@ class NotebookExecutor(BaseExecutor):
         tagged &= set(getattr(task, "parameters", None) or ())  # a Cell has none, and its run() takes no names
         extra = {"secret_parameters": sorted(tagged)} if tagged else {}
         try:
-            folder = runs_dir(job.id, run_id)
+            folder = (
+                scheduler.run_folder(job.id, run_id, jobstore) if scheduler is not None else runs_dir(job.id, run_id)
+            )
             result = task.run(
                 folder,
                 pool=self._kernels,

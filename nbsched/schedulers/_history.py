@@ -3,14 +3,13 @@
 A mixin of :class:`~nbsched.schedulers.base.BaseScheduler`, split out to keep modules small (as
 :mod:`nbsched.schedulers._jobs` is for jobs). Runs are recorded as they go by :mod:`nbsched.schedulers._runs`;
 this is what the scheduler does with them: answer ``runs()``, cancel one, retry a failed or lost one, prune old
-ones with their output folders.
+ones with their output folders, and delete the folders on this machine of runs pruned elsewhere.
 """
 
 from __future__ import annotations
 
 import contextlib
 import heapq
-import shutil
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -18,11 +17,13 @@ from nbsched.datetimes import convert_to_datetime
 from nbsched.exceptions import JobLookupError, RunFinishedError, RunLookupError
 from nbsched.limits import retry_delay
 from nbsched.runs import Run, RunFilter, RunStatus, run_status
+from nbsched.schedulers._outputs import FolderSweeper, delete_run_folder, mark_run_folder
 
 if TYPE_CHECKING:
     import logging
     import threading
     from datetime import tzinfo
+    from pathlib import Path
 
     from nbsched.abc import Clock, Executor, JobStore
     from nbsched.events import JobExecutionEvent, SchedulerEvent
@@ -49,6 +50,7 @@ class RunsAPI:
     _retry_queue: list[tuple[datetime, int, Job, str, datetime]]
     _retry_seq: int
     _last_prune: datetime | None
+    _folder_sweeper: FolderSweeper | None = None  # made at the first pruning pass
 
     if TYPE_CHECKING:  # only declared: the scheduler and JobsAPI (later in the MRO) define them
 
@@ -224,6 +226,39 @@ class RunsAPI:
             if pruned:
                 self._logger.debug("Pruned %d run(s) from job store %r", len(pruned), alias)
                 _remove_run_folders(pruned)
+        self._sweep_run_folders(now)
+
+    def run_folder(self, job_id: str, run_id: str, jobstore: str | None) -> Path:
+        """The output folder of a run, ``<data dir>/runs/<job id>/<run id>/`` (created mode 0700), marked with
+        its store's ``store_id`` so that whichever scheduler over that store runs on this machine deletes it once
+        the run is gone from the store (pruned or deleted, also by another machine). Executors write there.
+
+        :param jobstore: the alias of the job store the run is recorded in
+        :raises ValueError: when an id cannot be a folder name
+        """
+        from nbsched.paths import runs_dir
+
+        folder = runs_dir(job_id, run_id)
+        store = self._jobstores.get(jobstore) if jobstore is not None else None
+        mark_run_folder(folder, store.store_id if store is not None else None)
+        return folder
+
+    def _sweep_run_folders(self, now: datetime) -> None:
+        """Delete this data dir's folders of runs gone from their store (see :mod:`nbsched.schedulers._outputs`)."""
+        if self._folder_sweeper is None:
+            self._folder_sweeper = FolderSweeper()
+        if not self._folder_sweeper.due(now):
+            return
+        from nbsched.paths import data_dir
+
+        try:
+            self._recorder.flush()  # the rows of this scheduler's runs are in the store before it is asked
+            deleted = self._folder_sweeper.sweep(data_dir(create=False) / "runs", dict(self._jobstores))
+        except Exception as exc:
+            self._logger.warning("Could not look for output folders of deleted runs: %s", exc)
+            return
+        if deleted:
+            self._logger.debug("Deleted %d output folder(s) of runs no longer stored", len(deleted))
 
 
 def _remove_run_folders(runs: list[Run]) -> None:
@@ -232,8 +267,4 @@ def _remove_run_folders(runs: list[Run]) -> None:
 
     root = data_dir(create=False) / "runs"
     for run in runs:  # a run that failed before writing anything may still have left its folder
-        folder = root / run.job_id / run.id
-        if folder.is_dir() and folder.resolve().is_relative_to(root.resolve()):
-            shutil.rmtree(folder, ignore_errors=True)
-            with contextlib.suppress(OSError):
-                folder.parent.rmdir()  # the job's folder, once its last run folder is gone
+        delete_run_folder(root, root / run.job_id / run.id)

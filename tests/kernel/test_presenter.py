@@ -168,7 +168,6 @@ def wait_for(condition: Any, timeout: float = 10.0) -> None:
 
 @pytest.mark.realtime
 def test_panel_follows_scheduler_events_and_other_writers_without_polling(nbsched_home: Any) -> None:
-    pytest.importorskip("ipywidgets")
     from nbsched.jobstores.sqlalchemy import SQLAlchemyJobStore
     from nbsched.widgets.view import JobsPanel
 
@@ -216,7 +215,6 @@ def test_a_click_while_a_redraw_waits_does_not_deadlock_the_kernel() -> None:
     # A redraw (timer thread) holds the panel's lock and waits for the presenter's; a click (the kernel's main
     # thread) holds the presenter's while pausing the job, whose event asks for a redraw. Both must finish: a
     # stuck click handler blocks the kernel, and every later click in JupyterLab is lost.
-    pytest.importorskip("ipywidgets")
     from nbsched.widgets.view import JobsPanel
 
     scheduler = BackgroundScheduler(jobstores={"default": MemoryJobStore()}, clock=ManualClock(NOW), timezone="UTC")

@@ -214,7 +214,8 @@ def test_a_name_used_again_loses_its_ready_kernel_once_it_is_idle(tmp_path: Path
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning:distributed")
 def test_dask_executor_runs_cells_and_functions_on_a_local_cluster(root: Path) -> None:
-    distributed = pytest.importorskip("distributed")
+    import distributed
+
     from nbsched.executors.dask import DaskExecutor
 
     with distributed.LocalCluster(
@@ -242,7 +243,8 @@ def test_dask_executor_runs_cells_and_functions_on_a_local_cluster(root: Path) -
 def test_dask_executor_runs_notebook_jobs_in_worker_processes(root: Path, nbsched_home: Path) -> None:
     # A worker process of its own: the spec and its errors cross a process boundary (pickled), the worker
     # starts the kernel, and the outputs land in the run folder this process named.
-    distributed = pytest.importorskip("distributed")
+    import distributed
+
     from nbsched.executors.dask import DaskExecutor
 
     nb = nbformat.v4.new_notebook(

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import papermill
 import pytest
 
 from nbsched import __version__
@@ -37,8 +38,6 @@ from nbsched.notebooks import Notebook
 from nbsched.notebooks.execute import NotebookRunError
 from nbsched.notebooks.kernels import KernelPool
 from nbsched.notebooks.outputs import ERROR_MARKER_TAG
-
-papermill = pytest.importorskip("papermill")
 
 pytestmark = pytest.mark.realtime
 

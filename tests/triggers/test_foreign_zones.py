@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import apscheduler.util as aps_util
 import pytest
+import pytz
 from apscheduler.schedulers.background import BackgroundScheduler as ApsBackgroundScheduler
 from apscheduler.triggers.calendarinterval import CalendarIntervalTrigger as ApsCalendarIntervalTrigger
 from apscheduler.triggers.cron import CronTrigger as ApsCronTrigger
@@ -38,8 +39,6 @@ from nbsched.triggers import (
     IntervalTrigger,
     OrTrigger,
 )
-
-pytz = pytest.importorskip("pytz")  # the test extra installs it; nbsched itself never imports it
 
 
 def _tzfile_path(name: str) -> str:

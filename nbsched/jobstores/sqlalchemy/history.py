@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, Row, Table, bindparam, delete, func, or_, select, update
@@ -31,6 +32,8 @@ logger = logging.getLogger("nbsched.jobstores.sqlalchemy")
 _FINISHED = sorted(str(status) for status in FINISHED)
 _ACTIVE = sorted(str(status) for status in ACTIVE)
 _CANCELLED = str(RunStatus.CANCELLED)
+#: run ids per ``IN (...)`` of :meth:`RunHistory.existing_run_ids` (well under SQLite's 32766 bound parameters)
+ID_BATCH = 500
 
 
 def insert_ignoring(table: Table, dialect: str, *columns: str) -> Insert:
@@ -257,6 +260,15 @@ class RunHistory:
             self._notifier.runs(conn)
         return rows
 
+    def existing_run_ids(self, run_ids: Collection[str]) -> set[str]:
+        """Those of ``run_ids`` that have a row, one query per :data:`ID_BATCH` of them."""
+        ids = list(dict.fromkeys(run_ids))
+        found: set[str] = set()
+        for start in range(0, len(ids), ID_BATCH):
+            query = select(self._t.c.id).where(self._t.c.id.in_(ids[start : start + ID_BATCH]))
+            found.update(self._db.read(partial(_scalars, query)))
+        return found
+
     def prune_runs(self, keep_last: int | None, older_than: datetime | None) -> list[Run]:
         """Delete finished runs beyond the newest ``keep_last`` per job or scheduled before ``older_than``.
 
@@ -281,3 +293,7 @@ class RunHistory:
         found = self._readable(rows)
         found.sort(key=lambda run: run.scheduled_at, reverse=True)
         return found
+
+
+def _scalars(query: Any, conn: Connection) -> list[Any]:
+    return list(conn.execute(query).scalars())

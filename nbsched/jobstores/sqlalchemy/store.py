@@ -12,10 +12,11 @@ every :attr:`~SQLAlchemyJobStore.broken_recheck_interval` seconds, so a job work
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -137,6 +138,8 @@ class SQLAlchemyJobStore(JobStore):
         self._channel = f"nbsched_{tablename}"
         self._notifier = Notifier(self._db.dialect, self._channel)
         self._history = RunHistory(self._db, runs, self._notifier)
+        where = f"{self._db.engine.url.render_as_string(hide_password=True)}#{runs.fullname}"
+        self._store_id = hashlib.sha256(where.encode()).hexdigest()[:32]
         self._broken: dict[str, str] = {}  # guarded by _broken_lock (the scheduler and callers share the store)
         self._broken_lock = threading.Lock()
         self._reported: set[tuple[str, str]] = set()
@@ -497,6 +500,15 @@ class SQLAlchemyJobStore(JobStore):
     def prune_runs(self, keep_last: int | None, older_than: datetime | None) -> list[Run]:
         """Delete finished runs beyond the newest ``keep_last`` per job or scheduled before ``older_than``."""
         return self._history.prune_runs(keep_last, older_than)
+
+    def existing_run_ids(self, run_ids: Collection[str]) -> set[str]:
+        """Those of ``run_ids`` the store holds, a query per 500 of them."""
+        return self._history.existing_run_ids(run_ids)
+
+    @property
+    def store_id(self) -> str:
+        """A hash of the database URL (password left out) and the runs table's name."""
+        return self._store_id
 
     def __repr__(self) -> str:
         # APScheduler's repr: the engine's URL, its password masked by SQLAlchemy
