@@ -95,7 +95,7 @@ def _schema_of(hint: Any, found: dict[str, dict[str, Any]]) -> dict[str, Any]:
     if origin is dict:
         value = _schema_of(args[1], found) if args else {}
         return {"type": "object", "additionalProperties": value or True}
-    raise TypeError(f"openapi: no JSON Schema for {hint!r}")
+    raise TypeError(f"no JSON Schema for {hint!r} (see nbsched.server.openapi)")
 
 
 def _object(shape: type, required: dict[str, bool], found: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -107,7 +107,12 @@ def _object(shape: type, required: dict[str, bool], found: dict[str, dict[str, A
     names = [name for name, needed in required.items() if needed]
     if names:
         out["required"] = names
-    out["properties"] = {name: _schema_of(hints[name], found) for name in required}
+    out["properties"] = properties = {}
+    for name in required:
+        try:
+            properties[name] = _schema_of(hints[name], found)
+        except TypeError as exc:
+            raise TypeError(f"{shape.__name__}.{name}: {exc}") from None
     return out
 
 

@@ -103,6 +103,21 @@ def test_the_update_and_trigger_checks_know_the_documented_fields(tmp_path):
     assert set(_known(str(caught.value))) | {"every", "at"} == documented
 
 
+def test_the_run_query_check_knows_the_documented_parameters():
+    with pytest.raises(InvalidArgumentError, match="'x' is not known") as caught:
+        schemas.parse_run_query({"x": ["1"]}, UTC)
+    documented = [parameter["name"] for parameter in spec()["paths"]["/nbsched/api/runs"]["get"]["parameters"]]
+    assert _known(str(caught.value)) == sorted(documented)
+
+
+def test_the_generator_refuses_a_type_it_cannot_describe():
+    class Odd(typing.TypedDict):
+        when: datetime
+
+    with pytest.raises(TypeError, match=re.escape("Odd.when: no JSON Schema for <class 'datetime.datetime'>")):
+        openapi.json_schemas((Odd,))
+
+
 def test_the_documented_bounds_are_the_checked_ones():
     parameters = {
         parameter["name"]: parameter["schema"]
