@@ -1,4 +1,5 @@
-"""``components/schemas`` of ``openapi.yaml``, generated from the shapes of :mod:`nbsched.server.shapes`.
+"""``components/schemas`` of ``openapi.yaml``, generated from the shapes of :mod:`nbsched.server.shapes`, and the
+:class:`Schema` marks that carry what a shape's Python types cannot say.
 
 The paths, responses and parameters of ``openapi.yaml`` are written by hand and refer to the schemas by name;
 everything from the line ``  schemas:`` under ``components`` to the end of the file is generated. Run
@@ -13,14 +14,16 @@ import inspect
 import sys
 import types
 import typing
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import attrs
 import yaml
 
 from nbsched.server import openapi_path
 
-__all__ = ["MARKER", "json_schemas", "main", "render"]
+__all__ = ["MARKER", "Schema", "fields_of", "json_schemas", "main", "render", "schema"]
 
 #: the comment before the generated part of ``openapi.yaml``
 MARKER = (
@@ -28,6 +31,34 @@ MARKER = (
     "  # not here (a test fails when this part is out of date).\n"
 )
 _SCHEMAS_LINE = "  schemas:\n"
+
+
+@attrs.frozen(eq=False)  # hashed by identity: ``Annotated`` in a union hashes its metadata, keywords hold lists
+class Schema:
+    """JSON Schema keywords for a field or a type, in ``Annotated[type, Schema(...)]``; with ``name`` the type is
+    a component of its own in ``openapi.yaml``, referred to by ``$ref``."""
+
+    keywords: Mapping[str, Any]
+    name: str | None = None
+
+
+def schema(name: str | None = None, /, **keywords: Any) -> Schema:
+    """A :class:`Schema`: ``schema(description="Seconds", minimum=0)``, ``schema("DateTime", description=...)``."""
+    return Schema(keywords, name)
+
+
+def fields_of(shape: type) -> dict[str, bool]:
+    """``{field: required}`` of a shape, in order (``__required_keys__`` misses ``NotRequired`` under PEP 563 on
+    Python 3.11, so the hints are read)."""
+    hints = typing.get_type_hints(shape, include_extras=True)
+    total: bool = getattr(shape, "__total__", True)
+    out = {}
+    for name, hint in hints.items():
+        origin = typing.get_origin(hint)
+        out[name] = origin is typing.Required or (total and origin is not typing.NotRequired)
+    return out
+
+
 _SIMPLE: dict[Any, str] = {str: "string", int: "integer", float: "number", bool: "boolean", type(None): "null"}
 
 
@@ -52,8 +83,6 @@ def _ref(name: str) -> dict[str, Any]:
 
 def _schema_of(hint: Any, found: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The schema of a type hint; named types and shapes go into ``found`` and are referred to."""
-    from nbsched.server.shapes import Schema, fields_of
-
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin is typing.Annotated:
         marks = [mark for mark in hint.__metadata__ if isinstance(mark, Schema)]
@@ -187,4 +216,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # The shapes mark their fields with nbsched.server.openapi.Schema: run that module's main, not this copy's
+    # (run as __main__, this file is a second module whose Schema class no shape uses).
+    from nbsched.server.openapi import main as _main
+
+    sys.exit(_main())

@@ -5,6 +5,8 @@ pass over every endpoint whose responses (like every response of these tests) va
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import typing
 from datetime import UTC, datetime
 
@@ -52,6 +54,13 @@ def test_the_schemas_are_generated_from_the_shapes():
     assert openapi.render(current) == current, "openapi.yaml is out of date: run python -m nbsched.server.openapi"
     assert spec()["components"]["schemas"] == openapi.json_schemas()
     assert openapi.main(["--check"]) == 0
+
+
+def test_the_command_checks_the_shipped_document():
+    result = subprocess.run(
+        [sys.executable, "-m", "nbsched.server.openapi", "--check"], capture_output=True, text=True, check=False
+    )
+    assert (result.returncode, result.stderr) == (0, "")
 
 
 def test_the_check_fails_on_a_hand_edited_schema(tmp_path):
