@@ -56,6 +56,14 @@ def test_the_schemas_are_generated_from_the_shapes():
     assert openapi.main(["--check"]) == 0
 
 
+def test_every_reference_names_a_schema():
+    """The hand-written paths refer to the generated schemas by the shapes' names."""
+    text = openapi_path().read_text(encoding="utf-8")
+    names = set(re.findall(r"#/components/schemas/(\w+)", text))
+    assert "JobOut" in names
+    assert names <= set(spec()["components"]["schemas"])
+
+
 def test_the_command_checks_the_shipped_document():
     result = subprocess.run(
         [sys.executable, "-m", "nbsched.server.openapi", "--check"], capture_output=True, text=True, check=False
