@@ -1,9 +1,10 @@
 /**
  * The typed client of nbsched's REST API (`{baseUrl}nbsched/api/...`).
  *
- * The shapes mirror `nbsched/server/schemas.py` (and `nbsched/server/parameters.py` for the
- * notebook parameters) field for field, with the Python names: `tests/labextension/test_api_mirror.py`
- * fails when the two drift apart. `openapi.yaml` next to them documents the endpoints.
+ * The request and response shapes are not written here: they are defined once, in
+ * `nbsched/server/shapes.py`, which generates the schemas of `nbsched/server/openapi.yaml`, from which
+ * `openapi-typescript` generates `api.generated.ts` (`npm run generate:api`; `npm run lint` fails when
+ * it is out of date). This module gives them their Python names.
  *
  * Requests go through `ServerConnection.makeRequest`, so they carry Jupyter's token or login cookie
  * and XSRF header like every JupyterLab request. Errors are thrown as {@link NbschedApiError}, whose
@@ -12,282 +13,74 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
+import type { components, operations } from './api.generated';
+
+type Schemas = components['schemas'];
+
 // ------------------------------------------------------------------------------------ response shapes
 
 /** What a run can be: `nbsched.runs.RunStatus`. */
-export type RunStatus =
-  | 'scheduled'
-  | 'running'
-  | 'succeeded'
-  | 'failed'
-  | 'timed_out'
-  | 'cancelled'
-  | 'lost'
-  | 'skipped';
+export type RunStatus = Schemas['RunStatus'];
 
 /** Statuses of a run that is not over yet (`nbsched.runs.ACTIVE`). */
-export const ACTIVE_STATUSES: ReadonlySet<string> = new Set<string>([
+export const ACTIVE_STATUSES: ReadonlySet<string> = new Set<RunStatus>([
   'scheduled',
   'running'
 ]);
 
-/** The output kinds `GET runs/{id}/output/{kind}` serves (`handlers.OUTPUT_KINDS`). */
-export type OutputKind = 'ipynb' | 'html' | 'stdout' | 'stderr' | 'kernel_log';
+/** The output kinds `GET runs/{id}/output/{kind}` serves. */
+export type OutputKind = Schemas['OutputKind'];
 
-/** Body of every error response (`ErrorOut`). */
-export interface ErrorOut {
-  message: string;
-  error: string;
-}
-
-/** The latest run of a job, in a job (`LastRunOut`). */
-export interface LastRunOut {
-  id: string;
-  status: RunStatus;
-  scheduled_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  duration: number | null;
-}
-
+/** Body of every error response. */
+export type ErrorOut = Schemas['ErrorOut'];
+/** The latest run of a job, in a job. */
+export type LastRunOut = Schemas['LastRunOut'];
 /** The `task` of a notebook job; the values of secret parameters are `"***"`. */
-export interface NotebookTaskOut {
-  type: 'notebook';
-  path: string;
-  parameters: Record<string, unknown>;
-  /** the names the task lists as secret (names such as `api_token` are secret without being listed) */
-  secret_parameters: string[];
-  kernel_name: string | null;
-  timeout: number | null;
-  cell_timeout: number | null;
-  cwd: string | null;
-  output_formats: string[];
-  snapshot: boolean;
-}
-
+export type NotebookTaskOut = Schemas['NotebookTaskOut'];
 /** The `task` of a function job; the values of secret keyword arguments are `"***"`. */
-export interface FunctionTaskOut {
-  type: 'function';
-  ref: string | null;
-  args: unknown[];
-  kwargs: Record<string, unknown>;
-}
-
+export type FunctionTaskOut = Schemas['FunctionTaskOut'];
 /** The `task` of a cell job (scheduled from a kernel with `%%schedule`). */
-export interface CellTaskOut {
-  type: 'cell';
-  source: string;
-  mode: 'headless' | 'kernel';
-  kernel_name: string | null;
-  timeout: number | null;
-  cell_timeout: number | null;
-  cwd: string | null;
-  output_formats: string[];
-}
-
+export type CellTaskOut = Schemas['CellTaskOut'];
 /** The `task` of a job whose task type this client does not know. */
-export interface OtherTaskOut {
-  type: string;
-}
-
-export type TaskOut = NotebookTaskOut | FunctionTaskOut | CellTaskOut | OtherTaskOut;
-
-/** A job (`JobOut`); secret parameter values are `***`, in its task and in its name. */
-export interface JobOut {
-  id: string;
-  name: string;
-  task: TaskOut;
-  /** the trigger's stored state (`type`, `version` and its fields) */
-  trigger: { type: string; [key: string]: unknown };
-  /** the trigger as a request's `trigger` object; `null` for triggers it cannot express */
-  schedule: TriggerIn | null;
-  /** the trigger in words: "every weekday at 09:00 (Europe/Paris)" */
-  trigger_description: string;
-  timezone: string | null;
-  next_run_time: string | null;
-  paused: boolean;
-  executor: string;
-  misfire_grace_time: number | null;
-  coalesce: boolean;
-  max_instances: number;
-  max_runs: number | null;
-  retries: number;
-  retry_backoff: number;
-  tags: string[];
-  run_count: number;
-  last_run: LastRunOut | null;
-}
-
-/** A stored job that cannot be loaded (`BrokenJobOut`). */
-export interface BrokenJobOut {
-  id: string;
-  reason: string;
-}
-
-/** `GET jobs` (`JobListOut`). */
-export interface JobListOut {
-  jobs: JobOut[];
-  broken: BrokenJobOut[];
-}
-
-/** A run (`RunOut`); `outputs` lists the kinds `GET runs/{id}/output/{kind}` serves for it. */
-export interface RunOut {
-  id: string;
-  job_id: string;
-  scheduled_at: string;
-  status: RunStatus;
-  attempt: number;
-  started_at: string | null;
-  finished_at: string | null;
-  duration: number | null;
-  worker: string | null;
-  heartbeat_at: string | null;
-  error_type: string | null;
-  error_message: string | null;
-  traceback: string | null;
-  progress: string | null;
-  cell_index: number | null;
-  outputs: string[];
-  /** SHA-256 (hex) of the notebook file or cell source the run ran; `null` for function runs */
-  input_sha256: string | null;
-  /** Notes on the run that are not its error: fire times coalesced into it, an output that could not be written */
-  warnings: string[];
-}
-
-/** `GET runs` (`RunListOut`). */
-export interface RunListOut {
-  runs: RunOut[];
-  offset: number;
-  limit: number;
-  has_more: boolean;
-}
-
-/** `GET health` (`HealthOut`). */
-export interface HealthOut {
-  ok: boolean;
-  version: string;
-  /** `state` ("running", "paused", "stopped"), `runs_jobs`, `timezone` */
-  scheduler: {
-    state?: string;
-    runs_jobs?: boolean;
-    timezone?: string | null;
-    [key: string]: unknown;
-  };
-  store: { url?: string | null; [key: string]: unknown };
-  counts: Record<string, number>;
-  error: string | null;
-}
-
-/** One assignment of a notebook's `parameters` cell (`parameters.ParameterOut`). */
-export interface ParameterOut {
-  name: string;
-  /** the default as JSON, or `null` when it is not a literal JSON can hold */
-  default: unknown;
-  /** the source text of the assigned expression */
-  expression: string;
-  /** whether `default` holds the value (`false`: the notebook evaluates `expression`) */
-  literal: boolean;
-  /** Python type name of a literal default (`str`, `int`, `float`, `bool`, `NoneType`, `list`, `dict`) */
-  type: string | null;
-  /** the annotation's source text, when the assignment has one */
-  annotation: string | null;
-}
-
-/** `GET notebooks/parameters?path=` (`parameters.NotebookParametersOut`). */
-export interface NotebookParametersOut {
-  path: string;
-  has_parameters_cell: boolean;
-  parameters: ParameterOut[];
-  kernel_name: string | null;
-}
+export type OtherTaskOut = Schemas['OtherTaskOut'];
+/** The `task` of a job. */
+export type TaskOut = Schemas['TaskOut'];
+/** A job; secret parameter values are `***`, in its task and in its name. */
+export type JobOut = Schemas['JobOut'];
+/** A stored job that cannot be loaded. */
+export type BrokenJobOut = Schemas['BrokenJobOut'];
+/** `GET jobs`. */
+export type JobListOut = Schemas['JobListOut'];
+/** A run; `outputs` lists the kinds `GET runs/{id}/output/{kind}` serves for it. */
+export type RunOut = Schemas['RunOut'];
+/** `GET runs`. */
+export type RunListOut = Schemas['RunListOut'];
+/** `GET health`. */
+export type HealthOut = Schemas['HealthOut'];
+/** One assignment of a notebook's `parameters` cell. */
+export type ParameterOut = Schemas['ParameterOut'];
+/** `GET notebooks/parameters?path=`. */
+export type NotebookParametersOut = Schemas['NotebookParametersOut'];
 
 // ------------------------------------------------------------------------------------- request shapes
 
 /** A notebook task in a request. */
-export interface NotebookTaskIn {
-  type: 'notebook';
-  /** a .ipynb file relative to the server's root */
-  path: string;
-  parameters?: Record<string, unknown>;
-  /** names among `parameters` that responses show as `***` */
-  secret_parameters?: string[];
-  kernel_name?: string | null;
-  /** seconds for the whole run */
-  timeout?: number | null;
-  /** seconds for each cell */
-  cell_timeout?: number | null;
-  cwd?: string | null;
-  output_formats?: ('ipynb' | 'html')[];
-}
-
+export type NotebookTaskIn = Schemas['NotebookTaskIn'];
 /** A function task in a request (needs the `execute` permission). */
-export interface FunctionTaskIn {
-  type: 'function';
-  ref: string;
-  args?: unknown[];
-  kwargs?: Record<string, unknown>;
-}
+export type FunctionTaskIn = Schemas['FunctionTaskIn'];
+/** A notebook or a function. */
+export type TaskIn = Schemas['TaskIn'];
+/** Exactly one of `cron`, `every`, `at`; the rest go with `cron` and `every`. */
+export type TriggerIn = Schemas['TriggerIn'];
+/** `POST jobs`. */
+export type JobCreateIn = Schemas['JobCreateIn'];
+/** `PATCH jobs/{id}`: any field of {@link JobCreateIn} but `id`. */
+export type JobUpdateIn = Schemas['JobUpdateIn'];
 
-/** `TaskIn`: a notebook or a function. */
-export type TaskIn = NotebookTaskIn | FunctionTaskIn;
-
-/**
- * `TriggerIn`: exactly one of `cron`, `every`, `at`; the rest go with `cron` and `every`. `every` is
- * "5m", "1h30m", "90s", "2 days", "1w" or seconds, read as the CLI and the magics read it.
- */
-export interface TriggerIn {
-  cron?: string;
-  every?: string | number;
-  at?: string;
-  start_date?: string;
-  end_date?: string;
-  jitter?: number;
-}
-
-/** `POST jobs` (`JobCreateIn`). */
-export interface JobCreateIn {
-  task: TaskIn;
-  trigger: TriggerIn;
-  id?: string;
-  name?: string;
-  timezone?: string;
-  paused?: boolean;
-  misfire_grace_time?: number | null;
-  coalesce?: boolean;
-  max_instances?: number;
-  max_runs?: number | null;
-  retries?: number;
-  retry_backoff?: number;
-  tags?: string[];
-}
-
-/** `PATCH jobs/{id}` (`JobUpdateIn`): any field of {@link JobCreateIn} but `id`. */
-export interface JobUpdateIn {
-  task?: TaskIn;
-  trigger?: TriggerIn;
-  name?: string;
-  /** only together with `trigger` */
-  timezone?: string;
-  /** pauses or resumes the job */
-  paused?: boolean;
-  misfire_grace_time?: number | null;
-  coalesce?: boolean;
-  max_instances?: number;
-  max_runs?: number | null;
-  retries?: number;
-  retry_backoff?: number;
-  tags?: string[];
-}
-
-/** The query of `GET runs`. */
-export interface RunQuery {
-  job_id?: string;
+/** The query of `GET runs`; `status` may also be a single status. */
+export type RunQuery = Omit<NonNullable<operations['listRuns']['parameters']['query']>, 'status'> & {
   status?: RunStatus | RunStatus[];
-  since?: string;
-  until?: string;
-  limit?: number;
-  offset?: number;
-}
+};
 
 // ---------------------------------------------------------------------------------------------- client
 

@@ -248,7 +248,7 @@ export function healthView(health: HealthOut | null, error: string | null): Heal
   }
   const zone = health.scheduler.timezone ? ` · ${health.scheduler.timezone}` : '';
   const state = health.scheduler.state;
-  if (state === 'running' && health.scheduler.runs_jobs !== false) {
+  if (state === 'running' && health.scheduler.runs_jobs) {
     return { ok: true, text: `Scheduler running on this server${zone}` };
   }
   if (state === 'paused') {
@@ -257,7 +257,7 @@ export function healthView(health: HealthOut | null, error: string | null): Heal
       text: `This server does not run jobs (run_scheduler is off): another process over the store runs them${zone}`
     };
   }
-  return { ok: false, text: `Scheduler ${state ?? 'state unknown'}${zone}` };
+  return { ok: false, text: `Scheduler ${state}${zone}` };
 }
 
 /** Whether anything is under way, so the panel refreshes more often. */

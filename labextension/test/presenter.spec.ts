@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
+import type { HealthOut } from '../src/api';
 import {
   formatDuration,
   formatRelative,
@@ -148,12 +149,12 @@ describe('runView', () => {
 });
 
 describe('healthView', () => {
-  const health = {
+  const health: HealthOut = {
     ok: true,
     version: '0.1.0',
     scheduler: { state: 'running', runs_jobs: true, timezone: 'Europe/Paris' },
     store: { url: 'sqlite:///x.db' },
-    counts: { jobs: 1 },
+    counts: { jobs: 1, paused_jobs: 0, broken_jobs: 0, active_runs: 0 },
     error: null
   };
 

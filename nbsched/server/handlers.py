@@ -53,7 +53,7 @@ class HealthHandler(NbschedHandler):
         import nbsched
 
         service: NbschedService = self.settings[SERVICE_KEY]
-        counts = {"jobs": 0, "paused_jobs": 0, "broken_jobs": 0, "active_runs": 0}
+        counts: schemas.HealthCountsOut = {"jobs": 0, "paused_jobs": 0, "broken_jobs": 0, "active_runs": 0}
         if service.error is None:
             counts = await self.call(self._counts, service)
         state = "stopped"
@@ -74,7 +74,7 @@ class HealthHandler(NbschedHandler):
         self.reply(body)
 
     @staticmethod
-    def _counts(service: NbschedService) -> dict[str, int]:
+    def _counts(service: NbschedService) -> schemas.HealthCountsOut:
         assert service.scheduler is not None
         assert service.store is not None
         jobs = service.scheduler.get_jobs()

@@ -11,38 +11,14 @@ import ast
 import json
 import math
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any
 
 from nbsched.exceptions import InvalidArgumentError
+from nbsched.server.shapes import NotebookParametersOut, ParameterOut
 
 __all__ = ["NotebookParametersOut", "ParameterOut", "read_parameters"]
 
 _NO_VALUE = object()
-
-
-class ParameterOut(TypedDict):
-    """One assignment of the ``parameters`` cell."""
-
-    name: str
-    #: the default as JSON, or ``null`` when it is not a literal JSON can hold
-    default: Any
-    #: the source text of the assigned expression
-    expression: str
-    #: whether ``default`` holds the value (``False``: evaluate ``expression`` to know it)
-    literal: bool
-    #: Python type name of a literal default (``str``, ``int``, ``float``, ``bool``, ``NoneType``, ``list``, ``dict``)
-    type: str | None
-    #: the annotation's source text, when the assignment has one (``region: str = "EU"``)
-    annotation: str | None
-
-
-class NotebookParametersOut(TypedDict):
-    path: str
-    #: whether the notebook has a cell tagged ``parameters``
-    has_parameters_cell: bool
-    parameters: list[ParameterOut]
-    #: the notebook's kernelspec name, when it names one
-    kernel_name: str | None
 
 
 def read_parameters(file: Path, path: str) -> NotebookParametersOut:

@@ -18,7 +18,16 @@ from nbsched.job import Job, is_task
 from nbsched.masking import Masker, mask_parameters, secret_names
 from nbsched.runs import Run
 from nbsched.server.schedules import schedule_of
-from nbsched.server.schemas import JobOut, LastRunOut, RunOut
+from nbsched.server.shapes import (
+    CellTaskOut,
+    FunctionTaskOut,
+    JobOut,
+    LastRunOut,
+    NotebookTaskOut,
+    OtherTaskOut,
+    RunOut,
+    TaskOut,
+)
 
 __all__ = ["job_out", "plain", "run_out", "task_out"]
 
@@ -42,7 +51,7 @@ def plain(value: Any) -> Any:
     return value
 
 
-def task_out(job: Job) -> dict[str, Any]:
+def task_out(job: Job) -> TaskOut:
     """The ``task`` of a job response, secret parameter values as ``***``."""
     func = job.func
     secrets = secret_names(job)
@@ -50,20 +59,41 @@ def task_out(job: Job) -> dict[str, Any]:
         state = func.to_dict()  # type: ignore[union-attr]  # is_task: a task spec
         kind = state.get("type")
         if kind == "notebook":
-            keys = ("path", "kernel_name", "timeout", "cell_timeout", "cwd", "output_formats", "snapshot")
-            parameters = mask_parameters(plain(func.parameters), secrets)  # type: ignore[union-attr]
-            return {
+            notebook: NotebookTaskOut = {
                 "type": "notebook",
-                **{key: state.get(key) for key in keys},
-                "parameters": parameters,
+                "path": state.get("path"),
+                "parameters": mask_parameters(plain(func.parameters), secrets),  # type: ignore[union-attr]
                 "secret_parameters": list(state.get("secret_parameters", [])),
+                "kernel_name": state.get("kernel_name"),
+                "timeout": state.get("timeout"),
+                "cell_timeout": state.get("cell_timeout"),
+                "cwd": state.get("cwd"),
+                "output_formats": state.get("output_formats"),
+                "snapshot": state.get("snapshot"),
             }
+            return notebook
         if kind == "cell":
-            keys = ("source", "mode", "kernel_name", "timeout", "cell_timeout", "cwd", "output_formats")
-            return {"type": "cell", **{key: state.get(key) for key in keys}}
-        return {"type": str(kind)}
+            cell: CellTaskOut = {
+                "type": "cell",
+                "source": state.get("source"),
+                "mode": state.get("mode"),
+                "kernel_name": state.get("kernel_name"),
+                "timeout": state.get("timeout"),
+                "cell_timeout": state.get("cell_timeout"),
+                "cwd": state.get("cwd"),
+                "output_formats": state.get("output_formats"),
+            }
+            return cell
+        other: OtherTaskOut = {"type": str(kind)}
+        return other
     kwargs = mask_parameters(plain(job.kwargs), secrets)
-    return {"type": "function", "ref": job.func_ref, "args": plain(list(job.args)), "kwargs": kwargs}
+    function: FunctionTaskOut = {
+        "type": "function",
+        "ref": job.func_ref,
+        "args": plain(list(job.args)),
+        "kwargs": kwargs,
+    }
+    return function
 
 
 def job_out(job: Job, last_run: Run | None) -> JobOut:

@@ -17,11 +17,13 @@ from typing import Any
 from nbsched.abc import Trigger
 from nbsched.datetimes import convert_to_datetime
 from nbsched.exceptions import InvalidArgumentError
+from nbsched.server.shapes import TriggerIn, fields_of
 from nbsched.triggers.typed import KINDS, format_every, typed_trigger
 
 __all__ = ["parse_trigger", "schedule_of"]
 
-_TRIGGER_EXTRAS = frozenset({"start_date", "end_date", "jitter"})
+#: what may go with ``cron`` and ``every``: the other fields of ``TriggerIn``
+_TRIGGER_EXTRAS = frozenset(fields_of(TriggerIn)) - frozenset(KINDS)
 
 
 def parse_trigger(owner: str, value: Any, tz: tzinfo, now: datetime) -> Trigger:
@@ -54,16 +56,24 @@ def parse_trigger(owner: str, value: Any, tz: tzinfo, now: datetime) -> Trigger:
     return typed_trigger(kind, value[kind], owner=owner, field=f"trigger.{kind}", now=now, timezone=tz, **extras)
 
 
-def schedule_of(trigger: Trigger) -> dict[str, Any] | None:
+def schedule_of(trigger: Trigger) -> TriggerIn | None:
     """The trigger as a request's ``trigger`` object, or ``None`` when that cannot express it."""
     state = trigger.to_dict()
     kind = state.get("type")
-    extras = {key: state[key] for key in ("start_date", "end_date", "jitter") if state.get(key) is not None}
-    if kind == "cron" and state.get("posix"):
-        return {"cron": state["posix"], **extras}
     interval = getattr(trigger, "interval", None)
-    if kind == "interval" and isinstance(interval, timedelta):
-        return {"every": format_every(interval), **extras}
-    if kind == "date" and state.get("run_date"):
+    schedule: TriggerIn
+    if kind == "cron" and state.get("posix"):
+        schedule = {"cron": state["posix"]}
+    elif kind == "interval" and isinstance(interval, timedelta):
+        schedule = {"every": format_every(interval)}
+    elif kind == "date" and state.get("run_date"):
         return {"at": state["run_date"]}
-    return None
+    else:
+        return None
+    if state.get("start_date") is not None:
+        schedule["start_date"] = state["start_date"]
+    if state.get("end_date") is not None:
+        schedule["end_date"] = state["end_date"]
+    if state.get("jitter") is not None:
+        schedule["jitter"] = state["jitter"]
+    return schedule

@@ -1,9 +1,10 @@
 """Request and response shapes of the REST API, and the checks that turn request JSON into scheduler arguments.
 
-The shapes are defined once, here, as ``TypedDict`` s; ``openapi.yaml`` documents them and
-``labextension/src/api.ts`` mirrors them. Checks raise :class:`~nbsched.exceptions.InvalidArgumentError` (400)
-with a message naming the shape, the field and the value: ``JobCreate: trigger.every '5x' is not a duration
-(e.g. '5m', '1h30m', '90s')``. Trigger expressions are checked by the triggers themselves (``CronTrigger: ...``).
+The shapes are defined once, in :mod:`nbsched.server.shapes` (re-exported here): ``openapi.yaml`` and the types
+of ``labextension/src/api.ts`` are generated from them, and the fields the checks here know are theirs. Checks
+raise :class:`~nbsched.exceptions.InvalidArgumentError` (400) with a message naming the shape, the field and the
+value: ``JobCreate: trigger.every '5x' is not a duration (e.g. '5m', '1h30m', '90s')``. Trigger expressions are
+checked by the triggers themselves (``CronTrigger: ...``).
 
 Parsing never imports anything a request names: a function task is kept as its reference text until the handler
 has checked the caller's ``execute`` permission.
@@ -16,7 +17,7 @@ import re
 from collections.abc import Mapping
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Any
 
 import attrs
 
@@ -26,11 +27,30 @@ from nbsched.exceptions import InvalidArgumentError
 from nbsched.runs import RunStatus, run_status
 from nbsched.server.limits import check_text, parse_body
 from nbsched.server.schedules import parse_trigger
+from nbsched.server.shapes import (
+    BrokenJobOut,
+    ErrorOut,
+    FunctionTaskIn,
+    HealthCountsOut,
+    HealthOut,
+    JobCreateIn,
+    JobListOut,
+    JobOut,
+    JobUpdateIn,
+    LastRunOut,
+    NotebookTaskIn,
+    RunListOut,
+    RunOut,
+    TaskIn,
+    TriggerIn,
+    fields_of,
+)
 
 __all__ = [
     "BrokenJobOut",
     "ErrorOut",
     "FunctionTask",
+    "HealthCountsOut",
     "HealthOut",
     "JobChanges",
     "JobCreateIn",
@@ -51,183 +71,17 @@ __all__ = [
     "parse_run_query",
 ]
 
-# ------------------------------------------------------------------------------------------ response shapes
-
-
-class ErrorOut(TypedDict):
-    """Body of every error response."""
-
-    message: str
-    error: str
-
-
-class LastRunOut(TypedDict):
-    """The latest run of a job, in a job."""
-
-    id: str
-    status: str
-    scheduled_at: str
-    started_at: str | None
-    finished_at: str | None
-    duration: float | None
-
-
-class JobOut(TypedDict):
-    """A job. ``task`` is ``{"type": "notebook", ...}``, ``{"type": "function", ...}`` or ``{"type": "cell", ...}``;
-    ``trigger`` is the trigger's stored state; ``schedule`` the same as a request's ``trigger`` object
-    (``{"cron": ...}``, ``{"every": ...}``, ``{"at": ...}``), ``null`` for triggers it cannot express."""
-
-    id: str
-    name: str
-    task: dict[str, Any]
-    trigger: dict[str, Any]
-    schedule: dict[str, Any] | None
-    trigger_description: str
-    timezone: str | None
-    next_run_time: str | None
-    paused: bool
-    executor: str
-    misfire_grace_time: float | None
-    coalesce: bool
-    max_instances: int
-    max_runs: int | None
-    retries: int
-    retry_backoff: float
-    tags: list[str]
-    run_count: int
-    last_run: LastRunOut | None
-
-
-class BrokenJobOut(TypedDict):
-    """A stored job that cannot be loaded (kept in the store, never deleted)."""
-
-    id: str
-    reason: str
-
-
-class JobListOut(TypedDict):
-    jobs: list[JobOut]
-    broken: list[BrokenJobOut]
-
-
-class RunOut(TypedDict):
-    """A run; ``outputs`` lists the kinds ``GET /runs/{id}/output/{kind}`` serves for it."""
-
-    id: str
-    job_id: str
-    scheduled_at: str
-    status: str
-    attempt: int
-    started_at: str | None
-    finished_at: str | None
-    duration: float | None
-    worker: str | None
-    heartbeat_at: str | None
-    error_type: str | None
-    error_message: str | None
-    traceback: str | None
-    progress: str | None
-    cell_index: int | None
-    outputs: list[str]
-    input_sha256: str | None
-    warnings: list[str]
-
-
-class RunListOut(TypedDict):
-    runs: list[RunOut]
-    offset: int
-    limit: int
-    has_more: bool
-
-
-class HealthOut(TypedDict):
-    ok: bool
-    version: str
-    scheduler: dict[str, Any]
-    store: dict[str, Any]
-    counts: dict[str, int]
-    error: str | None
-
-
-# ------------------------------------------------------------------------------------------- request shapes
-
-
-class TaskIn(TypedDict):
-    """``{"type": "notebook", "path", "parameters"?, "secret_parameters"?, "kernel_name"?, "timeout"?,
-    "cell_timeout"?, "cwd"?, "output_formats"?}`` or ``{"type": "function", "ref", "args"?, "kwargs"?}``.
-
-    ``secret_parameters`` names parameters whose values responses show as ``***`` (names such as ``api_token``
-    are secret without it; a function's keyword argument is marked by the job's tag ``secret:<name>``). In a
-    ``PATCH``, a secret parameter sent as ``***`` keeps the value the job has."""
-
-    type: Literal["notebook", "function"]
-
-
-class TriggerIn(TypedDict, total=False):
-    """Exactly one of ``cron``, ``every``, ``at``; ``start_date``/``end_date``/``jitter`` with cron and every."""
-
-    cron: str
-    every: str | float
-    at: str
-    start_date: str
-    end_date: str
-    jitter: float
-
-
-class JobCreateIn(TypedDict):
-    task: TaskIn
-    trigger: TriggerIn
-    id: NotRequired[str]
-    name: NotRequired[str]
-    timezone: NotRequired[str]
-    paused: NotRequired[bool]
-    misfire_grace_time: NotRequired[float | None]
-    coalesce: NotRequired[bool]
-    max_instances: NotRequired[int]
-    max_runs: NotRequired[int | None]
-    retries: NotRequired[int]
-    retry_backoff: NotRequired[float]
-    tags: NotRequired[list[str]]
-
-
-class JobUpdateIn(TypedDict, total=False):
-    """Any field of ``JobCreateIn`` but ``id``; only the fields given change."""
-
-    task: TaskIn
-    trigger: TriggerIn
-    name: str
-    timezone: str
-    paused: bool
-    misfire_grace_time: float | None
-    coalesce: bool
-    max_instances: int
-    max_runs: int | None
-    retries: int
-    retry_backoff: float
-    tags: list[str]
-
-
 #: job options passed to the scheduler as they are (it checks them and names the bad one)
 OPTIONS = ("misfire_grace_time", "coalesce", "max_instances", "max_runs", "retries", "retry_backoff", "tags")
-_CREATE_FIELDS = frozenset({"id", "name", "task", "trigger", "timezone", "paused", *OPTIONS})
-_UPDATE_FIELDS = frozenset({"name", "task", "trigger", "timezone", "paused", *OPTIONS})
-_NOTEBOOK_FIELDS = frozenset(
-    {
-        "type",
-        "path",
-        "parameters",
-        "secret_parameters",
-        "kernel_name",
-        "timeout",
-        "cell_timeout",
-        "cwd",
-        "output_formats",
-    }
-)
-_FUNCTION_FIELDS = frozenset({"type", "ref", "args", "kwargs"})
+_CREATE_FIELDS = frozenset(fields_of(JobCreateIn))
+_CREATE_REQUIRED = tuple(name for name, required in fields_of(JobCreateIn).items() if required)
+_UPDATE_FIELDS = frozenset(fields_of(JobUpdateIn))
+_NOTEBOOK_FIELDS = frozenset(fields_of(NotebookTaskIn))
+_FUNCTION_FIELDS = frozenset(fields_of(FunctionTaskIn))
 _REF = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 #: query parameters Jupyter itself may add to any request (authentication, activity tracking)
 _JUPYTER_QUERY = frozenset({"token", "_xsrf", "no_track_activity"})
+#: the largest ``limit`` of ``GET /runs``
 MAX_LIMIT = 1000
 #: the largest ``offset`` of ``GET /runs`` (a database takes offset + limit as a 64-bit integer)
 MAX_OFFSET = 10**12
@@ -299,7 +153,7 @@ def parse_job_spec(
     """
     owner = "JobCreate"
     _known(owner, "", body, _CREATE_FIELDS)
-    for required in ("task", "trigger"):
+    for required in _CREATE_REQUIRED:
         if required not in body:
             raise InvalidArgumentError(owner, "field", required, "is required")
     job_id = body.get("id")

@@ -1,4 +1,4 @@
-"""The JupyterLab extension's tests: the mirror of the REST shapes in ``api.ts``, and a real-browser test."""
+"""The JupyterLab extension's tests: the generated REST shapes of ``api.ts``, and a real-browser test."""
 
 from __future__ import annotations
 

@@ -1,80 +1,78 @@
-"""``labextension/src/api.ts`` mirrors the REST shapes of ``nbsched/server/schemas.py`` (and ``parameters.py``).
+"""The TypeScript types of the REST shapes are generated, not kept by hand.
 
-Each TypedDict has an ``export interface`` of the same name in ``api.ts`` with the same fields, optional
-(``?``) exactly where the Python one is ``NotRequired`` or ``total=False``. Types are not compared: the
-TypeScript compiler checks those against the fixtures the unit tests use.
+``nbsched/server/shapes.py`` generates the schemas of ``openapi.yaml`` (``tests/server/test_openapi.py`` checks
+that it is up to date); ``openapi-typescript`` generates ``labextension/src/api.generated.ts`` from it
+(``npm run check:api``, part of ``npm run lint``, fails when it is out of date: run here too where the
+extension's ``node_modules`` is installed); ``api.ts`` only names the generated types.
 """
 
 from __future__ import annotations
 
 import re
-import typing
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from nbsched.server import parameters, schemas
+from tests.server.openapi_check import spec
 
-API_TS = Path(__file__).resolve().parents[2] / "labextension" / "src" / "api.ts"
+LABEXTENSION = Path(__file__).resolve().parents[2] / "labextension"
+API_TS = LABEXTENSION / "src" / "api.ts"
+GENERATED = LABEXTENSION / "src" / "api.generated.ts"
+OPENAPI_TYPESCRIPT = LABEXTENSION / "node_modules" / ".bin" / "openapi-typescript"
 
-#: every request and response shape of the API
-SHAPES: list[type] = [
-    schemas.ErrorOut,
-    schemas.LastRunOut,
-    schemas.JobOut,
-    schemas.BrokenJobOut,
-    schemas.JobListOut,
-    schemas.RunOut,
-    schemas.RunListOut,
-    schemas.HealthOut,
-    schemas.TriggerIn,
-    schemas.JobCreateIn,
-    schemas.JobUpdateIn,
-    parameters.ParameterOut,
-    parameters.NotebookParametersOut,
-]
-
-_INTERFACE = re.compile(r"^export interface (\w+) \{\n(.*?)^\}", re.MULTILINE | re.DOTALL)
-_FIELD = re.compile(r"^  (\w+)(\??):", re.MULTILINE)
+_ALIAS = re.compile(r"^export type (\w+) = Schemas\['(\w+)'\];$", re.MULTILINE)
 
 
-def typescript_interfaces(source: str) -> dict[str, dict[str, bool]]:
-    """``{interface: {field: optional}}`` for the top-level fields of each exported interface."""
-    return {
-        name: {field: mark == "?" for field, mark in _FIELD.findall(body)} for name, body in _INTERFACE.findall(source)
-    }
+def _generated_schemas(source: str) -> list[str]:
+    """The names under ``components.schemas`` of a file written by openapi-typescript."""
+    block = source.split("export interface components {\n    schemas: {\n", 1)[1].split("\n    };\n", 1)[0]
+    return re.findall(r"^        (\w+): ", block, re.MULTILINE)
 
 
-def python_fields(shape: type) -> dict[str, bool]:
-    """``{field: optional}`` of a TypedDict (``__optional_keys__`` misses ``NotRequired`` under PEP 563 on 3.11)."""
-    hints = typing.get_type_hints(shape, include_extras=True)
-    total = getattr(shape, "__total__", True)
-    fields = {}
-    for name, hint in hints.items():
-        origin = typing.get_origin(hint)
-        fields[name] = origin is typing.NotRequired or (not total and origin is not typing.Required)
-    return fields
+def test_api_ts_keeps_no_shape_by_hand() -> None:
+    source = API_TS.read_text(encoding="utf-8")
+    assert "export interface" not in source, "api.ts declares a shape by hand: add it to nbsched/server/shapes.py"
+    assert "from './api.generated'" in source
 
 
-def test_every_shape_is_listed() -> None:
-    listed = {shape.__name__ for shape in SHAPES}
-    typed_dicts = {
-        name
-        for module in (schemas, parameters)
-        for name, value in vars(module).items()
-        if typing.is_typeddict(value) and value.__module__ == module.__name__
-    }
-    # TaskIn only says that a task has a "type": api.ts spells out NotebookTaskIn and FunctionTaskIn instead.
-    assert typed_dicts - {"TaskIn"} == listed
+def test_api_ts_names_every_shape_after_its_schema() -> None:
+    aliases = dict(_ALIAS.findall(API_TS.read_text(encoding="utf-8")))
+    assert aliases, "api.ts names no generated type"
+    assert all(name == schema for name, schema in aliases.items())
+    # every shape but the parts of the health answer, which the client reaches through HealthOut
+    documented = set(spec()["components"]["schemas"]) - {"DateTime", "HealthSchedulerOut"}
+    documented -= {"HealthStoreOut", "HealthCountsOut"}
+    assert set(aliases) == documented
 
 
-@pytest.mark.parametrize("shape", SHAPES, ids=lambda shape: shape.__name__)
-def test_api_ts_mirrors(shape: type) -> None:
-    interfaces = typescript_interfaces(API_TS.read_text(encoding="utf-8"))
-    assert shape.__name__ in interfaces, f"api.ts has no `export interface {shape.__name__}`"
-    assert interfaces[shape.__name__] == python_fields(shape)
+def test_the_generated_file_has_the_documented_schemas() -> None:
+    """A cheap check without Node.js: the generated file lists the document's schemas, in its order."""
+    source = GENERATED.read_text(encoding="utf-8")
+    assert source.startswith("/**\n * This file was auto-generated by openapi-typescript.")
+    assert _generated_schemas(source) == list(spec()["components"]["schemas"])
 
 
-def test_the_parser_reads_nested_objects_as_one_field() -> None:
-    source = "export interface A {\n  a: string;\n  /** doc */\n  b?: {\n    c: number;\n  };\n}\n"
-    assert typescript_interfaces(source) == {"A": {"a": False, "b": True}}
+@pytest.mark.skipif(
+    not OPENAPI_TYPESCRIPT.exists() or shutil.which("node") is None,
+    reason="labextension/node_modules is not installed (npm ci); npm run lint runs the same check",
+)
+def test_the_generated_file_is_up_to_date() -> None:
+    result = subprocess.run(
+        [str(OPENAPI_TYPESCRIPT), "../nbsched/server/openapi.yaml", "--output", "src/api.generated.ts", "--check"],
+        cwd=LABEXTENSION,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, f"api.generated.ts is out of date: npm run generate:api\n{result.stderr}"
+
+
+def test_the_reader_of_the_generated_file_reads_schema_names() -> None:
+    source = (
+        "export interface components {\n    schemas: {\n        /** @description x */\n        A: {\n"
+        "            b: string;\n        };\n        C: string;\n    };\n    responses: never;\n}\n"
+    )
+    assert _generated_schemas(source) == ["A", "C"]
