@@ -5,7 +5,8 @@ cell (the store and the run outputs in a temporary ``NBSCHED_HOME``), opens the 
 the toolbar's "Schedule" form with a parameter changed and "run once now" (after the server refused a bad
 interval, which the form shows), sees the job in the side panel and
 its run reach ``succeeded``, opens the run's HTML output in a new tab and checks that it holds the notebook's
-output. Screenshots go to ``tests/labextension/output/``.
+output. Screenshots go to ``tests/labextension/output/``. The user's settings (``schema/plugin.json``) set
+the panel's idle refresh interval to 1 s, which the panel is seen to follow.
 
 It uses the extension as built in ``nbsched/labextension/`` (``npm run build:prod`` in ``labextension/``, or
 ``pip install -e .``, whose build hook runs it), served through ``LabApp.extra_labextensions_path``. It is
@@ -40,6 +41,9 @@ BUILT = REPO / "nbsched" / "labextension"
 OUTPUT = Path(__file__).resolve().parent / "output"
 EXTENSION_NAME = json.loads((REPO / "labextension" / "package.json").read_text())["name"]
 TOKEN = "nbsched-browser-test-token"
+PLUGIN_ID = f"{EXTENSION_NAME}:plugin"
+# The user's settings of the extension: refresh every second, not every 10 s, when nothing is under way.
+USER_SETTINGS = {"idleRefreshInterval": 1}
 MARKER = "nbsched-browser-output"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -117,6 +121,9 @@ def lab(tmp_path: Path) -> Iterator[str]:
     extensions = tmp_path / "labextensions"
     extensions.mkdir()
     (extensions / EXTENSION_NAME).symlink_to(BUILT, target_is_directory=True)
+    settings = tmp_path / "lab-settings" / EXTENSION_NAME
+    settings.mkdir(parents=True)
+    (settings / "plugin.jupyterlab-settings").write_text(json.dumps(USER_SETTINGS))
     home = tmp_path / "nbsched-home"
     env = {
         **os.environ,
@@ -178,6 +185,15 @@ def test_schedule_a_notebook_and_open_its_output(lab: str) -> None:
             page = context.new_page()
             errors: list[str] = []
             page.on("pageerror", lambda error: errors.append(str(error)))
+            job_lists: list[float] = []  # when the page asked for the list of jobs
+            page.on(
+                "request",
+                lambda request: (
+                    job_lists.append(time.monotonic())
+                    if request.method == "GET" and request.url.split("?")[0].endswith("/nbsched/api/jobs")
+                    else None
+                ),
+            )
             page.goto(f"{lab}lab/tree/report.ipynb?token={TOKEN}")
 
             # The notebook opens with the extension's toolbar button.
@@ -226,6 +242,16 @@ def test_schedule_a_notebook_and_open_its_output(lab: str) -> None:
             expect(job.locator(".jp-nbsched-job-line .jp-nbsched-status")).to_have_text("succeeded", timeout=15_000)
             expect(run.locator(".jp-nbsched-run-duration")).not_to_be_empty()
             page.screenshot(path=str(OUTPUT / "3-panel-run-succeeded.png"))
+
+            # The settings: JupyterLab serves the schema with the user's values, and the panel follows them
+            # (nothing is under way or due within a minute: by default it would ask again only in 10 s).
+            served = _get(lab + f"lab/api/settings/{PLUGIN_ID}")
+            assert served["settings"] == USER_SETTINGS
+            assert {"activeRefreshInterval", "idleRefreshInterval"} <= set(served["schema"]["properties"])
+            start = time.monotonic()
+            while sum(1 for at in job_lists if at >= start) < 3 and time.monotonic() - start < 8:
+                page.wait_for_timeout(250)
+            assert sum(1 for at in job_lists if at >= start) >= 3, "the panel does not refresh every second"
 
             # What the form sent reached the server as typed.
             jobs = _get(lab + "nbsched/api/jobs")["jobs"]
