@@ -6,7 +6,8 @@ the toolbar's "Schedule" form with a parameter changed and "run once now" (after
 interval, which the form shows), sees the job in the side panel and
 its run reach ``succeeded``, opens the run's HTML output in a new tab and checks that it holds the notebook's
 output. Screenshots go to ``tests/labextension/output/``. The user's settings (``schema/plugin.json``) set
-the panel's idle refresh interval to 1 s, which the panel is seen to follow.
+the panel's idle refresh interval to 1 s, which the panel is seen to follow; the Settings Editor shows them, and
+setting 10 s there slows the visible panel down at once.
 
 It uses the extension as built in ``nbsched/labextension/`` (``npm run build:prod`` in ``labextension/``, or
 ``pip install -e .``, whose build hook runs it), served through ``LabApp.extra_labextensions_path``. It is
@@ -285,6 +286,28 @@ def test_schedule_a_notebook_and_open_its_output(lab: str) -> None:
             item.click()
             expect(page.locator(".jp-Dialog .jp-nbsched-form-path")).to_have_text("report.ipynb")
             page.locator(".jp-Dialog").get_by_role("button", name="Cancel").click()
+
+            # The Settings Editor lists the extension's settings, with the user's value.
+            page.locator(".lm-MenuBar-item", has_text="Settings").click()
+            page.locator(".lm-Menu-item", has_text="Settings Editor").click()
+            page.locator(".jp-PluginList-entry", has_text="nbsched").click()
+            settings_panel = page.locator(".jp-SettingsPanel")
+            expect(settings_panel.get_by_text("Refresh interval otherwise (seconds)")).to_be_visible()
+            expect(settings_panel.locator("input[id$='idleRefreshInterval']")).to_have_value("1")
+            page.screenshot(path=str(OUTPUT / "6-settings-editor.png"))
+
+            # A change there applies at once: back to 10 s, the visible panel stops asking every second.
+            page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id='nbsched-panel']").click()
+            expect(panel).to_be_visible()
+            settings_panel.locator("input[id$='idleRefreshInterval']").fill("10")
+            deadline = time.monotonic() + 15
+            while _get(lab + f"lab/api/settings/{PLUGIN_ID}")["settings"].get("idleRefreshInterval") != 10:
+                assert time.monotonic() < deadline, "the Settings Editor did not save the change"
+                page.wait_for_timeout(250)
+            page.wait_for_timeout(1000)  # a refresh already on its way when the setting changed
+            start = time.monotonic()
+            page.wait_for_timeout(5000)
+            assert sum(1 for at in job_lists if at >= start) <= 1, "the panel did not follow the changed setting"
 
             assert not errors, errors
         finally:
