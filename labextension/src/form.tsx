@@ -3,17 +3,20 @@
  * (`schedule.ts` builds the request from them).
  */
 import { Dialog } from '@jupyterlab/apputils';
+import type { TranslationBundle } from '@jupyterlab/translation';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import type { NotebookParametersOut, ParameterOut } from './api';
 import type { ScheduleFormValues, TriggerKind } from './schedule';
 
-const TRIGGER_KINDS: { kind: TriggerKind; label: string }[] = [
-  { kind: 'every', label: 'Every' },
-  { kind: 'cron', label: 'Cron' },
-  { kind: 'at', label: 'Once at' }
-];
+function triggerKinds(trans: TranslationBundle): { kind: TriggerKind; label: string }[] {
+  return [
+    { kind: 'every', label: trans.__('Every') },
+    { kind: 'cron', label: trans.__('Cron') },
+    { kind: 'at', label: trans.__('Once at') }
+  ];
+}
 
 /** The schedule form, as a dialog body whose value is what the user typed. */
 export class ScheduleForm extends ReactWidget implements Dialog.IBodyWidget<ScheduleFormValues> {
@@ -22,6 +25,7 @@ export class ScheduleForm extends ReactWidget implements Dialog.IBodyWidget<Sche
    * @param info its parameters cell (`null` when it could not be read: `infoError` says why)
    * @param values the values to start with (the previous ones when the server refused them)
    * @param error what was wrong with them, shown above the buttons
+   * @param trans the words of `ITranslator.load('nbsched')`
    */
   constructor(
     private readonly _options: {
@@ -31,6 +35,7 @@ export class ScheduleForm extends ReactWidget implements Dialog.IBodyWidget<Sche
       values: ScheduleFormValues;
       error?: string;
       timezones: string[];
+      trans: TranslationBundle;
     }
   ) {
     super();
@@ -66,9 +71,10 @@ function FormView(props: {
   values: ScheduleFormValues;
   error?: string;
   timezones: string[];
+  trans: TranslationBundle;
   onChange: (values: ScheduleFormValues) => void;
 }): React.ReactElement {
-  const { values, info } = props;
+  const { values, info, trans } = props;
   const set = (changes: Partial<ScheduleFormValues>): void => props.onChange({ ...values, ...changes });
   const setParameter = (name: string, value: string | boolean): void =>
     props.onChange({ ...values, parameters: { ...values.parameters, [name]: value } });
@@ -80,11 +86,11 @@ function FormView(props: {
         </div>
       )}
       <div className="jp-nbsched-form-row">
-        <span className="jp-nbsched-form-label">Notebook</span>
+        <span className="jp-nbsched-form-label">{trans.__('Notebook')}</span>
         <code className="jp-nbsched-form-path">{props.path}</code>
       </div>
       <label className="jp-nbsched-form-row">
-        <span className="jp-nbsched-form-label">Name</span>
+        <span className="jp-nbsched-form-label">{trans.__('Name')}</span>
         <input
           className="jp-mod-styled"
           name="name"
@@ -93,8 +99,8 @@ function FormView(props: {
         />
       </label>
       <fieldset className="jp-nbsched-form-row jp-nbsched-form-kinds">
-        <legend className="jp-nbsched-form-label">Schedule</legend>
-        {TRIGGER_KINDS.map(({ kind, label }) => (
+        <legend className="jp-nbsched-form-label">{trans.__('Schedule')}</legend>
+        {triggerKinds(trans).map(({ kind, label }) => (
           <label key={kind} className="jp-nbsched-form-kind">
             <input
               type="radio"
@@ -109,7 +115,7 @@ function FormView(props: {
       </fieldset>
       {values.kind === 'every' && (
         <label className="jp-nbsched-form-row">
-          <span className="jp-nbsched-form-label">Every</span>
+          <span className="jp-nbsched-form-label">{trans.__('Every')}</span>
           <input
             className="jp-mod-styled"
             name="every"
@@ -117,12 +123,12 @@ function FormView(props: {
             placeholder="1h"
             onChange={event => set({ every: event.target.value })}
           />
-          <span className="jp-nbsched-form-hint">e.g. 10s, 5m, 1h30m, 1 day, 1w</span>
+          <span className="jp-nbsched-form-hint">{trans.__('e.g. 10s, 5m, 1h30m, 1 day, 1w')}</span>
         </label>
       )}
       {values.kind === 'cron' && (
         <label className="jp-nbsched-form-row">
-          <span className="jp-nbsched-form-label">Cron</span>
+          <span className="jp-nbsched-form-label">{trans.__('Cron')}</span>
           <input
             className="jp-mod-styled"
             name="cron"
@@ -131,13 +137,14 @@ function FormView(props: {
             onChange={event => set({ cron: event.target.value })}
           />
           <span className="jp-nbsched-form-hint">
-            minute hour day month weekday: <code>0 9 * * 1-5</code> is weekdays at 09:00
+            {trans.__('minute hour day month weekday:')} <code>0 9 * * 1-5</code>{' '}
+            {trans.__('is weekdays at 09:00')}
           </span>
         </label>
       )}
       {values.kind === 'at' && (
         <label className="jp-nbsched-form-row">
-          <span className="jp-nbsched-form-label">Once at</span>
+          <span className="jp-nbsched-form-label">{trans.__('Once at')}</span>
           <input
             className="jp-mod-styled"
             type="datetime-local"
@@ -148,13 +155,13 @@ function FormView(props: {
         </label>
       )}
       <label className="jp-nbsched-form-row">
-        <span className="jp-nbsched-form-label">Time zone</span>
+        <span className="jp-nbsched-form-label">{trans.__('Time zone')}</span>
         <input
           className="jp-mod-styled"
           name="timezone"
           list="jp-nbsched-timezones"
           value={values.timezone}
-          placeholder="the server's"
+          placeholder={trans.__("the server's")}
           onChange={event => set({ timezone: event.target.value })}
         />
         <datalist id="jp-nbsched-timezones">
@@ -170,30 +177,30 @@ function FormView(props: {
           checked={values.runNow}
           onChange={event => set({ runNow: event.target.checked })}
         />
-        Also run it once now
+        {trans.__('Also run it once now')}
       </label>
-      <div className="jp-nbsched-form-section">Parameters</div>
-      <Parameters info={info} infoError={props.infoError} values={values} onChange={setParameter} />
+      <div className="jp-nbsched-form-section">{trans.__('Parameters')}</div>
+      <Parameters info={info} infoError={props.infoError} values={values} trans={trans} onChange={setParameter} />
       <details className="jp-nbsched-form-advanced">
-        <summary>Kernel and timeout</summary>
+        <summary>{trans.__('Kernel and timeout')}</summary>
         <label className="jp-nbsched-form-row">
-          <span className="jp-nbsched-form-label">Kernel</span>
+          <span className="jp-nbsched-form-label">{trans.__('Kernel')}</span>
           <input
             className="jp-mod-styled"
             name="kernelName"
             value={values.kernelName}
-            placeholder={info?.kernel_name ?? "the notebook's"}
+            placeholder={info?.kernel_name ?? trans.__("the notebook's")}
             onChange={event => set({ kernelName: event.target.value })}
           />
         </label>
         <label className="jp-nbsched-form-row">
-          <span className="jp-nbsched-form-label">Timeout (s)</span>
+          <span className="jp-nbsched-form-label">{trans.__('Timeout (s)')}</span>
           <input
             className="jp-mod-styled"
             name="timeout"
             inputMode="numeric"
             value={values.timeout}
-            placeholder="no limit"
+            placeholder={trans.__('no limit')}
             onChange={event => set({ timeout: event.target.value })}
           />
         </label>
@@ -206,25 +213,29 @@ function Parameters(props: {
   info: NotebookParametersOut | null;
   infoError?: string;
   values: ScheduleFormValues;
+  trans: TranslationBundle;
   onChange: (name: string, value: string | boolean) => void;
 }): React.ReactElement {
-  const { info } = props;
+  const { info, trans } = props;
   if (!info) {
     return (
       <div className="jp-nbsched-form-note">
-        The notebook's parameters could not be read{props.infoError ? `: ${props.infoError}` : ''}.
+        {props.infoError
+          ? trans.__("The notebook's parameters could not be read: %1.", props.infoError)
+          : trans.__("The notebook's parameters could not be read.")}
       </div>
     );
   }
   if (!info.has_parameters_cell) {
     return (
       <div className="jp-nbsched-form-note">
-        This notebook has no cell tagged <code>parameters</code>: it runs as it is.
+        {trans.__('This notebook has no cell tagged')} <code>parameters</code>
+        {trans.__(': it runs as it is.')}
       </div>
     );
   }
   if (!info.parameters.length) {
-    return <div className="jp-nbsched-form-note">The parameters cell assigns no names.</div>;
+    return <div className="jp-nbsched-form-note">{trans.__('The parameters cell assigns no names.')}</div>;
   }
   return (
     <div className="jp-nbsched-form-parameters">
@@ -233,6 +244,7 @@ function Parameters(props: {
           key={parameter.name}
           parameter={parameter}
           value={props.values.parameters[parameter.name] ?? ''}
+          trans={trans}
           onChange={value => props.onChange(parameter.name, value)}
         />
       ))}
@@ -243,10 +255,11 @@ function Parameters(props: {
 function ParameterField(props: {
   parameter: ParameterOut;
   value: string | boolean;
+  trans: TranslationBundle;
   onChange: (value: string | boolean) => void;
 }): React.ReactElement {
   const { parameter, value } = props;
-  const hint = parameter.annotation ?? (parameter.literal ? parameter.type : 'computed') ?? '';
+  const hint = parameter.annotation ?? (parameter.literal ? parameter.type : props.trans.__('computed')) ?? '';
   return (
     <label className="jp-nbsched-form-row jp-nbsched-form-parameter" title={`${parameter.name} = ${parameter.expression}`}>
       <code className="jp-nbsched-form-label">{parameter.name}</code>

@@ -1,6 +1,11 @@
 /**
  * nbsched's JupyterLab extension: the "Scheduled jobs" side panel and the "Schedule this notebook"
  * command (notebook toolbar, file browser context menu, command palette).
+ *
+ * It keeps JupyterLab's conventions: words go through `ITranslator` (domain `nbsched`); the settings,
+ * the notebook toolbar's button (`jupyter.lab.toolbars`) and the file browser's context-menu item
+ * (`jupyter.lab.menus`) are declared in `schema/plugin.json`, so that users can move, hide or change
+ * them in the Settings Editor.
  */
 import {
   ILayoutRestorer,
@@ -10,27 +15,26 @@ import {
 import {
   Dialog,
   ICommandPalette,
+  IToolbarWidgetRegistry,
   Notification,
   showDialog,
   showErrorMessage,
   ToolbarButton
 } from '@jupyterlab/apputils';
-import type { DocumentRegistry } from '@jupyterlab/docregistry';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
-import { INotebookTracker, type INotebookModel, type NotebookPanel } from '@jupyterlab/notebook';
+import { INotebookTracker, type NotebookPanel } from '@jupyterlab/notebook';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { LabIcon } from '@jupyterlab/ui-components';
 
 import { NbschedApiError, NbschedClient, type JobOut, type NotebookParametersOut } from './api';
 import { ScheduleForm } from './form';
 import { SchedulerPanel } from './panel';
 import { buildRequest, FormError, initialValues, knownTimezones } from './schedule';
+import { CommandIDs, PLUGIN_ID, TOOLBAR_ITEM } from './ids';
+import { refreshIntervals } from './settings';
 
-/** The extension's command ids. */
-export const CommandIDs = {
-  openPanel: 'nbsched:open-panel',
-  scheduleNotebook: 'nbsched:schedule-notebook',
-  scheduleSelected: 'nbsched:schedule-selected'
-} as const;
+export { CommandIDs, PLUGIN_ID, TOOLBAR_ITEM };
 
 const clockSvg = `<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" viewBox="0 0 24 24">
   <g class="jp-icon3" fill="#616161">
@@ -43,25 +47,53 @@ const clockSvg = `<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16"
 export const clockIcon = new LabIcon({ name: 'nbsched:clock', svgstr: clockSvg });
 
 const plugin: JupyterFrontEndPlugin<void> = {
-  id: 'nbsched-labextension:plugin',
+  id: PLUGIN_ID,
   description: 'A side panel of scheduled jobs and a "Schedule this notebook" command for nbsched.',
   autoStart: true,
   requires: [INotebookTracker],
-  optional: [ICommandPalette, IDefaultFileBrowser, ILayoutRestorer],
+  optional: [
+    ICommandPalette,
+    IDefaultFileBrowser,
+    ILayoutRestorer,
+    ISettingRegistry,
+    ITranslator,
+    IToolbarWidgetRegistry
+  ],
   activate: (
     app: JupyterFrontEnd,
     tracker: INotebookTracker,
     palette: ICommandPalette | null,
     fileBrowser: IDefaultFileBrowser | null,
-    restorer: ILayoutRestorer | null
+    restorer: ILayoutRestorer | null,
+    settingRegistry: ISettingRegistry | null,
+    translator: ITranslator | null,
+    toolbarRegistry: IToolbarWidgetRegistry | null
   ): void => {
+    const trans = (translator ?? nullTranslator).load('nbsched');
     const client = new NbschedClient({ serverSettings: app.serviceManager.serverSettings });
-    const panel = new SchedulerPanel(client);
+    const panel = new SchedulerPanel(client, trans);
     panel.id = 'nbsched-panel';
     panel.title.icon = clockIcon;
-    panel.title.caption = 'Scheduled jobs';
+    panel.title.caption = trans.__('Scheduled jobs');
     app.shell.add(panel, 'left', { rank: 650 });
     restorer?.add(panel, 'nbsched-panel');
+
+    if (settingRegistry) {
+      // Applied now and on every change in the Settings Editor; without the registry, or when the
+      // settings cannot be read, the panel keeps its defaults (the schema's).
+      settingRegistry
+        .load(PLUGIN_ID)
+        .then(settings => {
+          const apply = (): void => {
+            panel.refreshIntervals = refreshIntervals(settings.composite);
+          };
+          apply();
+          settings.changed.connect(apply);
+        })
+        .catch((reason: unknown) => {
+          console.error(`nbsched: could not load the settings of ${PLUGIN_ID}`, reason);
+        });
+    }
 
     const localPath = (path: string): string => app.serviceManager.contents.localPath(path);
 
@@ -83,11 +115,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
       let error: string | undefined;
       const timezones = knownTimezones();
       for (;;) {
-        const body = new ScheduleForm({ path, info, infoError, values, error, timezones });
+        const body = new ScheduleForm({ path, info, infoError, values, error, timezones, trans });
         const result = await showDialog({
-          title: 'Schedule this notebook',
+          title: trans.__('Schedule this notebook'),
           body,
-          buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Schedule' })],
+          buttons: [
+            Dialog.cancelButton({ label: trans.__('Cancel') }),
+            Dialog.okButton({ label: trans.__('Schedule') })
+          ],
           focusNodeSelector: 'input[name="name"]'
         });
         if (!result.button.accept || !result.value) {
@@ -95,21 +130,26 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
         values = result.value;
         try {
-          const request = buildRequest(path, values, info);
+          const request = buildRequest(path, values, info, trans);
           let job = await client.createJob(request.body);
           if (request.runNow) {
             job = await client.runJob(job.id);
           }
           app.shell.activateById(panel.id);
           panel.select(job.id);
-          Notification.success(`Scheduled "${job.name}": ${job.trigger_description}`, { autoClose: 5000 });
+          Notification.success(trans.__('Scheduled "%1": %2', job.name, job.trigger_description), {
+            autoClose: 5000
+          });
           return job;
         } catch (reason) {
           if (reason instanceof FormError || (reason instanceof NbschedApiError && reason.status === 400)) {
             error = reason.message; // show the form again, with what the user typed and what is wrong
             continue;
           }
-          await showErrorMessage('Could not schedule the notebook', reason instanceof Error ? reason.message : String(reason));
+          await showErrorMessage(
+            trans.__('Could not schedule the notebook'),
+            reason instanceof Error ? reason.message : String(reason)
+          );
           return null;
         }
       }
@@ -121,8 +161,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     };
 
     app.commands.addCommand(CommandIDs.openPanel, {
-      label: 'Scheduled Jobs',
-      caption: 'Show the jobs nbsched runs on this server',
+      label: trans.__('Scheduled Jobs'),
+      caption: trans.__('Show the jobs nbsched runs on this server'),
       icon: clockIcon,
       execute: () => {
         app.shell.activateById(panel.id);
@@ -130,8 +170,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
 
     app.commands.addCommand(CommandIDs.scheduleNotebook, {
-      label: 'Schedule This Notebook…',
-      caption: 'Run this notebook on a schedule (cron, interval or once) with nbsched',
+      label: trans.__('Schedule This Notebook…'),
+      caption: trans.__('Run this notebook on a schedule (cron, interval or once) with nbsched'),
       icon: clockIcon,
       isEnabled: args => typeof args.path === 'string' || currentPath() !== null,
       execute: args => {
@@ -141,8 +181,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
 
     app.commands.addCommand(CommandIDs.scheduleSelected, {
-      label: 'Schedule Notebook…',
-      caption: 'Run the selected notebook on a schedule with nbsched',
+      label: trans.__('Schedule Notebook…'),
+      caption: trans.__('Run the selected notebook on a schedule with nbsched'),
       icon: clockIcon,
       isVisible: () => selectedNotebook(fileBrowser) !== null,
       execute: () => {
@@ -151,18 +191,27 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
 
-    app.contextMenu.addItem({
-      command: CommandIDs.scheduleSelected,
-      selector: '.jp-DirListing-item[data-file-type="notebook"]',
-      rank: 3
-    });
+    // The file browser's context-menu item is declared in schema/plugin.json (`jupyter.lab.menus`).
 
     if (palette) {
-      palette.addItem({ command: CommandIDs.scheduleNotebook, category: 'Scheduler' });
-      palette.addItem({ command: CommandIDs.openPanel, category: 'Scheduler' });
+      const category = trans.__('Scheduler');
+      palette.addItem({ command: CommandIDs.scheduleNotebook, category });
+      palette.addItem({ command: CommandIDs.openPanel, category });
     }
 
-    app.docRegistry.addWidgetExtension('Notebook', new ScheduleButtonExtension(app));
+    // The notebook toolbar's item is declared in schema/plugin.json (`jupyter.lab.toolbars`: its place,
+    // and whether it shows, are settings of the notebook toolbar); this makes its widget.
+    toolbarRegistry?.addFactory<NotebookPanel>('Notebook', TOOLBAR_ITEM, notebook => {
+      return new ToolbarButton({
+        className: 'jp-nbsched-schedule-button',
+        icon: clockIcon,
+        label: trans.__('Schedule'),
+        tooltip: trans.__('Schedule this notebook (nbsched)'),
+        onClick: () => {
+          void app.commands.execute(CommandIDs.scheduleNotebook, { path: notebook.context.path });
+        }
+      });
+    });
   }
 };
 
@@ -177,25 +226,6 @@ function selectedNotebook(fileBrowser: IDefaultFileBrowser | null): string | nul
     }
   }
   return null;
-}
-
-/** Adds "Schedule" to every notebook's toolbar. */
-class ScheduleButtonExtension implements DocumentRegistry.IWidgetExtension<NotebookPanel, INotebookModel> {
-  constructor(private readonly _app: JupyterFrontEnd) {}
-
-  createNew(panel: NotebookPanel, context: DocumentRegistry.IContext<INotebookModel>): ToolbarButton {
-    const button = new ToolbarButton({
-      className: 'jp-nbsched-schedule-button',
-      icon: clockIcon,
-      label: 'Schedule',
-      tooltip: 'Schedule this notebook (nbsched)',
-      onClick: () => {
-        void this._app.commands.execute(CommandIDs.scheduleNotebook, { path: context.path });
-      }
-    });
-    panel.toolbar.insertItem(10, 'nbsched-schedule', button);
-    return button;
-  }
 }
 
 export default plugin;

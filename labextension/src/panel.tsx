@@ -3,9 +3,11 @@
  * that is open (status, duration, progress, error, output links), with pause/resume/run now/remove.
  *
  * A thin view: what it shows comes from `presenter.ts`. It refreshes itself while it is visible, every
- * two seconds while runs are under way or due, else every ten.
+ * two seconds while runs are under way or due, else every ten (the settings `activeRefreshInterval` and
+ * `idleRefreshInterval`).
  */
 import { Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
+import type { TranslationBundle } from '@jupyterlab/translation';
 import { ReactWidget, refreshIcon } from '@jupyterlab/ui-components';
 import type { Message } from '@lumino/messaging';
 import * as React from 'react';
@@ -19,15 +21,35 @@ import {
   type JobView,
   type RunView
 } from './presenter';
+import { DEFAULT_REFRESH_INTERVALS, type RefreshIntervals } from './settings';
 
 /** How many runs of the open job the panel lists. */
 const RUNS_SHOWN = 20;
 
 /** The jobs and runs panel. */
 export class SchedulerPanel extends ReactWidget {
-  constructor(private readonly _client: NbschedClient) {
+  /**
+   * @param _client the REST client
+   * @param _trans the words of `ITranslator.load('nbsched')`
+   */
+  constructor(
+    private readonly _client: NbschedClient,
+    private readonly _trans: TranslationBundle
+  ) {
     super();
     this.addClass('jp-nbsched-panel');
+  }
+
+  /** How often it refreshes itself; takes effect now (the next refresh is rescheduled). */
+  get refreshIntervals(): RefreshIntervals {
+    return this._intervals;
+  }
+
+  set refreshIntervals(intervals: RefreshIntervals) {
+    this._intervals = { ...intervals };
+    if (!this._refreshing) {
+      this._schedule();
+    }
   }
 
   /** Open a job's runs (and refresh now). */
@@ -83,7 +105,7 @@ export class SchedulerPanel extends ReactWidget {
     if (this.isDisposed || !this.isVisible) {
       return;
     }
-    const delay = refreshDelay(this._jobs, this._runs, new Date());
+    const delay = refreshDelay(this._jobs, this._runs, new Date(), this._intervals);
     this._timer = window.setTimeout(() => void this.refresh(), delay);
   }
 
@@ -104,13 +126,15 @@ export class SchedulerPanel extends ReactWidget {
 
   protected render(): React.ReactElement {
     const now = new Date();
+    const trans = this._trans;
     return (
       <PanelView
-        health={healthView(this._health, this._error)}
-        jobs={this._jobs.map(job => jobView(job, now))}
+        trans={trans}
+        health={healthView(this._health, this._error, trans)}
+        jobs={this._jobs.map(job => jobView(job, now, trans))}
         broken={this._broken}
         selected={this._selected}
-        runs={this._runs.map(run => runView(run, now))}
+        runs={this._runs.map(run => runView(run, now, trans))}
         outputUrl={(run, kind, download) => this._client.outputUrl(run, kind, download)}
         onRefresh={() => void this.refresh()}
         onSelect={id => this.select(id === this._selected ? null : id)}
@@ -121,6 +145,7 @@ export class SchedulerPanel extends ReactWidget {
 
   private async _act(action: Action, id: string): Promise<void> {
     const client = this._client;
+    const trans = this._trans;
     try {
       switch (action) {
         case 'pause':
@@ -136,9 +161,15 @@ export class SchedulerPanel extends ReactWidget {
         case 'remove': {
           const job = this._jobs.find(item => item.id === id);
           const answer = await showDialog({
-            title: 'Remove job',
-            body: `Remove "${job?.name ?? id}"? It will not run again; its past runs stay in the history.`,
-            buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Remove' })]
+            title: trans.__('Remove job'),
+            body: trans.__(
+              'Remove "%1"? It will not run again; its past runs stay in the history.',
+              job?.name ?? id
+            ),
+            buttons: [
+              Dialog.cancelButton({ label: trans.__('Cancel') }),
+              Dialog.warnButton({ label: trans.__('Remove') })
+            ]
           });
           if (!answer.button.accept) {
             return;
@@ -154,9 +185,12 @@ export class SchedulerPanel extends ReactWidget {
           break;
         case 'delete-run': {
           const answer = await showDialog({
-            title: 'Delete run',
-            body: 'Delete this run from the history, with its output notebook and HTML?',
-            buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Delete' })]
+            title: trans.__('Delete run'),
+            body: trans.__('Delete this run from the history, with its output notebook and HTML?'),
+            buttons: [
+              Dialog.cancelButton({ label: trans.__('Cancel') }),
+              Dialog.warnButton({ label: trans.__('Delete') })
+            ]
           });
           if (!answer.button.accept) {
             return;
@@ -180,11 +214,13 @@ export class SchedulerPanel extends ReactWidget {
   private _timer = 0;
   private _refreshing: Promise<void> | null = null;
   private _again = false;
+  private _intervals: RefreshIntervals = { ...DEFAULT_REFRESH_INTERVALS };
 }
 
 type Action = 'pause' | 'resume' | 'run' | 'remove' | 'cancel-run' | 'delete-run';
 
 function PanelView(props: {
+  trans: TranslationBundle;
   health: ReturnType<typeof healthView>;
   jobs: JobView[];
   broken: BrokenJobOut[];
@@ -195,14 +231,15 @@ function PanelView(props: {
   onSelect: (jobId: string) => void;
   onAction: (action: Action, id: string) => void;
 }): React.ReactElement {
+  const { trans } = props;
   return (
     <div className="jp-nbsched-panel-body">
       <header className="jp-nbsched-header">
-        <h2 className="jp-nbsched-title">Scheduled jobs</h2>
+        <h2 className="jp-nbsched-title">{trans.__('Scheduled jobs')}</h2>
         <button
           className="jp-nbsched-icon-button"
-          title="Refresh"
-          aria-label="Refresh"
+          title={trans.__('Refresh')}
+          aria-label={trans.__('Refresh')}
           onClick={props.onRefresh}
         >
           <refreshIcon.react tag="span" />
@@ -211,8 +248,8 @@ function PanelView(props: {
       <div className={`jp-nbsched-health${props.health.ok ? '' : ' jp-mod-error'}`}>{props.health.text}</div>
       {!props.jobs.length && (
         <p className="jp-nbsched-empty">
-          No jobs yet. Open a notebook and use <b>Schedule</b> in its toolbar, or right-click a notebook in
-          the file browser.
+          {trans.__('No jobs yet. Open a notebook and use')} <b>{trans.__('Schedule')}</b>{' '}
+          {trans.__('in its toolbar, or right-click a notebook in the file browser.')}
         </p>
       )}
       <ul className="jp-nbsched-jobs">
@@ -220,6 +257,7 @@ function PanelView(props: {
           <JobItem
             key={job.id}
             job={job}
+            trans={trans}
             open={job.id === props.selected}
             runs={job.id === props.selected ? props.runs : []}
             outputUrl={props.outputUrl}
@@ -230,7 +268,7 @@ function PanelView(props: {
       </ul>
       {props.broken.length > 0 && (
         <div className="jp-nbsched-broken">
-          <h3>Jobs that cannot be loaded</h3>
+          <h3>{trans.__('Jobs that cannot be loaded')}</h3>
           <ul>
             {props.broken.map(job => (
               <li key={job.id}>
@@ -246,13 +284,14 @@ function PanelView(props: {
 
 function JobItem(props: {
   job: JobView;
+  trans: TranslationBundle;
   open: boolean;
   runs: RunView[];
   outputUrl: (runId: string, kind: RunView['outputs'][number]['kind'], download: boolean) => string;
   onSelect: (jobId: string) => void;
   onAction: (action: Action, id: string) => void;
 }): React.ReactElement {
-  const { job } = props;
+  const { job, trans } = props;
   const act = (action: Action) => (event: React.MouseEvent) => {
     event.stopPropagation();
     props.onAction(action, job.id);
@@ -281,38 +320,47 @@ function JobItem(props: {
         </div>
         <div className="jp-nbsched-job-schedule">{job.schedule}</div>
         <div className="jp-nbsched-job-next" title={job.nextTitle}>
-          Next: <span className="jp-nbsched-job-next-value">{job.next}</span> · {job.runs}
+          {trans.__('Next:')} <span className="jp-nbsched-job-next-value">{job.next}</span> · {job.runs}
         </div>
       </div>
       <div className="jp-nbsched-job-actions">
-        <button className="jp-nbsched-button" disabled={!job.canRunNow} onClick={act('run')} title="Run it now">
-          Run now
+        <button
+          className="jp-nbsched-button"
+          disabled={!job.canRunNow}
+          onClick={act('run')}
+          title={trans.__('Run it now')}
+        >
+          {trans.__('Run now')}
         </button>
         {job.canResume ? (
           <button className="jp-nbsched-button" onClick={act('resume')}>
-            Resume
+            {trans.__('Resume')}
           </button>
         ) : (
           <button className="jp-nbsched-button" disabled={!job.canPause} onClick={act('pause')}>
-            Pause
+            {trans.__('Pause')}
           </button>
         )}
         <button className="jp-nbsched-button jp-mod-warn" onClick={act('remove')}>
-          Remove
+          {trans.__('Remove')}
         </button>
       </div>
-      {props.open && <RunList runs={props.runs} outputUrl={props.outputUrl} onAction={props.onAction} />}
+      {props.open && (
+        <RunList runs={props.runs} trans={trans} outputUrl={props.outputUrl} onAction={props.onAction} />
+      )}
     </li>
   );
 }
 
 function RunList(props: {
   runs: RunView[];
+  trans: TranslationBundle;
   outputUrl: (runId: string, kind: RunView['outputs'][number]['kind'], download: boolean) => string;
   onAction: (action: Action, id: string) => void;
 }): React.ReactElement {
+  const { trans } = props;
   if (!props.runs.length) {
-    return <div className="jp-nbsched-runs jp-nbsched-empty">No runs yet.</div>;
+    return <div className="jp-nbsched-runs jp-nbsched-empty">{trans.__('No runs yet.')}</div>;
   }
   return (
     <ul className="jp-nbsched-runs">
@@ -334,7 +382,7 @@ function RunList(props: {
           )}
           {run.warnings.map((warning, index) => (
             <div key={index} className="jp-nbsched-run-warning">
-              warning: {warning}
+              {trans.__('warning: %1', warning)}
             </div>
           ))}
           <div className="jp-nbsched-run-links">
@@ -352,16 +400,16 @@ function RunList(props: {
             ))}
             {run.canCancel && (
               <button className="jp-nbsched-link-button jp-nbsched-run-manage" onClick={() => props.onAction('cancel-run', run.id)}>
-                Cancel
+                {trans.__('Cancel')}
               </button>
             )}
             {run.canDelete && (
               <button
                 className="jp-nbsched-link-button jp-nbsched-run-manage"
-                title="Delete this run and its outputs"
+                title={trans.__('Delete this run and its outputs')}
                 onClick={() => props.onAction('delete-run', run.id)}
               >
-                Delete
+                {trans.__('Delete')}
               </button>
             )}
           </div>

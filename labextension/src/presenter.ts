@@ -2,6 +2,8 @@
  * What the side panel shows, computed from API answers by plain functions (STYLE.md #10): the panel
  * only renders these view models, and `test/presenter.spec.ts` checks them without a browser.
  */
+import { nullTranslator, type TranslationBundle } from '@jupyterlab/translation';
+
 import {
   ACTIVE_STATUSES,
   type HealthOut,
@@ -9,6 +11,13 @@ import {
   type OutputKind,
   type RunOut
 } from './api';
+import { DEFAULT_REFRESH_INTERVALS, type RefreshIntervals } from './settings';
+
+/**
+ * The words of the panel when JupyterLab gives no translator (and in tests): English as written.
+ * Every function that returns words takes the bundle of `ITranslator.load('nbsched')`.
+ */
+export const ENGLISH: TranslationBundle = nullTranslator.load('nbsched');
 
 /** A status as the panel shows it. */
 export interface StatusView {
@@ -74,62 +83,65 @@ export interface HealthView {
   text: string;
 }
 
-const STATUS_LABELS: Record<string, string> = {
-  scheduled: 'scheduled',
-  running: 'running',
-  succeeded: 'succeeded',
-  failed: 'failed',
-  timed_out: 'timed out',
-  cancelled: 'cancelled',
-  lost: 'lost',
-  skipped: 'skipped',
-  none: 'not run yet'
-};
+/** The statuses in words (a function, so that each call goes through the translator). */
+function statusLabels(trans: TranslationBundle): Record<string, string> {
+  return {
+    scheduled: trans.__('scheduled'),
+    running: trans.__('running'),
+    succeeded: trans.__('succeeded'),
+    failed: trans.__('failed'),
+    timed_out: trans.__('timed out'),
+    cancelled: trans.__('cancelled'),
+    lost: trans.__('lost'),
+    skipped: trans.__('skipped'),
+    none: trans.__('not run yet')
+  };
+}
 
 /** A status in words. */
-export function statusView(status: string | null | undefined): StatusView {
+export function statusView(status: string | null | undefined, trans: TranslationBundle = ENGLISH): StatusView {
   const key = status ?? 'none';
-  return { status: key, label: STATUS_LABELS[key] ?? key.replace(/_/g, ' ') };
+  return { status: key, label: statusLabels(trans)[key] ?? key.replace(/_/g, ' ') };
 }
 
 /** Seconds as people say them: "0.4 s", "12 s", "3 min 4 s", "2 h 5 min", "1 d 3 h". */
-export function formatDuration(seconds: number | null | undefined): string {
+export function formatDuration(seconds: number | null | undefined, trans: TranslationBundle = ENGLISH): string {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) {
     return '';
   }
   if (seconds < 10) {
-    return `${Math.round(seconds * 10) / 10} s`;
+    return trans.__('%1 s', Math.round(seconds * 10) / 10);
   }
   let rest = Math.round(seconds);
   const parts: string[] = [];
   for (const [unit, size] of [
-    ['d', 86400],
-    ['h', 3600],
-    ['min', 60],
-    ['s', 1]
+    [(count: number) => trans.__('%1 d', count), 86400],
+    [(count: number) => trans.__('%1 h', count), 3600],
+    [(count: number) => trans.__('%1 min', count), 60],
+    [(count: number) => trans.__('%1 s', count), 1]
   ] as const) {
     const count = Math.floor(rest / size);
     rest -= count * size;
-    if (count || (unit === 's' && !parts.length)) {
-      parts.push(`${count} ${unit}`);
+    if (count || (size === 1 && !parts.length)) {
+      parts.push(unit(count));
     }
   }
   return parts.slice(0, 2).join(' ');
 }
 
 /** How far `iso` is from `now`: "in 5 min", "3 s ago", "now". */
-export function formatRelative(iso: string, now: Date): string {
+export function formatRelative(iso: string, now: Date, trans: TranslationBundle = ENGLISH): string {
   const seconds = (new Date(iso).getTime() - now.getTime()) / 1000;
   if (!Number.isFinite(seconds)) {
     return '';
   }
   if (Math.abs(seconds) < 1) {
-    return 'now';
+    return trans.__('now');
   }
   // whole seconds under a minute, whole minutes above: "in 59 min 57 s" reads worse than "in 1 h"
   const size = Math.abs(seconds);
-  const span = formatDuration(size < 60 ? Math.round(size) : Math.round(size / 60) * 60);
-  return seconds > 0 ? `in ${span}` : `${span} ago`;
+  const span = formatDuration(size < 60 ? Math.round(size) : Math.round(size / 60) * 60, trans);
+  return seconds > 0 ? trans.__('in %1', span) : trans.__('%1 ago', span);
 }
 
 /** A time in the browser's zone: "14:05:03" today, "Dec 1, 08:00" on another day. */
@@ -151,7 +163,7 @@ export function formatClock(iso: string, now: Date, locale?: string): string {
 }
 
 /** What a job runs, in a few words. */
-export function jobTarget(job: JobOut): string {
+export function jobTarget(job: JobOut, trans: TranslationBundle = ENGLISH): string {
   const task = job.task as { type: string; path?: unknown; ref?: unknown };
   if (task.type === 'notebook' && typeof task.path === 'string') {
     return task.path;
@@ -159,29 +171,29 @@ export function jobTarget(job: JobOut): string {
   if (task.type === 'function' && typeof task.ref === 'string') {
     return task.ref;
   }
-  return task.type === 'cell' ? 'notebook cell' : task.type;
+  return task.type === 'cell' ? trans.__('notebook cell') : task.type;
 }
 
 /** A job as the panel shows it, at `now`. */
-export function jobView(job: JobOut, now: Date, locale?: string): JobView {
+export function jobView(job: JobOut, now: Date, trans: TranslationBundle = ENGLISH, locale?: string): JobView {
   let next: string;
   let nextTitle = '';
   if (job.next_run_time) {
-    next = `${formatRelative(job.next_run_time, now)} (${formatClock(job.next_run_time, now, locale)})`;
+    next = trans.__('%1 (%2)', formatRelative(job.next_run_time, now, trans), formatClock(job.next_run_time, now, locale));
     nextTitle = new Date(job.next_run_time).toString();
   } else {
-    next = job.paused ? 'paused' : 'no further runs';
+    next = job.paused ? trans.__('paused') : trans.__('no further runs');
   }
   const count = job.run_count;
   return {
     id: job.id,
     name: job.name,
-    target: jobTarget(job),
+    target: jobTarget(job, trans),
     schedule: job.trigger_description,
     next,
     nextTitle,
-    last: statusView(job.last_run?.status),
-    runs: `${count} run${count === 1 ? '' : 's'}`,
+    last: statusView(job.last_run?.status, trans),
+    runs: trans._n('%1 run', '%1 runs', count),
     paused: job.paused,
     canPause: job.next_run_time !== null,
     canResume: job.paused,
@@ -190,45 +202,51 @@ export function jobView(job: JobOut, now: Date, locale?: string): JobView {
   };
 }
 
-const OUTPUT_LABELS: Partial<Record<OutputKind, string>> = {
-  html: 'HTML',
-  ipynb: 'Notebook',
-  stdout: 'stdout',
-  stderr: 'stderr',
-  kernel_log: 'kernel log'
-};
+function outputLabels(trans: TranslationBundle): Partial<Record<OutputKind, string>> {
+  return {
+    html: trans.__('HTML'),
+    ipynb: trans.__('Notebook'),
+    stdout: trans.__('stdout'),
+    stderr: trans.__('stderr'),
+    kernel_log: trans.__('kernel log')
+  };
+}
 
 /** A run as the panel shows it, at `now`. */
-export function runView(run: RunOut, now: Date, locale?: string): RunView {
+export function runView(run: RunOut, now: Date, trans: TranslationBundle = ENGLISH, locale?: string): RunView {
   const active = ACTIVE_STATUSES.has(run.status);
   const started = run.started_at ?? run.scheduled_at;
-  let duration = formatDuration(run.duration);
+  let duration = formatDuration(run.duration, trans);
   if (!duration && run.status === 'running' && run.started_at) {
-    duration = `running for ${formatDuration((now.getTime() - new Date(run.started_at).getTime()) / 1000)}`;
+    const seconds = (now.getTime() - new Date(run.started_at).getTime()) / 1000;
+    duration = trans.__('running for %1', formatDuration(seconds, trans));
   }
   let error = '';
   if (run.error_type || run.error_message) {
     error = [run.error_type, run.error_message].filter(Boolean).join(': ');
     if (run.cell_index !== null) {
-      error += ` (cell ${run.cell_index + 1})`;
+      error += trans.__(' (cell %1)', run.cell_index + 1);
     }
   }
   const order: OutputKind[] = ['html', 'ipynb', 'stdout', 'stderr', 'kernel_log'];
+  const labels = outputLabels(trans);
   const outputs = order
     .filter(kind => run.outputs.includes(kind))
-    .map(kind => ({ kind, label: OUTPUT_LABELS[kind] ?? kind, download: kind === 'ipynb' }));
+    .map(kind => ({ kind, label: labels[kind] ?? kind, download: kind === 'ipynb' }));
   return {
     id: run.id,
-    status: statusView(run.status),
+    status: statusView(run.status, trans),
     when: formatClock(started, now, locale),
-    whenTitle: `${run.started_at ? 'started' : 'due'} ${new Date(started).toString()}`,
+    whenTitle: run.started_at
+      ? trans.__('started %1', new Date(started).toString())
+      : trans.__('due %1', new Date(started).toString()),
     duration,
     // "cell 4/4" says something only while the run is under way
     progress: active ? (run.progress ?? '') : '',
     error,
     traceback: run.traceback ?? '',
     warnings: run.warnings,
-    attempt: run.attempt > 1 ? `attempt ${run.attempt}` : '',
+    attempt: run.attempt > 1 ? trans.__('attempt %1', run.attempt) : '',
     outputs,
     canCancel: active,
     canDelete: !active
@@ -236,28 +254,35 @@ export function runView(run: RunOut, now: Date, locale?: string): RunView {
 }
 
 /** The header line about the server's scheduler. */
-export function healthView(health: HealthOut | null, error: string | null): HealthView {
+export function healthView(
+  health: HealthOut | null,
+  error: string | null,
+  trans: TranslationBundle = ENGLISH
+): HealthView {
   if (error) {
     return { ok: false, text: error };
   }
   if (!health) {
-    return { ok: true, text: 'Connecting…' };
+    return { ok: true, text: trans.__('Connecting…') };
   }
   if (!health.ok) {
-    return { ok: false, text: health.error ?? 'nbsched is not available' };
+    return { ok: false, text: health.error ?? trans.__('nbsched is not available') };
   }
   const zone = health.scheduler.timezone ? ` · ${health.scheduler.timezone}` : '';
   const state = health.scheduler.state;
   if (state === 'running' && health.scheduler.runs_jobs) {
-    return { ok: true, text: `Scheduler running on this server${zone}` };
+    return { ok: true, text: trans.__('Scheduler running on this server%1', zone) };
   }
   if (state === 'paused') {
     return {
       ok: true,
-      text: `This server does not run jobs (run_scheduler is off): another process over the store runs them${zone}`
+      text: trans.__(
+        'This server does not run jobs (run_scheduler is off): another process over the store runs them%1',
+        zone
+      )
     };
   }
-  return { ok: false, text: `Scheduler ${state}${zone}` };
+  return { ok: false, text: trans.__('Scheduler %1%2', state, zone) };
 }
 
 /** Whether anything is under way, so the panel refreshes more often. */
@@ -268,10 +293,18 @@ export function hasActiveRuns(jobs: JobOut[], runs: RunOut[]): boolean {
   );
 }
 
-/** Milliseconds until the panel should refresh: soon while runs are under way or due, else at ease. */
-export function refreshDelay(jobs: JobOut[], runs: RunOut[], now: Date): number {
+/**
+ * Milliseconds until the panel should refresh: `intervals.active` while runs are under way or due
+ * within a minute, else `intervals.idle` (the settings `activeRefreshInterval`, `idleRefreshInterval`).
+ */
+export function refreshDelay(
+  jobs: JobOut[],
+  runs: RunOut[],
+  now: Date,
+  intervals: RefreshIntervals = DEFAULT_REFRESH_INTERVALS
+): number {
   if (hasActiveRuns(jobs, runs)) {
-    return 2000;
+    return intervals.active;
   }
   const soon = jobs.some(job => {
     if (!job.next_run_time) {
@@ -280,5 +313,5 @@ export function refreshDelay(jobs: JobOut[], runs: RunOut[], now: Date): number 
     const wait = new Date(job.next_run_time).getTime() - now.getTime();
     return wait < 60_000;
   });
-  return soon ? 2000 : 10_000;
+  return soon ? intervals.active : intervals.idle;
 }

@@ -4,7 +4,10 @@
  * `form.tsx` only renders and collects them. The server checks everything again and names the bad
  * field (its 400 message is shown in the form).
  */
+import type { TranslationBundle } from '@jupyterlab/translation';
+
 import type { JobCreateIn, NotebookParametersOut, NotebookTaskIn, ParameterOut, TriggerIn } from './api';
+import { ENGLISH } from './presenter';
 
 /** How the job is triggered. */
 export type TriggerKind = 'every' | 'cron' | 'at';
@@ -120,7 +123,11 @@ export function initialValues(
  *
  * @throws FormError when the text is not a value of the parameter's type
  */
-export function parameterValue(parameter: ParameterOut, text: string | boolean): unknown {
+export function parameterValue(
+  parameter: ParameterOut,
+  text: string | boolean,
+  trans: TranslationBundle = ENGLISH
+): unknown {
   const field = `parameters.${parameter.name}`;
   if (typeof text === 'boolean') {
     return parameter.literal && parameter.default === text ? undefined : text;
@@ -130,18 +137,21 @@ export function parameterValue(parameter: ParameterOut, text: string | boolean):
     value = text;
   } else if (text.trim() === '') {
     if (parameter.literal && parameter.type !== 'NoneType') {
-      throw new FormError(field, `${parameter.name}: enter a value (the notebook's default is ${parameter.expression})`);
+      throw new FormError(
+        field,
+        trans.__("%1: enter a value (the notebook's default is %2)", parameter.name, parameter.expression)
+      );
     }
     return undefined;
   } else if (parameter.type === 'int') {
     if (!/^[-+]?\d+$/.test(text.trim())) {
-      throw new FormError(field, `${parameter.name}: '${text}' is not a whole number`);
+      throw new FormError(field, trans.__("%1: '%2' is not a whole number", parameter.name, text));
     }
     value = Number(text.trim());
   } else if (parameter.type === 'float') {
     value = Number(text.trim());
     if (!Number.isFinite(value)) {
-      throw new FormError(field, `${parameter.name}: '${text}' is not a number`);
+      throw new FormError(field, trans.__("%1: '%2' is not a number", parameter.name, text));
     }
   } else {
     try {
@@ -149,7 +159,11 @@ export function parameterValue(parameter: ParameterOut, text: string | boolean):
     } catch {
       throw new FormError(
         field,
-        `${parameter.name}: '${text}' is not a JSON value (text needs "quotes"; lists [1, 2]; objects {"a": 1})`
+        trans.__(
+          '%1: \'%2\' is not a JSON value (text needs "quotes"; lists [1, 2]; objects {"a": 1})',
+          parameter.name,
+          text
+        )
       );
     }
   }
@@ -160,26 +174,29 @@ export function parameterValue(parameter: ParameterOut, text: string | boolean):
 }
 
 /** The `trigger` of the request. */
-export function triggerOf(values: ScheduleFormValues): TriggerIn {
+export function triggerOf(values: ScheduleFormValues, trans: TranslationBundle = ENGLISH): TriggerIn {
   switch (values.kind) {
     case 'every': {
       const every = values.every.trim();
       if (!every) {
-        throw new FormError('every', 'Enter how often it runs, e.g. 10s, 5m, 1h30m or 1 day');
+        throw new FormError('every', trans.__('Enter how often it runs, e.g. 10s, 5m, 1h30m or 1 day'));
       }
       return { every: /^\d+(\.\d+)?$/.test(every) ? Number(every) : every };
     }
     case 'cron': {
       const cron = values.cron.trim().replace(/\s+/g, ' ');
       if (cron.split(' ').length !== 5) {
-        throw new FormError('cron', `'${values.cron}' is not a crontab line of 5 fields (minute hour day month weekday)`);
+        throw new FormError(
+          'cron',
+          trans.__("'%1' is not a crontab line of 5 fields (minute hour day month weekday)", values.cron)
+        );
       }
       return { cron };
     }
     case 'at': {
       const at = values.at.trim();
       if (!at) {
-        throw new FormError('at', 'Enter the date and time of the run');
+        throw new FormError('at', trans.__('Enter the date and time of the run'));
       }
       return { at: at.replace('T', ' ') };
     }
@@ -194,7 +211,8 @@ export function triggerOf(values: ScheduleFormValues): TriggerIn {
 export function buildRequest(
   path: string,
   values: ScheduleFormValues,
-  info: NotebookParametersOut | null
+  info: NotebookParametersOut | null,
+  trans: TranslationBundle = ENGLISH
 ): ScheduleRequest {
   const parameters: Record<string, unknown> = {};
   for (const parameter of info?.parameters ?? []) {
@@ -202,13 +220,13 @@ export function buildRequest(
     if (text === undefined) {
       continue;
     }
-    const value = parameterValue(parameter, text);
+    const value = parameterValue(parameter, text, trans);
     if (value !== undefined) {
       parameters[parameter.name] = value;
     }
   }
   const task: NotebookTaskIn = { type: 'notebook', path, parameters };
-  const body: JobCreateIn = { task, trigger: triggerOf(values) };
+  const body: JobCreateIn = { task, trigger: triggerOf(values, trans) };
   const name = values.name.trim();
   if (name) {
     body.name = name;
@@ -225,7 +243,7 @@ export function buildRequest(
   if (timeout) {
     const seconds = Number(timeout);
     if (!Number.isFinite(seconds) || seconds <= 0) {
-      throw new FormError('timeout', `Timeout: '${timeout}' is not a number of seconds above zero`);
+      throw new FormError('timeout', trans.__("Timeout: '%1' is not a number of seconds above zero", timeout));
     }
     task.timeout = seconds;
   }

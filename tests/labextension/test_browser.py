@@ -5,7 +5,9 @@ cell (the store and the run outputs in a temporary ``NBSCHED_HOME``), opens the 
 the toolbar's "Schedule" form with a parameter changed and "run once now" (after the server refused a bad
 interval, which the form shows), sees the job in the side panel and
 its run reach ``succeeded``, opens the run's HTML output in a new tab and checks that it holds the notebook's
-output. Screenshots go to ``tests/labextension/output/``.
+output. Screenshots go to ``tests/labextension/output/``. The user's settings (``schema/plugin.json``) set
+the panel's idle refresh interval to 1 s, which the panel is seen to follow; the Settings Editor shows them, and
+setting 10 s there slows the visible panel down at once.
 
 It uses the extension as built in ``nbsched/labextension/`` (``npm run build:prod`` in ``labextension/``, or
 ``pip install -e .``, whose build hook runs it), served through ``LabApp.extra_labextensions_path``. It is
@@ -40,6 +42,9 @@ BUILT = REPO / "nbsched" / "labextension"
 OUTPUT = Path(__file__).resolve().parent / "output"
 EXTENSION_NAME = json.loads((REPO / "labextension" / "package.json").read_text())["name"]
 TOKEN = "nbsched-browser-test-token"
+PLUGIN_ID = f"{EXTENSION_NAME}:plugin"
+# The user's settings of the extension: refresh every second, not every 10 s, when nothing is under way.
+USER_SETTINGS = {"idleRefreshInterval": 1}
 MARKER = "nbsched-browser-output"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -117,6 +122,9 @@ def lab(tmp_path: Path) -> Iterator[str]:
     extensions = tmp_path / "labextensions"
     extensions.mkdir()
     (extensions / EXTENSION_NAME).symlink_to(BUILT, target_is_directory=True)
+    settings = tmp_path / "lab-settings" / EXTENSION_NAME
+    settings.mkdir(parents=True)
+    (settings / "plugin.jupyterlab-settings").write_text(json.dumps(USER_SETTINGS))
     home = tmp_path / "nbsched-home"
     env = {
         **os.environ,
@@ -178,6 +186,15 @@ def test_schedule_a_notebook_and_open_its_output(lab: str) -> None:
             page = context.new_page()
             errors: list[str] = []
             page.on("pageerror", lambda error: errors.append(str(error)))
+            job_lists: list[float] = []  # when the page asked for the list of jobs
+            page.on(
+                "request",
+                lambda request: (
+                    job_lists.append(time.monotonic())
+                    if request.method == "GET" and request.url.split("?")[0].endswith("/nbsched/api/jobs")
+                    else None
+                ),
+            )
             page.goto(f"{lab}lab/tree/report.ipynb?token={TOKEN}")
 
             # The notebook opens with the extension's toolbar button.
@@ -227,6 +244,16 @@ def test_schedule_a_notebook_and_open_its_output(lab: str) -> None:
             expect(run.locator(".jp-nbsched-run-duration")).not_to_be_empty()
             page.screenshot(path=str(OUTPUT / "3-panel-run-succeeded.png"))
 
+            # The settings: JupyterLab serves the schema with the user's values, and the panel follows them
+            # (nothing is under way or due within a minute: by default it would ask again only in 10 s).
+            served = _get(lab + f"lab/api/settings/{PLUGIN_ID}")
+            assert served["settings"] == USER_SETTINGS
+            assert {"activeRefreshInterval", "idleRefreshInterval"} <= set(served["schema"]["properties"])
+            start = time.monotonic()
+            while sum(1 for at in job_lists if at >= start) < 3 and time.monotonic() - start < 8:
+                page.wait_for_timeout(250)
+            assert sum(1 for at in job_lists if at >= start) >= 3, "the panel does not refresh every second"
+
             # What the form sent reached the server as typed.
             jobs = _get(lab + "nbsched/api/jobs")["jobs"]
             assert [(j["name"], j["task"]["path"], j["task"]["parameters"], j["timezone"]) for j in jobs] == [
@@ -259,6 +286,28 @@ def test_schedule_a_notebook_and_open_its_output(lab: str) -> None:
             item.click()
             expect(page.locator(".jp-Dialog .jp-nbsched-form-path")).to_have_text("report.ipynb")
             page.locator(".jp-Dialog").get_by_role("button", name="Cancel").click()
+
+            # The Settings Editor lists the extension's settings, with the user's value.
+            page.locator(".lm-MenuBar-item", has_text="Settings").click()
+            page.locator(".lm-Menu-item", has_text="Settings Editor").click()
+            page.locator(".jp-PluginList-entry", has_text="nbsched").click()
+            settings_panel = page.locator(".jp-SettingsPanel")
+            expect(settings_panel.get_by_text("Refresh interval otherwise (seconds)")).to_be_visible()
+            expect(settings_panel.locator("input[id$='idleRefreshInterval']")).to_have_value("1")
+            page.screenshot(path=str(OUTPUT / "6-settings-editor.png"))
+
+            # A change there applies at once: back to 10 s, the visible panel stops asking every second.
+            page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id='nbsched-panel']").click()
+            expect(panel).to_be_visible()
+            settings_panel.locator("input[id$='idleRefreshInterval']").fill("10")
+            deadline = time.monotonic() + 15
+            while _get(lab + f"lab/api/settings/{PLUGIN_ID}")["settings"].get("idleRefreshInterval") != 10:
+                assert time.monotonic() < deadline, "the Settings Editor did not save the change"
+                page.wait_for_timeout(250)
+            page.wait_for_timeout(1000)  # a refresh already on its way when the setting changed
+            start = time.monotonic()
+            page.wait_for_timeout(5000)
+            assert sum(1 for at in job_lists if at >= start) <= 1, "the panel did not follow the changed setting"
 
             assert not errors, errors
         finally:
