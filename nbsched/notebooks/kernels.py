@@ -159,7 +159,9 @@ async def connect_client(km: Any, timeout: float) -> tuple[Any, dict[str, Any]]:
     Like ``wait_for_ready`` but without its fixed 0.2 s wait when IOPub is already live.
     """
     client = km.client()
-    client.start_channels()
+    # No heartbeat channel: whether the kernel lives is asked of ``km``. Its thread, stopped before it got going
+    # (a run cancelled while connecting), would loop opening sockets until the process has no descriptors left.
+    client.start_channels(hb=False)
     deadline = time.monotonic() + timeout
     try:
         while True:
