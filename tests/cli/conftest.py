@@ -45,18 +45,35 @@ def cli(home: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
     return Cli(capsys)
 
 
-def run_cli(home: Path, *argv: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """``python -m nbsched.cli ...`` in a subprocess with ``NBSCHED_HOME=home``."""
+def cli_env(home: Path) -> dict[str, str]:
+    """The environment of an ``nbsched`` subprocess over the default store in ``home``."""
     env = {**os.environ, "NBSCHED_HOME": str(home), "PYTHONPATH": str(REPO)}
     env.pop("NBSCHED_DB_URL", None)
+    return env
+
+
+def run_cli(home: Path, *argv: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """``python -m nbsched.cli ...`` in a subprocess with ``NBSCHED_HOME=home``."""
     return subprocess.run(
         [sys.executable, "-m", "nbsched.cli", *argv],
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=env,
+        env=cli_env(home),
         cwd=REPO,
         check=False,
+    )
+
+
+def start_serve(home: Path, grace: float) -> subprocess.Popen[str]:
+    """``nbsched serve --grace GRACE`` over the default store in ``home``, its output piped as text."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "nbsched.cli", "serve", "--grace", str(grace)],
+        cwd=REPO,
+        env=cli_env(home),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 

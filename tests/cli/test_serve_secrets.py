@@ -3,15 +3,12 @@ tracebacks of their failures (issue 15, point 1)."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import REPO, Cli
+from tests.cli.conftest import Cli, start_serve
 from tests.cli.test_subprocess import _runs, _wait_for
 from tests.leaky import holding
 
@@ -25,16 +22,7 @@ TAGGED = "serve-tagged-value"  # marked with --secret-param
 def test_what_jobs_print_and_their_tracebacks_are_masked(cli: Cli, home: Path) -> None:
     # One job stored before serve starts, one added while it runs (and run at once).
     assert cli("add", "tests.leaky:login", "--every", "1h", "-p", f"password={PASSWORD}", "--id", "named").code == 0
-    env = {**os.environ, "NBSCHED_HOME": str(home), "PYTHONPATH": str(REPO)}
-    env.pop("NBSCHED_DB_URL", None)
-    serve = subprocess.Popen(
-        [sys.executable, "-m", "nbsched.cli", "serve", "--grace", "0.5"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    serve = start_serve(home, 0.5)
     try:
         assert cli("run", "named", "--claim-timeout", "10").code == 0
         add = ("add", "tests.leaky:fail_with", "--every", "1h", "-p", f"message={TAGGED}", "--secret-param", "message")

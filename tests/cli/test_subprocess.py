@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import NOTEBOOK_SECRET, REPO, Cli, run_cli, secret_notebook
+from tests.cli.conftest import NOTEBOOK_SECRET, REPO, Cli, run_cli, secret_notebook, start_serve
 
 pytestmark = pytest.mark.realtime
 
@@ -66,16 +66,7 @@ def test_serve_runs_jobs_and_stops_cleanly_on_sigterm(cli: Cli, home: Path) -> N
     tmp_path = home
     assert cli("add", "tests.tasks:record", "--every", "1s", "-p", "value=1", "--id", "tick").code == 0
     assert cli("add", "tests.tasks:sleep", "--every", "1h", "-p", "seconds=30", "--id", "slow").code == 0
-    env = {**os.environ, "NBSCHED_HOME": str(tmp_path), "PYTHONPATH": str(REPO)}
-    env.pop("NBSCHED_DB_URL", None)
-    serve = subprocess.Popen(
-        [sys.executable, "-m", "nbsched.cli", "serve", "--grace", "1"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    serve = start_serve(tmp_path, 1)
     try:
         assert _wait_for(lambda: sum(r["job_id"] == "tick" for r in _runs(tmp_path)) >= 2, 20), "no runs appeared"
         # a run that is still going when the service stops is recorded as cancelled after the grace period
@@ -127,16 +118,7 @@ def test_serve_masks_secrets_until_its_last_log_line(cli: Cli, home: Path, tmp_p
     assert cli(*add).code == 0
     old_name = f"secok.ipynb(api_token={NOTEBOOK_SECRET!r})"
     assert cli(*add, "--id", "old", "--name", old_name).code == 0
-    env = {**os.environ, "NBSCHED_HOME": str(home), "PYTHONPATH": str(REPO)}
-    env.pop("NBSCHED_DB_URL", None)
-    serve = subprocess.Popen(
-        [sys.executable, "-m", "nbsched.cli", "serve", "--grace", "0.5"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    serve = start_serve(home, 0.5)
     try:
         for job_id in ("secok", "old"):
             assert cli("run", job_id, "--claim-timeout", "10").code == 0
