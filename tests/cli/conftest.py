@@ -9,6 +9,8 @@ from typing import NamedTuple
 import pytest
 
 from nbsched.cli import main
+from nbsched.jobstores.sqlalchemy import SQLAlchemyJobStore
+from nbsched.runs import Run
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -43,6 +45,17 @@ class Cli:
 @pytest.fixture
 def cli(home: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
     return Cli(capsys)
+
+
+def store_run(home: Path, run: Run) -> Run:
+    """Write ``run`` (all its fields) into the default store in ``home``, as a scheduler would have."""
+    store = SQLAlchemyJobStore(url=f"sqlite:///{home / 'nbsched.db'}")
+    try:
+        store.add_run(run)
+        store.update_run(run)
+    finally:
+        store.shutdown()
+    return run
 
 
 def cli_env(home: Path) -> dict[str, str]:

@@ -14,7 +14,7 @@ import pytest
 
 from nbsched.jobstores.sqlalchemy import SQLAlchemyJobStore
 from nbsched.runs import Run, RunStatus
-from tests.cli.conftest import Cli, run_cli
+from tests.cli.conftest import Cli, run_cli, store_run
 
 READERS = [["list", "--json"], ["runs", "--json"], ["logs", "stale", "--json"]]
 
@@ -30,13 +30,7 @@ def _stale_running_run(home: Path) -> Run:
         heartbeat_at=long_ago,
         worker="elsewhere:1",
     )
-    store = SQLAlchemyJobStore(url=f"sqlite:///{home / 'nbsched.db'}")
-    try:
-        store.add_run(run)
-        store.update_run(run)
-    finally:
-        store.shutdown()
-    return run
+    return store_run(home, run)
 
 
 def _status(home: Path, run_id: str) -> str:

@@ -8,9 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from nbsched.jobstores.sqlalchemy import SQLAlchemyJobStore
 from nbsched.runs import Run, RunStatus
-from tests.cli.conftest import Cli
+from tests.cli.conftest import Cli, store_run
 
 FAST = ("--claim-timeout", "0.2", "-q")
 
@@ -92,13 +91,7 @@ def _fake_notebook_run(home: Path, job_id: str, status: RunStatus, **fields: Any
         },
     }
     run = Run(job_id=job_id, scheduled_at=now, status=status, started_at=now, finished_at=now, **{**values, **fields})
-    store = SQLAlchemyJobStore(url=f"sqlite:///{home / 'nbsched.db'}")
-    try:
-        store.add_run(run)
-        store.update_run(run)
-    finally:
-        store.shutdown()
-    return run
+    return store_run(home, run)
 
 
 def test_logs_shows_error_outputs_and_captured_streams(cli: Cli, home: Path) -> None:
