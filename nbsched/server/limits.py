@@ -18,6 +18,7 @@ import math
 from typing import Any
 
 from nbsched.exceptions import InvalidArgumentError
+from nbsched.limits import text_problem
 from nbsched.server.errors import ApiError
 
 __all__ = ["MAX_BODY_BYTES", "MAX_JSON_DEPTH", "MAX_LENGTHS", "check_text", "parse_body"]
@@ -83,14 +84,9 @@ def check_text(owner: str, field: str, value: str) -> None:
     limit = MAX_LENGTHS.get(field)
     if limit is not None and len(value) > limit:
         raise InvalidArgumentError(owner, field, value, f"is longer than {limit} characters")
-    if "\0" in value:
-        raise InvalidArgumentError(owner, field, value, "contains a NUL character")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidArgumentError(
-            owner, field, value, "contains a lone surrogate (a character UTF-8 cannot encode)"
-        ) from None
+    problem = text_problem(value)
+    if problem is not None:
+        raise InvalidArgumentError(owner, field, value, problem)
 
 
 def _check(owner: str, body: dict[str, Any]) -> None:
