@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from typing import Self
 
     from nbsched.job import Job
+    from nbsched.liveness import SchedulerInfo
     from nbsched.runs import Run, RunFilter, RunTable
     from nbsched.schedulers.base import BaseScheduler
 
@@ -338,6 +339,49 @@ class JobStore(ABC):
         store answers each with one query, so a scheduler can tell which run-output folders on its disk belong
         to runs that are gone (pruned or deleted by another process)."""
         return {run_id for run_id in run_ids if self.get_run(run_id) is not None}
+
+    def last_runs(self, job_ids: Collection[str] | None = None) -> dict[str, Run]:
+        """The latest run (newest ``scheduled_at``) of each of ``job_ids`` that has one (``None``: of every job
+        with runs), by job id. A persistent store answers with ONE query, however many jobs: the faces list
+        jobs with their last run through this."""
+        from nbsched.runs import RunFilter
+
+        latest: dict[str, Run] = {}
+        if job_ids is not None:  # the default history is in memory and indexed by job: one lookup each
+            for job_id in dict.fromkeys(job_ids):
+                found = self.get_runs(RunFilter(job_id=job_id, limit=1))
+                if found:
+                    latest[job_id] = found[0]
+            return latest
+        for run in self.get_runs(RunFilter()):  # newest first: the first of each job is its latest
+            latest.setdefault(run.job_id, run)
+        return latest
+
+    # ------------------------------------------------------------------------------------ scheduler liveness
+    # Schedulers running jobs over a store say so here (see nbsched.liveness). The default keeps the rows in this
+    # process's memory: right for the memory store, which only this process's schedulers can use.
+    _scheduler_rows: dict[str, SchedulerInfo] | None = None
+
+    def record_scheduler(self, info: SchedulerInfo) -> None:
+        """Insert or replace the liveness row of scheduler ``info.id`` (its start and each heartbeat).
+
+        A persistent store may also delete rows of schedulers not heard of for a long time (a day or more)."""
+        if self._scheduler_rows is None:
+            self._scheduler_rows = {}
+        self._scheduler_rows[info.id] = info
+
+    def remove_scheduler(self, scheduler_id: str) -> None:
+        """Delete the liveness row of this scheduler (its clean shutdown); no error when there is none."""
+        if self._scheduler_rows is not None:
+            self._scheduler_rows.pop(scheduler_id, None)
+
+    def live_schedulers(self, alive_since: datetime) -> list[SchedulerInfo]:
+        """The schedulers whose latest heartbeat is at or after ``alive_since``, oldest start first (one query).
+
+        Who runs jobs over this store now: those with ``runs_jobs``. A scheduler that died without shutting down
+        stops beating and drops out once ``alive_since`` passes its last heartbeat."""
+        rows = list((self._scheduler_rows or {}).values())
+        return sorted((row for row in rows if row.heartbeat_at >= alive_since), key=lambda row: row.started_at)
 
     @property
     def store_id(self) -> str | None:

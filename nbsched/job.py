@@ -92,6 +92,8 @@ class Job:
     :ivar retry_backoff: seconds before the first retry, doubling for each further one
     :ivar run_count: how many times the job has been fired
     :ivar tags: free-form labels
+    :ivar pause_after_run: set by ``run_now`` on a paused job: the fire it made due runs once, and the claim of
+        that fire pauses the job again (any other change of ``next_run_time`` clears it)
     """
 
     id: str
@@ -113,6 +115,7 @@ class Job:
     tags: frozenset[str] = frozenset()
     #: the trigger will not fire again, but the job is kept until its last runs are done (retries)
     completed: bool = False
+    pause_after_run: bool = False
     _scheduler: BaseScheduler | None = attrs.field(default=None, alias="scheduler")
     _jobstore_alias: str | None = attrs.field(default=None, alias="jobstore_alias")
     _pending: bool = attrs.field(default=True, alias="pending")
@@ -287,6 +290,7 @@ class Job:
                 new["next_run_time"] = convert_to_datetime(changes["next_run_time"], tz, owner, "next_run_time")
             except InvalidArgumentError as exc:
                 raise JobArgumentError(owner, "next_run_time", changes["next_run_time"], exc.problem) from None
+            new["pause_after_run"] = False  # a new next run time (pause, resume, reschedule) ends a run_now's pause
 
         target: Callable[..., Any] | None = new.get("func", self.func)
         if target is not None and not is_task(target) and ("args" in new or "kwargs" in new or "func" in new):
@@ -343,6 +347,7 @@ class Job:
             "run_count": self.run_count,
             "completed": self.completed,
             "tags": sorted(self.tags),
+            **({"pause_after_run": True} if self.pause_after_run else {}),  # only when set: exports unchanged
         }
 
     @classmethod
@@ -385,6 +390,7 @@ class Job:
             retry_backoff=state.get("retry_backoff", 0.0),
             run_count=state.get("run_count", 0),
             completed=state.get("completed", False),
+            pause_after_run=state.get("pause_after_run", False),
             tags=_shared(frozenset(state.get("tags", ()))),
             scheduler=scheduler,
         )

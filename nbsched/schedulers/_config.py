@@ -41,7 +41,7 @@ __all__ = [
 GENERAL_KEYS = frozenset({"logger", "timezone", "jobstore_retry_interval", "job_defaults", "jobstores", "executors"})
 #: nbsched's own options (besides APScheduler's)
 NBSCHED_KEYS = frozenset(
-    {"clock", "keep_runs", "keep_runs_for", "heartbeat_interval", "lost_after", "max_concurrent_runs"}
+    {"clock", "keep_runs", "keep_runs_for", "heartbeat_interval", "lost_after", "max_concurrent_runs", "manage_only"}
 )
 JOB_DEFAULT_KEYS = frozenset({"misfire_grace_time", "coalesce", "max_instances"})
 PREFIXES = ("apscheduler.", "nbsched.")

@@ -90,6 +90,7 @@ class JobsAPI:
     _AUTO_EXECUTORS: frozenset[str]
     _pending_jobs: list[tuple[Job, str, bool]]
     _listener_mask: int
+    manage_only: bool
 
     def _dispatch_event(self, event: SchedulerEvent) -> None:
         raise NotImplementedError
@@ -478,7 +479,8 @@ class JobsAPI:
         self._check_executor(job.executor, owner)
 
     def _real_add_job(self, job: Job, jobstore_alias: str, replace_existing: bool, owner: str = "add_job") -> None:
-        self._check_aliases(job, jobstore_alias, owner, executor_may_follow=True)
+        # A manage-only scheduler never gets an executor later: an alias it does not know is a typo.
+        self._check_aliases(job, jobstore_alias, owner, executor_may_follow=not self.manage_only)
         self._complete(job)
         store = self._jobstores[jobstore_alias]
         try:
@@ -574,7 +576,7 @@ class JobsAPI:
         job._pending = False
         if self._listener_mask & EVENT_JOB_ADDED:
             self._dispatch_event(JobEvent(EVENT_JOB_ADDED, job.id, jobstore_alias))
-        if is_task(job.func):
+        if is_task(job.func) and not self.manage_only:  # a manage-only scheduler starts no kernel
             self._prepare_executor(job)
         self._logger.info('Added job "%s" to job store "%s"', job.name, jobstore_alias)
         if self.state == STATE_RUNNING:

@@ -386,4 +386,5 @@ class RunRecorder:
             for run in store.mark_lost_runs(stale_before, now):
                 self._logger.warning("Run %s of job %s was lost: %s", run.id, run.job_id, run.error_message)
                 scheduler._run_lost(run, alias)
+        scheduler.beat_liveness(now)  # this scheduler's row in the stores' schedulers tables (nbsched.liveness)
         scheduler._prune_runs(now)

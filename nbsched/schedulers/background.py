@@ -22,6 +22,8 @@ class BackgroundScheduler(BlockingScheduler):
     def start(self, paused: bool = False) -> None:
         self._new_wakeup()
         BaseScheduler.start(self, paused)
+        if self.manage_only:
+            return  # no loop: nothing is processed
         self._thread = threading.Thread(target=self._main_loop, name="nbsched", daemon=self._daemon)
         self._thread.start()
 

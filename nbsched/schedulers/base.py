@@ -56,6 +56,7 @@ from nbsched.job import Job
 from nbsched.runs import Run
 from nbsched.schedulers import _config
 from nbsched.schedulers._catchup import FirePlan, plan_fires
+from nbsched.schedulers._faces import FacesAPI
 from nbsched.schedulers._history import RunsAPI
 from nbsched.schedulers._jobs import JobsAPI, undefined
 from nbsched.schedulers._runs import RunRecorder
@@ -83,7 +84,7 @@ STATE_PAUSED = 2
 _JOB_OPTIONS = ("misfire_grace_time", "coalesce", "max_instances")
 
 
-class BaseScheduler(RunsAPI, JobsAPI, ABC):
+class BaseScheduler(FacesAPI, RunsAPI, JobsAPI, ABC):
     """The scheduler API and its one processing loop.
 
     Options (keyword arguments, or ``gconfig`` with ``apscheduler.``/``nbsched.`` prefixed dotted keys):
@@ -97,6 +98,9 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
     :param executors: alias -> executor instance, plugin alias or config dict
     :param clock: where time is read (default :class:`~nbsched.clock.SystemClock`; tests use
         :class:`~nbsched.clock.ManualClock`)
+    :param manage_only: only manage jobs (default ``False``): :meth:`start` leaves the scheduler paused for good
+        and starts no executor, run recorder, retention or liveness row; jobs are added, changed and removed
+        through the stores as usual, executor aliases checked by name (the ``nbsched`` command uses this)
 
     Unknown options raise :class:`~nbsched.exceptions.ConfigurationError` (APScheduler ignores them).
 
@@ -179,6 +183,7 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
         self.heartbeat_interval = float(
             _config.number(owner, "heartbeat_interval", config.get("heartbeat_interval", 10.0), optional=False)
         )
+        self.manage_only = _config.parse_bool(owner, "manage_only", config.get("manage_only", False))
         self.lost_after = float(
             _config.number(owner, "lost_after", config.get("lost_after", 6 * self.heartbeat_interval), optional=False)
         )
@@ -209,8 +214,9 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
         with self._executors_lock:
             if "default" not in self._executors:
                 self.add_executor(self._create_default_executor(), "default")
-            for alias, executor in self._executors.items():
-                executor.start(self, alias)
+            if not self.manage_only:
+                for alias, executor in self._executors.items():
+                    executor.start(self, alias)
         with self._jobstores_lock:
             if "default" not in self._jobstores:
                 self.add_jobstore(self._create_default_jobstore(), "default")
@@ -225,17 +231,23 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
                     with contextlib.suppress(Exception):
                         store.shutdown()
                 with self._executors_lock:
-                    for executor in self._executors.values():
+                    for executor in self._executors.values() if not self.manage_only else ():
                         with contextlib.suppress(Exception):
                             executor.shutdown(wait=False)
                 raise
             finally:
                 self._starting = False
+        if self.manage_only:
+            self.state = STATE_PAUSED  # for good: nothing here runs jobs (resume() refuses)
+            self._logger.info("Scheduler started (manage only)")
+            self._dispatch_event(SchedulerEvent(EVENT_SCHEDULER_STARTED))
+            return
         self._recorder.start()
         self._clock.add_observer(self._on_clock_jump)
         # Passes are counted for _on_clock_jump, which only a clock that jumps (overrides add_observer) calls.
         self._count_passes = type(self._clock).add_observer is not Clock.add_observer
         self.state = STATE_PAUSED if paused else STATE_RUNNING
+        self._liveness_started()
         self._logger.info("Scheduler started")
         self._dispatch_event(SchedulerEvent(EVENT_SCHEDULER_STARTED))
         if not paused:
@@ -259,9 +271,10 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
             # still waiting for a running instance do not run: their runs are found lost once nothing beats them.
             self._waiting.clear()
         # No lock is held while waiting for running jobs: they report back through the scheduler.
-        for executor in list(self._executors.values()):
+        for executor in list(self._executors.values()) if not self.manage_only else ():
             executor.shutdown(wait)
         self._recorder.stop()
+        self._liveness_stopped()
         from nbsched.jobstores.memory import MemoryJobStore
 
         with self._jobstores_lock:
@@ -281,14 +294,18 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
             self.state = STATE_PAUSED
             self._logger.info("Paused scheduler job processing")
             self._dispatch_event(SchedulerEvent(EVENT_SCHEDULER_PAUSED))
+            self.beat_liveness()  # others see at once that it no longer runs jobs
 
     def resume(self) -> None:
         """Resume job processing."""
         if self.state == STATE_STOPPED:
             raise SchedulerNotRunningError
+        if self.manage_only:
+            raise ConfigurationError(type(self).__name__, "manage_only", True, "means it never processes jobs")
         if self.state == STATE_PAUSED:
             self.state = STATE_RUNNING
             self._logger.info("Resumed scheduler job processing")
+            self.beat_liveness()
             self._dispatch_event(SchedulerEvent(EVENT_SCHEDULER_RESUMED))
             self.wakeup()
 
@@ -333,7 +350,7 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
                 type(self).__name__, "executor", alias, _plugin_arg(executor, executor_opts)
             )
             self._executors[alias] = instance
-            if self.state != STATE_STOPPED or self._starting:
+            if (self.state != STATE_STOPPED or self._starting) and not self.manage_only:
                 instance.start(self, alias)
         self._dispatch_event(SchedulerEvent(EVENT_EXECUTOR_ADDED, alias))
 
@@ -575,12 +592,15 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
             plan = attrs.evolve(plan, run_times=plan.run_times[: max(job.max_runs - job.run_count, 0)])
         fired = len(plan.run_times) if plan else 0
         next_run_time = plan.next_run_time if plan else None
+        stays_paused = False
         if job.max_runs is not None and job.run_count + fired >= job.max_runs:
             next_run_time = None
+        elif job.pause_after_run and plan is not None:
+            next_run_time, stays_paused = None, True  # run_now of a paused job: paused again by this claim
         job.next_run_time = next_run_time
         job.run_count += fired
         # A finished schedule whose runs may still be retried stays stored until they are done.
-        job.completed = next_run_time is None and fired > 0 and job.retries > 0
+        job.completed = next_run_time is None and fired > 0 and job.retries > 0 and not stays_paused
         runs = self._recorder.new_runs(job, plan, now) if plan else []
         return job, expected, fired, plan, runs
 
@@ -610,7 +630,7 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
             if plan is None:
                 continue  # stored with no next run time: paused until someone fixes or resumes it
             self._recorder.claimed(alias, runs, job)
-            if job.next_run_time is None and not job.completed:
+            if job.next_run_time is None and not job.completed and not _stays_paused(job):
                 # The trigger is done (a date job after its run) or max_runs is reached.
                 store.remove_job(job.id)
                 events.append(JobEvent(EVENT_JOB_REMOVED, job.id, alias))
@@ -681,6 +701,11 @@ class BaseScheduler(RunsAPI, JobsAPI, ABC):
                 self._skipping.discard(job.id)
             if self._listener_mask & EVENT_JOB_SUBMITTED:
                 events.append(JobSubmissionEvent(EVENT_JOB_SUBMITTED, job.id, alias, run_times))
+
+
+def _stays_paused(job: Job) -> bool:
+    """Whether a claimed job with no next run time was paused again after a run_now (else it is done)."""
+    return job.pause_after_run and (job.max_runs is None or job.run_count < job.max_runs)
 
 
 def _mapping(owner: str, field: str, value: Any) -> Mapping[str, Any]:

@@ -30,7 +30,8 @@ class BlockingScheduler(BaseScheduler):
     def start(self, paused: bool = False) -> None:
         self._new_wakeup()
         super().start(paused)
-        self._main_loop()
+        if not self.manage_only:  # a manage-only scheduler returns at once: it processes nothing
+            self._main_loop()
 
     def _new_wakeup(self) -> None:
         self._wakeup = Wakeup()  # a wake-up left from an earlier run is dropped: start() wakes the loop anyway

@@ -101,7 +101,12 @@ def test_apscheduler_arguments(tmp_path: Path, open_store: Opener) -> None:
         store.add_run(Run(job_id="a", scheduled_at=T0))
         assert {"apscheduler_jobs", "apscheduler_jobs_runs"} <= set(metadata.tables)
         names = set(inspect(engine).get_table_names())
-        assert names == {"apscheduler_jobs", "apscheduler_jobs_runs", "apscheduler_jobs_schema_version"}
+        assert names == {
+            "apscheduler_jobs",
+            "apscheduler_jobs_runs",
+            "apscheduler_jobs_schedulers",
+            "apscheduler_jobs_schema_version",
+        }
         store.shutdown()
         with engine.connect() as conn:  # the caller's engine is left usable
             assert conn.execute(text("SELECT count(*) FROM apscheduler_jobs")).scalar() == 1

@@ -96,7 +96,7 @@ def test_string_alias_config_for_stores_and_executors() -> None:
             {"timzone": "UTC"},
             "BackgroundScheduler: option 'timzone' is not a known option; did you mean 'timezone'? (known: clock, "
             "daemon, executors, heartbeat_interval, job_defaults, jobstore_retry_interval, jobstores, keep_runs, "
-            "keep_runs_for, logger, lost_after, max_concurrent_runs, timezone)",
+            "keep_runs_for, logger, lost_after, manage_only, max_concurrent_runs, timezone)",
         ),
         ({"timezone": "Mars/Olympus"}, "BackgroundScheduler: timezone 'Mars/Olympus' is not a known time zone name"),
         ({"job_defaults": {"coalese": True}}, "BackgroundScheduler: job_defaults 'coalese' is not a job default"),

@@ -41,6 +41,7 @@ __all__ = [
     "Base",
     "JobRow",
     "RunRow",
+    "SchedulerRow",
     "UTCMicroseconds",
     "from_micros",
     "raw_columns",
@@ -181,3 +182,17 @@ class RunRow(Base):
     input_sha256: Mapped[str | None] = mapped_column(String(64))
     # Notes on the run that are not its error: coalesced fire times, outputs not written (revision 0004).
     warnings: Mapped[str | None] = mapped_column(Text)
+
+
+class SchedulerRow(Base):
+    """The sign of life of one scheduler running over the store (see :class:`nbsched.liveness.SchedulerInfo`),
+    refreshed on its heartbeat, deleted when it shuts down cleanly (revision 0005)."""
+
+    __tablename__ = "schedulers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCMicroseconds)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCMicroseconds)
+    runs_jobs: Mapped[bool] = mapped_column(Boolean)

@@ -17,17 +17,27 @@ from sqlalchemy.schema import SchemaConst
 
 from nbsched.jobstores.sqlalchemy.database import Database
 from nbsched.jobstores.sqlalchemy.errors import SchemaVersionError
-from nbsched.jobstores.sqlalchemy.models import Base, JobRow, RunRow
+from nbsched.jobstores.sqlalchemy.models import Base, JobRow, RunRow, SchedulerRow
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
-__all__ = ["HEAD", "MIGRATIONS", "REVISIONS", "TableNames", "alembic_config", "current_revision", "migrate", "tables"]
+__all__ = [
+    "HEAD",
+    "MIGRATIONS",
+    "REVISIONS",
+    "TableNames",
+    "alembic_config",
+    "current_revision",
+    "migrate",
+    "scheduler_table",
+    "tables",
+]
 
 #: the folder of the Alembic environment and its ``versions/``
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: every revision in ``migrations/versions``, oldest first (a test checks them against Alembic's)
-REVISIONS = ("0001", "0002", "0003", "0004")
+REVISIONS = ("0001", "0002", "0003", "0004", "0005")
 #: the newest revision
 HEAD = REVISIONS[-1]
 
@@ -40,19 +50,28 @@ class TableNames:
     :ivar runs: the runs table: ``runs`` next to ``jobs``, else ``<tablename>_runs``
     :ivar version: Alembic's version table: ``schema_version``, else ``<tablename>_schema_version``
     :ivar schema: the database schema holding them (``None``: the default one)
+    :ivar schedulers: the liveness rows of the schedulers over the store: ``schedulers`` next to ``jobs``, else
+        ``<tablename>_schedulers``
     """
 
     jobs: str
     runs: str
     version: str
     schema: str | None
+    schedulers: str
 
     @classmethod
     def for_table(cls, tablename: str, schema: str | None = None) -> TableNames:
         """The names used by a store whose jobs table is ``tablename``."""
         if tablename == "jobs":
-            return cls(jobs="jobs", runs="runs", version="schema_version", schema=schema)
-        return cls(jobs=tablename, runs=f"{tablename}_runs", version=f"{tablename}_schema_version", schema=schema)
+            return cls(jobs="jobs", runs="runs", version="schema_version", schema=schema, schedulers="schedulers")
+        return cls(
+            jobs=tablename,
+            runs=f"{tablename}_runs",
+            version=f"{tablename}_schema_version",
+            schema=schema,
+            schedulers=f"{tablename}_schedulers",
+        )
 
     def identifiers(self) -> list[str]:
         """Every name the migrations create for these tables (tables, indexes, constraints), longest first."""
@@ -60,6 +79,7 @@ class TableNames:
             self.jobs,
             self.runs,
             self.version,
+            self.schedulers,
             f"{self.version}_pkc",  # Alembic's primary key of its version table
             f"ix_{self.jobs}_next_run_time",
             f"uq_{self.runs}_job_id_scheduled_at",
@@ -69,7 +89,13 @@ class TableNames:
 
     def as_attributes(self) -> dict[str, str | None]:
         """The names as the migrations read them from ``config.attributes["nbsched_names"]``."""
-        return {"jobs": self.jobs, "runs": self.runs, "version": self.version, "schema": self.schema}
+        return {
+            "jobs": self.jobs,
+            "runs": self.runs,
+            "version": self.version,
+            "schema": self.schema,
+            "schedulers": self.schedulers,
+        }
 
 
 def tables(names: TableNames, metadata: MetaData | None = None) -> tuple[Table, Table]:
@@ -81,6 +107,15 @@ def tables(names: TableNames, metadata: MetaData | None = None) -> tuple[Table, 
     jobs = Base.metadata.tables[JobRow.__tablename__].to_metadata(metadata, schema=schema, name=names.jobs)
     runs = Base.metadata.tables[RunRow.__tablename__].to_metadata(metadata, schema=schema, name=names.runs)
     return jobs, runs
+
+
+def scheduler_table(names: TableNames, metadata: MetaData) -> Table:
+    """The ``schedulers`` ``Table`` object (liveness rows) under these names, in ``metadata``."""
+    schema: str | Literal[SchemaConst.RETAIN_SCHEMA] = SchemaConst.RETAIN_SCHEMA
+    if names.schema is not None:
+        schema = names.schema
+    table = Base.metadata.tables[SchedulerRow.__tablename__]
+    return table.to_metadata(metadata, schema=schema, name=names.schedulers)
 
 
 def current_revision(conn: Connection, names: TableNames) -> str | None:

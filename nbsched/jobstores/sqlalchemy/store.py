@@ -42,10 +42,12 @@ from nbsched.job import Job
 from nbsched.jobstores.sqlalchemy.database import Database, PreparedStatement
 from nbsched.jobstores.sqlalchemy.errors import JobStoreError
 from nbsched.jobstores.sqlalchemy.history import RunHistory, insert_ignoring
+from nbsched.jobstores.sqlalchemy.liveness import SchedulerTable
 from nbsched.jobstores.sqlalchemy.models import MAX_MICROS, MIN_MICROS, raw_columns
 from nbsched.jobstores.sqlalchemy.notify import DataVersionWatcher, Notifier, PostgresListener
 from nbsched.jobstores.sqlalchemy.rows import CLAIM_COLUMNS, claim_values, job_from_row, job_values
-from nbsched.jobstores.sqlalchemy.schema import TableNames, migrate, tables
+from nbsched.jobstores.sqlalchemy.schema import TableNames, migrate, scheduler_table, tables
+from nbsched.liveness import SchedulerInfo
 from nbsched.refs import maybe_ref
 from nbsched.runs import Run, RunFilter, RunStatus
 
@@ -134,7 +136,9 @@ class SQLAlchemyJobStore(JobStore):
             self._db.dispose()
             problem = f"is too long for PostgreSQL, whose names have at most {_PG_MAX_NAME} bytes ({longest!r})"
             raise ConfigurationError(owner, "tablename", tablename, problem)
+        metadata = metadata if metadata is not None else MetaData()
         self._jobs, runs = tables(self._names, metadata)
+        self._schedulers = SchedulerTable(self._db, scheduler_table(self._names, metadata))
         self._channel = f"nbsched_{tablename}"
         self._notifier = Notifier(self._db.dialect, self._channel)
         self._history = RunHistory(self._db, runs, self._notifier)
@@ -504,6 +508,22 @@ class SQLAlchemyJobStore(JobStore):
     def existing_run_ids(self, run_ids: Collection[str]) -> set[str]:
         """Those of ``run_ids`` the store holds, a query per 500 of them."""
         return self._history.existing_run_ids(run_ids)
+
+    def last_runs(self, job_ids: Collection[str] | None = None) -> dict[str, Run]:
+        """The latest run of each job, by job id, in one query (see :meth:`RunHistory.last_runs`)."""
+        return self._history.last_runs(job_ids)
+
+    def record_scheduler(self, info: SchedulerInfo) -> None:
+        """Insert or replace scheduler ``info.id``'s row in the ``schedulers`` table (one transaction)."""
+        self._schedulers.record(info)
+
+    def remove_scheduler(self, scheduler_id: str) -> None:
+        """Delete this scheduler's row from the ``schedulers`` table."""
+        self._schedulers.remove(scheduler_id)
+
+    def live_schedulers(self, alive_since: datetime) -> list[SchedulerInfo]:
+        """The schedulers (of any process or machine) that beat at or after ``alive_since`` (one query)."""
+        return self._schedulers.live(alive_since)
 
     @property
     def store_id(self) -> str:
