@@ -286,10 +286,8 @@ def cmd_list(args: argparse.Namespace, session: Session) -> int:
     jobs = session.jobs()
     broken = session.broken_jobs()
     masker = Masker.for_jobs(jobs)
-    last_runs: dict[str, Run | None] = {}
-    for job in jobs:
-        runs = session.runs(job_id=job.id, limit=1)
-        last_runs[job.id] = runs[0] if runs else None
+    found = session.store.last_runs([job.id for job in jobs])  # one query, however many jobs
+    last_runs: dict[str, Run | None] = {job.id: found.get(job.id) for job in jobs}
     if args.json:
         emit_json(
             {

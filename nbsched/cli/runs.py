@@ -1,16 +1,16 @@
 """``nbsched run``, ``runs``/``history`` and ``logs``: running a job now and reading what its runs left.
 
-``run JOB`` marks the job due now in the store; any scheduler over the store (``nbsched serve``, a kernel, the
-Jupyter server) claims that fire within about a second, exactly once. ``run --wait`` then follows the run to
-its end (progress on stderr) and exits 0 when it succeeded, 1 otherwise. When no scheduler claims the fire
-within ``--claim-timeout`` seconds, ``--wait`` runs it in this process, with a scheduler that claims only that
-one fire. A paused job runs once and stays paused.
+``run JOB`` is the scheduler's ``run_now``: the job is marked due now in the store; any scheduler running jobs
+over the store (``nbsched serve``, a kernel, the Jupyter server) claims that fire within about a second, exactly
+once. A paused job runs once and stays paused. When no scheduler runs jobs over the store, ``run`` says so
+instead of promising a start. ``run --wait`` then follows the run to its end (progress on stderr) and exits 0
+when it succeeded, 1 otherwise; when no scheduler runs jobs over the store, or none claims the fire within
+``--claim-timeout`` seconds, it runs it in this process, with a scheduler that claims only that one fire.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import sys
 import time
@@ -24,12 +24,15 @@ from nbsched.cli.session import EXIT_FAILED, EXIT_NOT_FOUND, EXIT_OK, EXIT_TIMEO
 from nbsched.exceptions import InvalidArgumentError, JobLookupError
 from nbsched.job import Job
 from nbsched.jobstores.sqlalchemy import SQLAlchemyJobStore
+from nbsched.liveness import NO_SCHEDULER, SchedulerInfo
 from nbsched.masking import Masker
 from nbsched.runs import ACTIVE, FINISHED, Run, RunFilter, RunStatus
 from nbsched.shutdown import cancel_unfinished
 
 __all__ = ["cmd_logs", "cmd_run", "cmd_runs", "short_id"]
 
+#: what ``run`` tells to do when no scheduler runs jobs over the store (see :meth:`nbsched.liveness.RunNow.message`)
+RUN_REMEDY = "start `nbsched serve` or use --wait"
 #: seconds between two looks at a followed run
 POLL_INTERVAL = 0.2
 
@@ -219,6 +222,9 @@ class OneFireStore(SQLAlchemyJobStore):
     def get_next_run_time(self) -> datetime | None:
         return self._due if self._marked() is not None else None
 
+    def record_scheduler(self, info: SchedulerInfo) -> None:
+        """Nothing: a scheduler that runs one fire is no scheduler running jobs over the store for others."""
+
 
 class InProcessRunner:
     """A scheduler in this process that claims and runs the one marked fire of a job."""
@@ -310,45 +316,36 @@ def cmd_run(args: argparse.Namespace, session: Session) -> int:
     scheduler = session.scheduler
     job = session.job(args.job)
     set_log_masker(Masker.for_jobs([job]))
-    was_paused = job.next_run_time is None
-    due = datetime.now(UTC)
-    scheduler.modify_job(job.id, next_run_time=due)
-    if not args.wait and not was_paused:
+    marked = scheduler.run_now(job.id)
+    due = marked.due
+    if not args.wait:
         if args.json:
-            emit_json({"job_id": job.id, "scheduled_at": due.isoformat(), "run": None})
+            emit_json(
+                {
+                    "job_id": job.id,
+                    "scheduled_at": due.isoformat(),
+                    "run": None,
+                    "paused": marked.was_paused,
+                    "warning": marked.warning(RUN_REMEDY),
+                }
+            )
         else:
-            print(f"marked {job.id} to run now; a scheduler over this store starts it within about a second")
+            print(marked.message(RUN_REMEDY))
         return EXIT_OK
 
     runner: InProcessRunner | None = None
     finished = False
     try:
-        run = _wait_for_claim(session, job.id, due, args.claim_timeout)
-        if run is None and not args.wait:
-            # Only a paused job gets here: put it back as it was rather than leave it due for a later scheduler.
-            with contextlib.suppress(JobLookupError):
-                scheduler.pause_job(job.id)
-            raise CliError(
-                f"{job.id} is paused and no scheduler over this store took it within {args.claim_timeout:g} s; "
-                "use --wait to run it in this process",
-                EXIT_TIMEOUT,
-            )
+        # Nobody runs jobs over the store: no use waiting for one to take the run.
+        run = _wait_for_claim(session, job.id, due, args.claim_timeout) if marked.will_start else None
         if run is None:
             if not args.quiet and not args.json:
-                print("no scheduler is running over this store: running it in this process", file=sys.stderr)
+                why = NO_SCHEDULER if not marked.will_start else f"no scheduler took it within {args.claim_timeout:g} s"
+                print(f"{why}: running it in this process", file=sys.stderr)
             runner = InProcessRunner(session.url, job.id, due)
             run = _wait_for_claim(session, job.id, due, 30.0)
             if run is None:
                 raise CliError(f"{job.id} could not be started in this process", EXIT_FAILED)
-        if was_paused:
-            with contextlib.suppress(JobLookupError):  # a date job is removed once it ran
-                scheduler.pause_job(job.id)
-        if not args.wait:
-            if args.json:
-                emit_json({"job_id": job.id, "scheduled_at": due.isoformat(), "run": run.id})
-            else:
-                print(f"started {job.id} as run {short_id(run.id)} (paused again)")
-            return EXIT_OK
         final = _follow(session, run.id, args.timeout, args.quiet or args.json)
         finished = True
     finally:

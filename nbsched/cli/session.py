@@ -1,10 +1,10 @@
 """The store a command works on, the scheduler API over it, and the CLI's exit codes.
 
 Every command opens the store named by ``--db`` (default: the default store, see :mod:`nbsched.paths`). A command
-that changes jobs works behind a :class:`~nbsched.schedulers.background.BackgroundScheduler` started *paused*: the
-scheduler's API (``add_job``, ``modify_job``...) works on the stored jobs, and nothing is run by the command
-itself. Run retention is off in this scheduler (``keep_runs=None``): pruning is the business of the schedulers
-that run jobs.
+that changes jobs works behind a :class:`~nbsched.schedulers.background.BackgroundScheduler` started with
+``manage_only=True``: the scheduler's API (``add_job``, ``modify_job``, ``run_now``...) works on the stored jobs,
+and the command itself runs nothing and starts no executor, kernel or thread (nor run retention: pruning is
+the business of the schedulers that run jobs).
 
 A command that only reads (``list``, ``runs``, ``logs``, ``export``) opens a *read-only* session: it reads through the
 store's public API in read transactions and starts no scheduler, so no heartbeat, lost-run detection or executor
@@ -22,7 +22,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from nbsched.exceptions import CliError, InvalidArgumentError, JobLookupError  # CliError re-exported: its old home
-from nbsched.executors.base import BaseExecutor
 from nbsched.job import Job
 from nbsched.runs import Run, RunFilter, RunStatus
 
@@ -134,20 +133,21 @@ class Session:
             return
         self._scheduler = BackgroundScheduler(
             jobstores={"default": self.store},
-            # Executors that never run anything: adding a notebook job must not start a kernel for it here.
-            executors={alias: _NoRunExecutor() for alias in ("default", "notebook", "kernel")},
+            # Only manage jobs: no executor, kernel, thread, retention or liveness row is started; executor
+            # aliases are checked by name (default, notebook, kernel).
+            manage_only=True,
             keep_runs=None,
             logger=logging.getLogger("nbsched.cli.session"),
         )
         try:
-            self._scheduler.start(paused=True)
+            self._scheduler.start()
         except BaseException:
             self.store.shutdown()
             raise
 
     @property
     def scheduler(self) -> BackgroundScheduler:
-        """The paused scheduler over the store (not in a read-only session)."""
+        """The manage-only scheduler over the store (not in a read-only session)."""
         if self._scheduler is None:
             raise RuntimeError("a read-only session has no scheduler")
         return self._scheduler
@@ -213,10 +213,3 @@ class Session:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
-
-
-class _NoRunExecutor(BaseExecutor):
-    """The executors of a command's paused scheduler: it never submits a job, and there is nothing to prepare."""
-
-    def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
-        raise RuntimeError("a command's scheduler does not run jobs")

@@ -89,7 +89,8 @@ class FacesAPI:
         with self._jobstores_lock:
             job, alias = self._lookup_job(job_id, jobstore)
             due = self._clock.now().astimezone(UTC)
-            was_paused = job.next_run_time is None
+            # (also when an earlier run_now of the paused job is still due: it stays paused after this one)
+            was_paused = job.next_run_time is None or job.pause_after_run
             job.next_run_time = due
             job.pause_after_run = was_paused
             if alias is not None:  # (None: a job added before start(); stored with this due time at start)

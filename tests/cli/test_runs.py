@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from nbsched.jobstores.sqlalchemy import SQLAlchemyJobStore
 from nbsched.runs import Run, RunStatus
+from nbsched.schedulers.background import BackgroundScheduler
 from tests.cli.conftest import Cli, store_run
 
 FAST = ("--claim-timeout", "0.2", "-q")
@@ -19,10 +21,31 @@ def test_run_without_wait_marks_the_job_due(cli: Cli) -> None:
     result = cli("run", "record")
     assert (result.code, result.out) == (
         0,
-        "marked record to run now; a scheduler over this store starts it within about a second\n",
+        "marked record to run; no scheduler is running over this store: start `nbsched serve` or use --wait\n",
     )
     job = json.loads(cli("list", "--json").out)["jobs"][0]
     assert datetime.fromisoformat(job["next_run_time"]) <= datetime.now(UTC)
+    document = json.loads(cli("run", "record", "--json").out)
+    assert (document["paused"], document["run"]) == (False, None)
+    assert document["warning"] == "no scheduler is running over this store: start `nbsched serve` or use --wait"
+
+
+def test_run_with_a_live_scheduler_says_it_starts_shortly(cli: Cli, home: Path) -> None:
+    cli("add", "tests.tasks:record", "--every", "1h")
+    cli("add", "tests.tasks:record", "--every", "1h", "--paused", "--id", "held")
+    scheduler = BackgroundScheduler(jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{home / 'nbsched.db'}")})
+    scheduler.start(paused=True)  # started paused: it does not run jobs
+    try:
+        assert "no scheduler is running over this store" in cli("run", "record").out
+        scheduler.resume()
+        assert cli("run", "record").out == "marked record to run now; a scheduler over this store starts it shortly\n"
+        assert cli("run", "held").out == (
+            "marked held to run now; a scheduler over this store starts it shortly (it stays paused)\n"
+        )
+        assert json.loads(cli("run", "record", "--json").out)["warning"] is None
+    finally:
+        scheduler.shutdown()
+    assert "no scheduler is running over this store" in cli("run", "record").out  # its row went at shutdown
 
 
 def test_run_wait_runs_it_here_when_no_scheduler_does(cli: Cli) -> None:
@@ -60,16 +83,16 @@ def test_run_wait_timeout_exits_4_and_cancels(cli: Cli) -> None:
 
 def test_run_of_a_paused_job_runs_once_and_stays_paused(cli: Cli) -> None:
     cli("add", "tests.tasks:record", "--every", "1h", "--paused")
-    result = cli("run", "record", "--claim-timeout", "0.3")
-    assert result.code == 4
-    assert result.err == (
-        "nbsched: error: record is paused and no scheduler over this store took it within 0.3 s; "
-        "use --wait to run it in this process\n"
+    result = cli("run", "record")
+    assert (result.code, result.err) == (0, "")
+    assert result.out == (
+        "marked record to run; no scheduler is running over this store: start `nbsched serve` or use --wait\n"
     )
-    assert json.loads(cli("list", "--json").out)["jobs"][0]["paused"] is True
+    job = json.loads(cli("list", "--json").out)["jobs"][0]
+    assert job["paused"] is False  # due now, to run once; paused again by the fire's claim
     assert cli("run", "record", "--wait", *FAST).code == 0
     job = json.loads(cli("list", "--json").out)["jobs"][0]
-    assert (job["paused"], job["run_count"]) == (True, 1)
+    assert (job["paused"], job["run_count"], job["last_status"]) == (True, 1, "succeeded")
 
 
 def _fake_notebook_run(home: Path, job_id: str, status: RunStatus, **fields: Any) -> Run:

@@ -65,14 +65,28 @@ def test_run_now_of_a_paused_job_runs_once_and_it_stays_paused(harness: Harness)
     job = harness.scheduler.get_job("p")
     assert job is not None
     assert job.next_run_time is None  # paused again, not resumed
-    harness.advance(3600)
+    harness.advance(3630)
     assert tasks.CALLS == ["p"]
     assert len(harness.scheduler.runs(job_id="p")) == 1
-    harness.scheduler.resume_job("p")  # and it resumes as any paused job
-    harness.advance(5 * 60)
+    harness.scheduler.resume_job("p")  # and it resumes as any paused job: next on its grid, at 10:05
+    assert harness.scheduler.get_job("p").next_run_time == T0 + timedelta(minutes=65)  # type: ignore[union-attr]
+    harness.advance(270)
     assert tasks.CALLS == ["p", "p"]
     harness.advance(5 * 60)
     assert tasks.CALLS == ["p", "p", "p"]  # no longer paused after each run
+
+
+def test_a_paused_job_run_now_twice_before_it_fires_still_stays_paused(harness: Harness) -> None:
+    harness.start(paused=True)
+    harness.scheduler.add_job(tasks.record, "interval", minutes=5, args=["p"], id="p", next_run_time=None)
+    harness.scheduler.run_now("p")
+    harness.advance(1)
+    assert harness.scheduler.run_now("p").was_paused
+    harness.scheduler.resume()
+    harness.settle()
+    harness.advance(3600)
+    assert tasks.CALLS == ["p"]
+    assert harness.scheduler.get_job("p").next_run_time is None  # type: ignore[union-attr]
 
 
 def test_a_paused_date_job_run_now_stays_paused_with_its_date(harness: Harness) -> None:
