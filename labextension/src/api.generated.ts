@@ -127,10 +127,11 @@ export interface paths {
         put?: never;
         /**
          * Run a job now (needs ``execute``)
-         * @description Sets the job's next run time to now; a scheduler over the store (this server's when ``run_scheduler`` is
-         *     on, else ``nbsched serve`` or another server) claims and runs it, exactly once. Afterwards a cron job
-         *     keeps its schedule, an interval job runs next one interval after this run, and a one-off (``at``) job has
-         *     run (now instead of at its date). 409 for a paused job: resume it first.
+         * @description The scheduler's ``run_now``, as every face has it: sets the job's next run time to now; a scheduler running
+         *     jobs over the store (this server's when ``run_scheduler`` is on, else ``nbsched serve`` or another server)
+         *     claims and runs it, exactly once. Afterwards a cron job keeps its schedule, an interval job runs next one
+         *     interval after this run, a one-off (``at``) job has run (now instead of at its date), and a paused job runs
+         *     once and stays paused. When no scheduler runs jobs over the store, ``warning`` says so.
          */
         post: operations["runJobNow"];
         delete?: never;
@@ -473,6 +474,46 @@ export interface components {
             tags: string[];
             run_count: number;
             last_run: components["schemas"]["LastRunOut"] | null;
+        };
+        /** @description A job just marked to run now (``POST /jobs/{job_id}/run``), and what was done: the same as every face says. */
+        JobRunOut: {
+            id: string;
+            /** @description Secret parameter values in it as ``***`` */
+            name: string;
+            task: components["schemas"]["TaskOut"];
+            /** @description The trigger's stored state (``type``, ``version`` and its fields) */
+            trigger: {
+                type: string;
+            } & {
+                [key: string]: unknown;
+            };
+            schedule: components["schemas"]["TriggerIn"] | null;
+            /** @example every weekday at 09:00 (Europe/Paris) */
+            trigger_description: string;
+            timezone: string | null;
+            next_run_time: components["schemas"]["DateTime"] | null;
+            paused: boolean;
+            executor: string;
+            misfire_grace_time: number | null;
+            coalesce: boolean;
+            max_instances: number;
+            max_runs: number | null;
+            retries: number;
+            retry_backoff: number;
+            tags: string[];
+            run_count: number;
+            last_run: components["schemas"]["LastRunOut"] | null;
+            scheduled_at: components["schemas"]["DateTime"];
+            /**
+             * @example marked report to run now; a scheduler over this store starts it shortly
+             * @example marked report to run; no scheduler is running over this store: start `nbsched serve`
+             */
+            message: string;
+            /**
+             * @description Set when no scheduler runs jobs over the store, so nothing will start the run until one does
+             * @example no scheduler is running over this store: start `nbsched serve`
+             */
+            warning: string | null;
         };
         /** @description A stored job that cannot be loaded (kept in the store, never deleted). */
         BrokenJobOut: {
@@ -851,18 +892,17 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The job, due now */
+            /** @description The job, due now, with what was done */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["JobOut"];
+                    "application/json": components["schemas"]["JobRunOut"];
                 };
             };
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
         };

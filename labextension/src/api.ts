@@ -47,6 +47,11 @@ export type OtherTaskOut = Schemas['OtherTaskOut'];
 export type TaskOut = Schemas['TaskOut'];
 /** A job; secret parameter values are `***`, in its task and in its name. */
 export type JobOut = Schemas['JobOut'];
+/**
+ * `POST jobs/{id}/run`: the job, due now, with the scheduler's `run_now` report: `message` is the sentence every
+ * face shows; `warning` is set when no scheduler runs jobs over the store (nothing starts the run until one does).
+ */
+export type JobRunOut = Schemas['JobRunOut'];
 /** A stored job that cannot be loaded. */
 export type BrokenJobOut = Schemas['BrokenJobOut'];
 /** `GET jobs`. */
@@ -200,7 +205,7 @@ export class NbschedClient {
   }
 
   /** Run a job now (409 for a paused job). */
-  runJob(jobId: string): Promise<JobOut> {
+  runJob(jobId: string): Promise<JobRunOut> {
     return this._json('POST', this.url('jobs', jobId, 'run'));
   }
 

@@ -29,7 +29,8 @@ import { LabIcon } from '@jupyterlab/ui-components';
 
 import { NbschedApiError, NbschedClient, type JobOut, type NotebookParametersOut } from './api';
 import { ScheduleForm } from './form';
-import { SchedulerPanel } from './panel';
+import { SchedulerPanel, showRunNowNotice } from './panel';
+import { runNowNotice } from './presenter';
 import { buildRequest, FormError, initialValues, knownTimezones } from './schedule';
 import { CommandIDs, PLUGIN_ID, TOOLBAR_ITEM } from './ids';
 import { refreshIntervals } from './settings';
@@ -133,7 +134,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
           const request = buildRequest(path, values, info, trans);
           let job = await client.createJob(request.body);
           if (request.runNow) {
-            job = await client.runJob(job.id);
+            const reply = await client.runJob(job.id);
+            showRunNowNotice(runNowNotice(reply));
+            job = reply;
           }
           app.shell.activateById(panel.id);
           panel.select(job.id);

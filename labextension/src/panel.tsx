@@ -6,7 +6,7 @@
  * two seconds while runs are under way or due, else every ten (the settings `activeRefreshInterval` and
  * `idleRefreshInterval`).
  */
-import { Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
+import { Dialog, Notification, showDialog, showErrorMessage } from '@jupyterlab/apputils';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import { ReactWidget, refreshIcon } from '@jupyterlab/ui-components';
 import type { Message } from '@lumino/messaging';
@@ -17,8 +17,10 @@ import {
   healthView,
   jobView,
   refreshDelay,
+  runNowNotice,
   runView,
   type JobView,
+  type RunNowNotice,
   type RunView
 } from './presenter';
 import { DEFAULT_REFRESH_INTERVALS, type RefreshIntervals } from './settings';
@@ -154,10 +156,11 @@ export class SchedulerPanel extends ReactWidget {
         case 'resume':
           await client.resumeJob(id);
           break;
-        case 'run':
-          await client.runJob(id);
+        case 'run': {
+          showRunNowNotice(runNowNotice(await client.runJob(id)));
           this._selected = id;
           break;
+        }
         case 'remove': {
           const job = this._jobs.find(item => item.id === id);
           const answer = await showDialog({
@@ -425,4 +428,13 @@ function StatusBadge(props: { status: string; label: string }): React.ReactEleme
       {props.label}
     </span>
   );
+}
+
+/** Show what "Run now" did: a warning stays until closed (nothing will run until a scheduler starts). */
+export function showRunNowNotice(notice: RunNowNotice): void {
+  if (notice.kind === 'warning') {
+    Notification.warning(notice.message, { autoClose: false });
+  } else {
+    Notification.info(notice.message, { autoClose: 5000 });
+  }
 }

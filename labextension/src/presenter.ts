@@ -8,6 +8,7 @@ import {
   ACTIVE_STATUSES,
   type HealthOut,
   type JobOut,
+  type JobRunOut,
   type OutputKind,
   type RunOut
 } from './api';
@@ -197,8 +198,8 @@ export function jobView(job: JobOut, now: Date, trans: TranslationBundle = ENGLI
     paused: job.paused,
     canPause: job.next_run_time !== null,
     canResume: job.paused,
-    // the server refuses to run a paused job (409); a finished one-off job has no next run to move
-    canRunNow: job.next_run_time !== null
+    // a paused job runs once and stays paused (run_now's one meaning); a finished one-off job has nothing to run
+    canRunNow: job.next_run_time !== null || job.paused
   };
 }
 
@@ -314,4 +315,18 @@ export function refreshDelay(
     return wait < 60_000;
   });
   return soon ? intervals.active : intervals.idle;
+}
+
+/** What the panel tells after "Run now": the server's sentence, a warning when no scheduler will start the run. */
+export interface RunNowNotice {
+  kind: 'info' | 'warning';
+  message: string;
+}
+
+/**
+ * The notice of a `POST jobs/{id}/run` reply: the same sentence the CLI, the magics and the ipywidgets panel show
+ * (`nbsched.liveness.RunNow.message`), as a warning when no scheduler runs jobs over the store.
+ */
+export function runNowNotice(reply: JobRunOut): RunNowNotice {
+  return { kind: reply.warning ? 'warning' : 'info', message: reply.message };
 }

@@ -9,6 +9,7 @@ import {
   jobTarget,
   jobView,
   refreshDelay,
+  runNowNotice,
   runView,
   statusView
 } from '../src/presenter';
@@ -77,7 +78,7 @@ describe('jobView', () => {
       last: { status: 'none', label: 'not run yet' },
       canPause: false,
       canResume: true,
-      canRunNow: false
+      canRunNow: true // runs once and stays paused
     });
   });
 
@@ -92,6 +93,20 @@ describe('jobView', () => {
     );
     expect(jobTarget(jobOut({ task: { type: 'cell', source: 'x', mode: 'headless', kernel_name: null, timeout: null, cell_timeout: null, cwd: null, output_formats: [] } }))).toBe('notebook cell');
     expect(jobTarget(jobOut({ task: { type: 'shell' } }))).toBe('shell');
+  });
+});
+
+describe('runNowNotice', () => {
+  it('warns when no scheduler runs jobs over the store', () => {
+    const warning = 'no scheduler is running over this store: start `nbsched serve`';
+    const reply = { ...jobOut(), scheduled_at: '2026-01-05T09:00:00+00:00', message: `marked report to run; ${warning}`, warning };
+    expect(runNowNotice(reply)).toEqual({ kind: 'warning', message: `marked report to run; ${warning}` });
+  });
+
+  it('informs when a scheduler starts it', () => {
+    const message = 'marked report to run now; a scheduler over this store starts it shortly';
+    const reply = { ...jobOut(), scheduled_at: '2026-01-05T09:00:00+00:00', message, warning: null };
+    expect(runNowNotice(reply)).toEqual({ kind: 'info', message });
   });
 });
 

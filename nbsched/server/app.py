@@ -65,17 +65,16 @@ class NbschedService:
         self.error: str | None = None
 
     def start(self, db_url: str | None) -> None:
-        """Open the store and start the scheduler (paused unless it runs jobs)."""
+        """Open the store and start the scheduler (manage-only unless it runs jobs)."""
         from nbsched.jobstores.sqlalchemy import SQLAlchemyJobStore
         from nbsched.schedulers.background import BackgroundScheduler
 
         self.store = SQLAlchemyJobStore(url=db_url or None)
         options: dict[str, Any] = {"jobstores": {"default": self.store}}
-        if not self.runs_jobs:
-            # A paused scheduler never runs notebooks: keeping kernels warm for them would waste a process each.
-            options["executors"] = {"notebook": {"type": "notebook", "warm_kernels": False}}
-        self.scheduler = BackgroundScheduler(**options)
-        self.scheduler.start(paused=not self.runs_jobs)
+        # Without run_scheduler the server only manages jobs: no executor, kernel or run thread is started, and it
+        # is no scheduler running jobs over the store for the others (see nbsched.liveness).
+        self.scheduler = BackgroundScheduler(**options, manage_only=not self.runs_jobs)
+        self.scheduler.start()
 
     def stop(self) -> list[Run]:
         """Shut the scheduler down: the runs it started get :attr:`shutdown_grace` seconds to finish, then those

@@ -16,7 +16,7 @@ from tornado.web import HTTPError
 from nbsched.exceptions import JobLookupError
 from nbsched.limits import text_problem
 from nbsched.masking import Masker
-from nbsched.runs import Run, RunFilter
+from nbsched.runs import Run
 from nbsched.server import responses, schemas
 from nbsched.server.app import SERVICE_KEY, NbschedService
 from nbsched.server.errors import ApiError, error_body, status_for
@@ -108,13 +108,7 @@ class NbschedHandler(APIHandler):
         job = self.scheduler.get_job(job_id)
         if job is None:
             raise JobLookupError(job_id)
-        return responses.job_out(job, self._last_run(job_id))
-
-    def _last_run(self, job_id: str) -> Run | None:
-        store = self.service.store
-        assert store is not None
-        runs = store.get_runs(RunFilter(job_id=job_id, limit=1))
-        return runs[0] if runs else None
+        return responses.job_out(job, self.scheduler.last_runs([job_id]).get(job_id))
 
     def run_maskers(self, runs: list[Run]) -> dict[str, Masker]:
         """For each job of ``runs``, the masker of its secret values (runs in a worker thread)."""

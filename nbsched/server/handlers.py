@@ -96,8 +96,10 @@ class JobsHandler(NbschedHandler):
         self.reply(await self.call(self._list))
 
     def _list(self) -> schemas.JobListOut:
+        jobs = self.scheduler.get_jobs()
+        last = self.scheduler.last_runs([job.id for job in jobs])  # one query per store, however many jobs
         return {
-            "jobs": [responses.job_out(job, self._last_run(job.id)) for job in self.scheduler.get_jobs()],
+            "jobs": [responses.job_out(job, last.get(job.id)) for job in jobs],
             "broken": [{"id": job_id, "reason": reason} for _, job_id, reason in self.scheduler.get_broken_jobs()],
         }
 
@@ -184,16 +186,9 @@ class JobHandler(NbschedHandler):
                 check_fires(trigger, now, "JobUpdate")  # as add_job does for a new job: 400 naming the trigger
             updates["next_run_time"] = None if paused else trigger.get_next_fire_time(None, now)
         elif paused != paused_now:
-            updates["next_run_time"] = None if paused else self._resume_time(job, now)
+            updates["next_run_time"] = None if paused else _resume_time(job, now)
         scheduler.modify_job(job.id, **updates)
         return self.job_reply(job.id)
-
-    @staticmethod
-    def _resume_time(job: Any, now: Any) -> Any:
-        next_run_time = job.trigger.skip_to(now)
-        if next_run_time is None:
-            raise ApiError(409, f"Job {job.id} cannot be resumed: its trigger will not fire again", "Conflict")
-        return next_run_time
 
     @web.authenticated
     @authorized
@@ -233,7 +228,7 @@ class JobResumeHandler(NbschedHandler):
             raise JobLookupError(job_id)
         if job.next_run_time is None:
             # Checked here rather than by resume_job, which would remove the job instead.
-            next_run_time = JobHandler._resume_time(job, self.scheduler.clock.now())
+            next_run_time = _resume_time(job, self.scheduler.clock.now())
             self.scheduler.modify_job(job_id, next_run_time=next_run_time)
         return self.job_reply(job_id)
 
@@ -244,21 +239,22 @@ class JobRunHandler(NbschedHandler):
     @web.authenticated
     @authorized_to("execute")
     async def post(self, job_id: str) -> None:
-        """Run a job now: its next run time becomes now and a scheduler over the store runs it.
-
-        409 for a paused job (running it would resume it). A cron job then goes on with its schedule; an
-        interval job's next run is one interval after this one; a one-off (``at``) job runs now instead of later.
+        """Run a job now (the scheduler's ``run_now``): its next run time becomes now and a scheduler running jobs
+        over the store runs it, exactly once. A cron job then goes on with its schedule; an interval job's next run
+        is one interval after this one; a one-off (``at``) job runs now instead of later; a paused job runs once
+        and stays paused. ``warning`` says so when no scheduler runs jobs over the store.
         """
         self.reply(await self.call(self._run_now, job_id))
 
-    def _run_now(self, job_id: str) -> schemas.JobOut:
-        job = self.scheduler.get_job(job_id)
-        if job is None:
-            raise JobLookupError(job_id)
-        if job.next_run_time is None:
-            raise ApiError(409, f"Job {job_id} is paused: resume it to run it", "Conflict")
-        self.scheduler.modify_job(job_id, next_run_time=self.scheduler.clock.now())
-        return self.job_reply(job_id)
+    def _run_now(self, job_id: str) -> schemas.JobRunOut:
+        marked = self.scheduler.run_now(job_id)
+        reply: schemas.JobRunOut = {
+            **self.job_reply(job_id),
+            "scheduled_at": marked.due.isoformat(),
+            "message": marked.message(),
+            "warning": marked.warning(),
+        }
+        return reply
 
 
 class RunsHandler(NbschedHandler):
@@ -477,3 +473,12 @@ default_handlers: list[tuple[str, type[NbschedHandler]]] = [
     (rf"/nbsched/api/runs/{_RUN}/output/{_KIND}", RunOutputHandler),
     (r"/nbsched/api/notebooks/parameters", NotebookParametersHandler),
 ]
+
+
+def _resume_time(job: Any, now: Any) -> Any:
+    """The next run time of a paused job resumed at ``now``; 409 when its trigger will not fire again (checked
+    here rather than by ``resume_job``, which would remove the job instead)."""
+    next_run_time = job.trigger.skip_to(now)
+    if next_run_time is None:
+        raise ApiError(409, f"Job {job.id} cannot be resumed: its trigger will not fire again", "Conflict")
+    return next_run_time

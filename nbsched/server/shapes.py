@@ -48,6 +48,7 @@ __all__ = [
     "JobCreateIn",
     "JobListOut",
     "JobOut",
+    "JobRunOut",
     "JobUpdateIn",
     "LastRunOut",
     "NotebookParametersOut",
@@ -214,6 +215,28 @@ class JobOut(TypedDict):
     last_run: LastRunOut | None
 
 
+class JobRunOut(JobOut):
+    """A job just marked to run now (``POST /jobs/{job_id}/run``), and what was done: the same as every face says."""
+
+    scheduled_at: Annotated[DateTime, schema(description="The run's scheduled time: when it was asked for")]
+    message: Annotated[
+        str,
+        schema(
+            examples=[
+                "marked report to run now; a scheduler over this store starts it shortly",
+                "marked report to run; no scheduler is running over this store: start `nbsched serve`",
+            ]
+        ),
+    ]
+    warning: Annotated[
+        str | None,
+        schema(
+            description="Set when no scheduler runs jobs over the store, so nothing will start the run until one does",
+            examples=["no scheduler is running over this store: start `nbsched serve`"],
+        ),
+    ]
+
+
 class BrokenJobOut(TypedDict):
     """A stored job that cannot be loaded (kept in the store, never deleted)."""
 
@@ -315,6 +338,7 @@ COMPONENTS: tuple[Any, ...] = (
     TaskOut,
     LastRunOut,
     JobOut,
+    JobRunOut,
     BrokenJobOut,
     JobListOut,
     RunOut,

@@ -6,9 +6,12 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import attrs
 import pytest
 
 from nbsched.datetimes import local_timezone, timezone_name
+from nbsched.jobstores.sqlalchemy import SQLAlchemyJobStore
+from nbsched.liveness import SchedulerInfo
 
 
 def notebook_job(**extra: Any) -> dict[str, Any]:
@@ -153,15 +156,47 @@ async def test_pause_resume_and_delete(api, notebook):
     assert (status, body) == (404, {"message": "No job by the id of daily-report was found", "error": "JobLookupError"})
 
 
+NO_SCHEDULER = "no scheduler is running over this store: start `nbsched serve`"
+
+
 async def test_run_now_sets_next_run_time_to_now(api, notebook):
-    await api("POST", "jobs", body=notebook_job(paused=True))
-    status, body = await api("POST", "jobs", "daily-report", "run")
-    assert (status, body) == (409, {"message": "Job daily-report is paused: resume it to run it", "error": "Conflict"})
-    await api("POST", "jobs", "daily-report", "resume")
+    await api("POST", "jobs", body=notebook_job())
     before = datetime.now(UTC)
     status, job = await api("POST", "jobs", "daily-report", "run")
     assert status == 200
     assert before - timedelta(seconds=1) <= datetime.fromisoformat(job["next_run_time"]) <= datetime.now(UTC)
+    assert job["scheduled_at"] == job["next_run_time"]
+    # run_scheduler=False and nothing else runs jobs over the store: said so, instead of promising a start
+    assert (job["warning"], job["message"]) == (NO_SCHEDULER, f"marked daily-report to run; {NO_SCHEDULER}")
+
+
+async def test_run_now_of_a_paused_job_runs_it_once(api, notebook):
+    """No 409 any more: a paused job runs once and stays paused (the scheduler's run_now, as every face)."""
+    await api("POST", "jobs", body=notebook_job(paused=True))
+    status, job = await api("POST", "jobs", "daily-report", "run")
+    assert status == 200
+    assert (job["paused"], job["warning"]) == (False, NO_SCHEDULER)  # due now; paused again once it is claimed
+    assert datetime.fromisoformat(job["next_run_time"]) <= datetime.now(UTC)
+
+
+async def test_run_now_with_a_scheduler_running_over_the_store(api, notebook, nbsched_home):
+    await api("POST", "jobs", body=notebook_job(paused=True))
+    # Another process's scheduler running jobs over the store: its liveness row, as it writes it on each heartbeat.
+    store = SQLAlchemyJobStore(url=f"sqlite:///{nbsched_home / 'nbsched.db'}")
+    now = datetime.now(UTC)
+    row = SchedulerInfo(id="other", host="elsewhere", pid=1, started_at=now, heartbeat_at=now, runs_jobs=True)
+    try:
+        store.record_scheduler(attrs.evolve(row, runs_jobs=False))  # started paused: it does not count
+        status, job = await api("POST", "jobs", "daily-report", "run")
+        assert (status, job["warning"]) == (200, NO_SCHEDULER)
+        store.record_scheduler(row)
+        status, job = await api("POST", "jobs", "daily-report", "run")
+        assert (status, job["warning"]) == (200, None)
+        assert job["message"] == (
+            "marked daily-report to run now; a scheduler over this store starts it shortly (it stays paused)"
+        )
+    finally:
+        store.shutdown()
 
 
 async def test_resume_of_a_finished_one_off_is_a_conflict(api, jp_serverapp):
