@@ -45,11 +45,11 @@ class KernelSession:
             scheduler = default_scheduler()
         self.shell = shell
         self.scheduler = scheduler
-        if KERNEL_STORE not in scheduler._jobstores:
+        if KERNEL_STORE not in scheduler.jobstore_aliases():
             from nbsched.jobstores.memory import MemoryJobStore
 
             scheduler.add_jobstore(MemoryJobStore(), KERNEL_STORE)
-        existing = scheduler._executors.get("kernel")
+        existing = scheduler.get_executor("kernel")
         if isinstance(existing, KernelExecutor) and existing.shell is shell:
             self.executor = existing
         else:

@@ -206,7 +206,7 @@ class SchedulerMagics(Magics):
     @argument("--timeout", type=float, metavar="SECONDS", help="headless runs: stop a run after this many seconds")
     @argument("--pause", metavar="NAME", help="pause the job NAME")
     @argument("--resume", metavar="NAME", help="resume the job NAME")
-    @argument("--run-now", metavar="NAME", help="run the job NAME now")
+    @argument("--run-now", metavar="NAME", help="run the job NAME once now (a paused job stays paused)")
     @line_cell_magic
     def schedule(self, line: str, cell: str | None = None) -> None:
         """Schedule this cell (``%%schedule``), or a notebook or a function (``%schedule TARGET``).
@@ -361,8 +361,6 @@ class SchedulerMagics(Magics):
         from nbsched.widgets.presenter import Presenter
 
         job = self._find(magic, flag, name)
-        if flag == "--run-now" and job.next_run_time is None:
-            raise _fail(magic, flag, name, "is paused; resume it first (%schedule --resume NAME)")
         presenter = Presenter(self.scheduler)
         presenter.select(job.id)
         {"--pause": presenter.pause, "--resume": presenter.resume, "--run-now": presenter.run_now}[flag]()

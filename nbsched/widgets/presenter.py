@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
@@ -125,7 +125,7 @@ class PanelState:
         """Which actions apply to the selected job: ``run_now``, ``pause``, ``resume``, ``remove``."""
         job = self.selected_job
         return {
-            "run_now": job is not None and not job.paused,
+            "run_now": job is not None,  # a paused job runs once and stays paused
             "pause": job is not None and not job.paused,
             "resume": job is not None and job.paused,
             "remove": job is not None,
@@ -336,15 +336,15 @@ class Presenter:
         with self._lock:
             scheduler = self.scheduler
             pairs: list[tuple[Job, str]] = []
-            for alias in list(scheduler._jobstores):
+            last_runs: dict[str, Run | None] = {}
+            for alias in scheduler.jobstore_aliases():
                 try:
-                    pairs.extend((job, alias) for job in scheduler.get_jobs(jobstore=alias))
+                    jobs = scheduler.get_jobs(jobstore=alias)
+                    found = scheduler.last_runs([job.id for job in jobs], jobstore=alias)  # one query per store
                 except LookupError:
                     continue  # the store was removed meanwhile
-            last_runs: dict[str, Run | None] = {}
-            for job, alias in pairs:
-                found = scheduler.runs(job_id=job.id, limit=1, jobstore=alias)
-                last_runs[job.id] = found[0] if found else None
+                pairs.extend((job, alias) for job in jobs)
+                last_runs.update((job.id, found.get(job.id)) for job in jobs)
             ids = {job.id for job, _ in pairs}
             selected = self.selected if self.selected in ids else None
             if selected is None and pairs:
@@ -369,33 +369,26 @@ class Presenter:
             self.selected = job_id
             self.message = ""
 
-    def _act(self, verb: str, action: Any) -> None:
+    def _act(self, verb: str, action: Callable[[str], Any], report: Callable[[Any], str] | None = None) -> None:
+        """Do ``action(job id)`` on the job shown; the message is ``report(its result)`` or "<verb>d <job>"."""
         with self._lock:
             job_id = self.selected if self.selected is not None else self.state().selected  # the one shown
             if job_id is None:
                 self.message = f"nothing selected to {verb}"
                 return
             try:
-                action(job_id)
+                result = action(job_id)
             except JobLookupError:
                 self.message = f"{job_id} no longer exists"
             except Exception as exc:
                 self.message = f"could not {verb} {job_id}: {exc}"
             else:
-                self.message = f"{job_id} runs now" if verb == "run now" else f"{verb}d {job_id}"
+                self.message = report(result) if report is not None else f"{verb}d {job_id}"
 
     def run_now(self) -> None:
-        """Make the selected job due now (a paused job is refused: resume it first)."""
-
-        def run(job_id: str) -> None:
-            job = self.scheduler.get_job(job_id)
-            if job is None:
-                raise JobLookupError(job_id)
-            if job.next_run_time is None:
-                raise ValueError("it is paused; resume it first")
-            self.scheduler.modify_job(job_id, next_run_time=self.scheduler.clock.now())
-
-        self._act("run now", run)
+        """Run the selected job once now (the scheduler's ``run_now``: a paused job stays paused); the message is
+        the sentence every face shows, saying so when no scheduler runs jobs over the job's store."""
+        self._act("run now", self.scheduler.run_now, lambda marked: str(marked.message()))
 
     def pause(self) -> None:
         """Pause the selected job."""

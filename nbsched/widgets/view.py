@@ -94,7 +94,9 @@ class JobsPanel:
         self.title = widgets.HTML()
         self.jobs = widgets.GridBox(layout=widgets.Layout(grid_template_columns=_GRID, width="100%"))
         self.buttons = {
-            "run_now": widgets.Button(description="Run now", icon="play", tooltip="run the selected job now"),
+            "run_now": widgets.Button(
+                description="Run now", icon="play", tooltip="run the selected job once now (a paused one stays paused)"
+            ),
             "pause": widgets.Button(description="Pause", icon="pause", tooltip="pause the selected job"),
             "resume": widgets.Button(description="Resume", icon="redo", tooltip="resume the selected job"),
             "remove": widgets.Button(

@@ -11,6 +11,7 @@ import pytest
 
 from nbsched import Cell, ManualClock
 from nbsched.jobstores.memory import MemoryJobStore
+from nbsched.jobstores.sqlalchemy import SQLAlchemyJobStore
 from nbsched.runs import Run, RunStatus
 from nbsched.schedulers.background import BackgroundScheduler
 from nbsched.triggers.cron import CronTrigger
@@ -64,7 +65,7 @@ def test_build_state_lists_jobs_sorted_with_schedule_next_run_and_last_status() 
     assert refresh.kind == "cell"
     # Nothing selected: the first job is; a paused job can be resumed or removed, not paused or run now.
     assert state.selected == "a"
-    assert state.actions == {"run_now": False, "pause": False, "resume": True, "remove": True}
+    assert state.actions == {"run_now": True, "pause": False, "resume": True, "remove": True}
     chosen = build_state(jobs, last, [], "b", NOW, UTC)
     assert chosen.selected == "b"
     assert chosen.actions == {"run_now": True, "pause": True, "resume": False, "remove": True}
@@ -144,19 +145,38 @@ def test_presenter_actions_change_the_store_and_say_what_they_did(scheduler: Any
     presenter.pause()  # acts on the job shown as selected, even before any click
     state = presenter.state()
     assert (state.message, state.jobs[0].paused, state.jobs[0].next_run) == ("paused hourly", True, "paused")
+    assert presenter.state().actions["run_now"]  # a paused job runs once and stays paused
     presenter.run_now()
-    assert presenter.state().message == "could not run now hourly: it is paused; resume it first"
+    assert presenter.state().message == (
+        "marked hourly to run now; a scheduler over this store starts it shortly (it stays paused)"
+    )
+    assert scheduler.get_job("hourly").pause_after_run
     presenter.resume()
     assert presenter.state().message == "resumed hourly"
     assert scheduler.get_job("hourly").next_run_time == NOW + timedelta(hours=1)
     presenter.run_now()
-    assert presenter.state().message == "hourly runs now"
+    assert presenter.state().message == "marked hourly to run now; a scheduler over this store starts it shortly"
     presenter.remove()
     state = presenter.state()
     assert (state.message, state.jobs, state.selected) == ("removed hourly", (), None)
     presenter.select("hourly")
     presenter.pause()
     assert presenter.state().message == "hourly no longer exists"
+
+
+def test_presenter_says_when_no_scheduler_runs_jobs_over_the_store(tmp_path: Any) -> None:
+    store = SQLAlchemyJobStore(url=f"sqlite:///{tmp_path / 'jobs.db'}")
+    manager = BackgroundScheduler(jobstores={"default": store}, manage_only=True, timezone="UTC")
+    manager.start()
+    try:
+        manager.add_job("tests.kernel.jobs:record", "interval", hours=1, id="hourly", kwargs={"path": "x"})
+        presenter = Presenter(manager, url_base="/")
+        presenter.run_now()
+        assert presenter.state().message == (
+            "marked hourly to run; no scheduler is running over this store: start `nbsched serve`"
+        )
+    finally:
+        manager.shutdown()
 
 
 def wait_for(condition: Any, timeout: float = 10.0) -> None:
