@@ -229,6 +229,10 @@ def test_schedule_a_notebook_and_open_its_output(lab: str) -> None:
             page.screenshot(path=str(OUTPUT / "2-schedule-form.png"))
             dialog.get_by_role("button", name="Schedule").click()
             expect(dialog).to_have_count(0)
+            # "run once now": the server's run_now reply, the sentence every face shows (this server runs jobs)
+            expect(
+                page.locator(".Toastify__toast", has_text="a scheduler over this store starts it shortly")
+            ).to_be_visible(timeout=15_000)
 
             # The side panel shows the job, then its run, which succeeds.
             panel = page.locator("#nbsched-panel")
