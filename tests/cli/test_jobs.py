@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -330,3 +331,29 @@ def test_broken_job_can_be_removed(cli: Cli, home: Path, corrupt: str) -> None:
     assert (listed["broken"], [job["id"] for job in listed["jobs"]]) == ([], ["good"])
     with sqlite3.connect(home / "nbsched.db") as conn:
         assert [row[0] for row in conn.execute("SELECT id FROM jobs")] == ["good"]
+
+
+def test_list_reads_the_last_runs_in_one_query(cli: Cli, home: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    from nbsched.runs import Run
+    from tests.cli.conftest import store_run  # (the module imports Cli only)
+
+    for index in range(5):
+        cli("add", "tests.tasks:record", "--every", "1h", "--id", f"job{index}")
+        store_run(home, Run(job_id=f"job{index}", scheduled_at=datetime.now(UTC) - timedelta(minutes=index)))
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        listed = json.loads(cli("list", "--json").out)["jobs"]
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    assert [job["last_status"] for job in listed] == ["scheduled"] * 5
+    assert len([s for s in statements if "FROM runs" in s]) == 1, statements

@@ -273,3 +273,23 @@ def test_a_click_while_a_redraw_waits_does_not_deadlock_the_kernel() -> None:
     finally:
         panel.close()
         scheduler.shutdown()
+
+
+def test_panel_state_reads_the_last_runs_in_one_query_per_store(tmp_path: Any) -> None:
+    from sqlalchemy import event
+
+    store = SQLAlchemyJobStore(url=f"sqlite:///{tmp_path / 'jobs.db'}")
+    manager = BackgroundScheduler(jobstores={"default": store}, manage_only=True, timezone="UTC")
+    manager.start()
+    try:
+        for index in range(5):
+            manager.add_job("tests.kernel.jobs:record", "interval", hours=1, id=f"j{index}", kwargs={"path": "x"})
+            store.add_run(Run(job_id=f"j{index}", scheduled_at=NOW + timedelta(minutes=index)))
+        statements: list[str] = []
+        event.listen(store.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+        state = Presenter(manager, url_base="/").state()
+        assert [job.last_status for job in state.jobs] == ["scheduled"] * 5
+        # one for the last runs of the five jobs, one for the selected job's runs
+        assert len([s for s in statements if "FROM runs" in s]) == 2, statements
+    finally:
+        manager.shutdown()

@@ -541,3 +541,24 @@ async def test_runs_are_masked_with_their_jobs_secrets(api, jp_serverapp):
     status, one = await api("GET", "runs", run.id)
     assert (status, one) == (200, page["runs"][0])
     assert one["traceback"] == "Traceback ...\nRuntimeError: login with *** refused\n"
+
+
+async def test_job_list_reads_the_last_runs_in_one_query(api, notebook, jp_serverapp):
+    from sqlalchemy import event
+
+    from nbsched.runs import Run
+
+    service = jp_serverapp.web_app.settings["nbsched_service"]
+    for index in range(4):
+        await api("POST", "jobs", body=notebook_job(id=f"report-{index}"))
+        service.store.add_run(Run(job_id=f"report-{index}", scheduled_at=datetime.now(UTC)))
+    statements: list[str] = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(service.store.engine, "before_cursor_execute", listener)
+    try:
+        status, body = await api("GET", "jobs")
+    finally:
+        event.remove(service.store.engine, "before_cursor_execute", listener)
+    assert status == 200
+    assert [job["last_run"]["status"] for job in body["jobs"]] == ["scheduled"] * 4
+    assert len([s for s in statements if "FROM runs" in s]) == 1, statements
