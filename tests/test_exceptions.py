@@ -145,9 +145,7 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ("triggers/cron/fields.py", "ValueError", "__init__"): "unreachable guard of an internal invariant",
     # The CLI's own session: calling these is a bug in a command, reported as one (exit code 70).
     ("cli/session.py", "RuntimeError", "scheduler"): "programmer error inside the CLI",
-    ("cli/session.py", "RuntimeError", "_do_submit_job"): "programmer error inside the CLI",
     # Raised and caught in the same method to share the panel's message path ("could not run now x: ...").
-    ("widgets/presenter.py", "ValueError", "run"): "caught by _act, shown as the panel's message",
     # The OpenAPI generator (python -m nbsched.server.openapi), run by developers and by the test that checks the
     # document: a REST shape it cannot describe, or an openapi.yaml without its schemas line, is a bug in the repo.
     ("server/openapi.py", "TypeError", "_schema_of"): "developer tool: a shape with no JSON Schema",

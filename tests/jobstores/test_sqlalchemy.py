@@ -385,7 +385,7 @@ def test_postgres_table_schema(pg_url: str, open_store: Opener) -> None:
     store = open_store(url=pg_url, tablename="ap_jobs", tableschema="other")
     store.add_job(make_job("a", T0))
     assert set(inspect(store.engine).get_table_names(schema="other")) == {
-        "ap_jobs", "ap_jobs_runs", "ap_jobs_schema_version",
+        "ap_jobs", "ap_jobs_runs", "ap_jobs_schedulers", "ap_jobs_schema_version",
     }  # fmt: skip
     assert [job.id for job in store.get_all_jobs()] == ["a"]
 
