@@ -169,7 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = command(
         "run",
-        "Run a job now: mark it due so a running scheduler starts it (--wait: follow it; run it here if none does).",
+        "Run a job once now: mark it due so a running scheduler starts it; a paused job stays paused "
+        "(--wait: follow it; run it here if no scheduler does).",
     )
     run.add_argument("job", help="job id")
     run.add_argument("--wait", action="store_true", help="follow the run to its end; exit 0 if it succeeded, else 1")
