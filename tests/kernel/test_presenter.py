@@ -138,8 +138,10 @@ def scheduler() -> Any:
     sched.shutdown()
 
 
-def test_presenter_actions_change_the_store_and_say_what_they_did(scheduler: Any) -> None:
-    scheduler.add_job("tests.kernel.jobs:record", "interval", hours=1, id="hourly", kwargs={"path": "x"})
+def test_presenter_actions_change_the_store_and_say_what_they_did(scheduler: Any, tmp_path: Any) -> None:
+    # run now really runs it (a paused job too): it writes to a temporary file, not the working folder
+    kwargs = {"path": str(tmp_path / "record.txt")}
+    scheduler.add_job("tests.kernel.jobs:record", "interval", hours=1, id="hourly", kwargs=kwargs)
     presenter = Presenter(scheduler, url_base="/")
     assert presenter.state().selected == "hourly"
     presenter.pause()  # acts on the job shown as selected, even before any click
