@@ -100,8 +100,8 @@ DEFINED_ELSEWHERE = {
     # An HTTP response a handler chose (tornado's HTTPError); exceptions.py must not import tornado.
     ("server/errors.py", "ApiError"): "tornado HTTPError, never seen by Python callers",
     # Private control flow, caught in the module that raises it; users never see them.
-    ("notebooks/execute.py", "_TimedOut"): "private: caught by the run loop",
-    ("notebooks/execute.py", "_Cancelled"): "private: caught by the run loop",
+    ("notebooks/cellrun.py", "_TimedOut"): "private: caught by the run loop",
+    ("notebooks/cellrun.py", "_Cancelled"): "private: caught by the run loop",
     ("cli/documents.py", "_AliasUsed"): "private: becomes an InvalidArgumentError naming the line",
     ("cli/__init__.py", "_UsageError"): "private: argparse's error, printed as one line (exit code 2)",
 }
