@@ -30,7 +30,7 @@ from nbsched.refs import callable_name, check_callable_args, obj_to_ref, ref_pro
 from nbsched.runs import new_run_id
 
 if TYPE_CHECKING:
-    from nbsched.schedulers.base import BaseScheduler
+    from nbsched.abc import SchedulerAPI
 
 __all__ = ["Job"]
 
@@ -113,7 +113,7 @@ class Job:
     tags: frozenset[str] = frozenset()
     #: the trigger will not fire again, but the job is kept until its last runs are done (retries)
     completed: bool = False
-    _scheduler: BaseScheduler | None = attrs.field(default=None, alias="scheduler")
+    _scheduler: SchedulerAPI | None = attrs.field(default=None, alias="scheduler")
     _jobstore_alias: str | None = attrs.field(default=None, alias="jobstore_alias")
     _pending: bool = attrs.field(default=True, alias="pending")
     #: options given explicitly to add_job (the scheduler's job defaults do not override them)
