@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from typing import Self
 
     from nbsched.job import Job
-    from nbsched.runs import Run, RunFilter, RunTable
+    from nbsched.jobstores.runtable import RunTable
+    from nbsched.runs import Run, RunFilter
 
 __all__ = ["Clock", "Executor", "JobStore", "SchedulerAPI", "Trigger"]
 
@@ -300,7 +301,7 @@ class JobStore(ABC):
     @property
     def _runs(self) -> RunTable:
         if self._run_table is None:
-            from nbsched.runs import RunTable
+            from nbsched.jobstores.runtable import RunTable
 
             self._run_table = RunTable()
         return self._run_table
