@@ -24,6 +24,7 @@ DATA = (
     "nbsched.events",
     "nbsched.exceptions",
     "nbsched.job",
+    "nbsched.jobargs",
     "nbsched.jsonstate",
     "nbsched.limits",
     "nbsched.masking",
