@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from nbsched.exceptions import ConflictingIdError, JobLookupError
 
@@ -18,11 +18,11 @@ if TYPE_CHECKING:
     from typing import Self
 
     from nbsched.job import Job
+    from nbsched.jobstores.runtable import RunTable
     from nbsched.liveness import SchedulerInfo
-    from nbsched.runs import Run, RunFilter, RunTable
-    from nbsched.schedulers.base import BaseScheduler
+    from nbsched.runs import Run, RunFilter
 
-__all__ = ["Clock", "Executor", "JobStore", "Trigger"]
+__all__ = ["Clock", "Executor", "JobStore", "SchedulerAPI", "Trigger"]
 
 
 class Clock(ABC):
@@ -47,6 +47,42 @@ class Clock(ABC):
 
     def remove_observer(self, callback: Callable[[], Any]) -> None:
         """Stop calling ``callback``. No-op where :meth:`add_observer` is one."""
+
+
+class SchedulerAPI(Protocol):
+    """What the data layer (a :class:`~nbsched.job.Job`, a :class:`JobStore`) may ask of the scheduler it is
+    bound to: the public methods behind ``job.modify()``, ``job.pause()`` and the like, and :meth:`wakeup` for a
+    store that learns of changes made elsewhere; nothing else.
+
+    Every nbsched scheduler (and APScheduler 3's, whose methods have the same names) satisfies it; the data
+    modules type against this protocol so that they never import :mod:`nbsched.schedulers`.
+    """
+
+    def modify_job(self, job_id: str, jobstore: str | None = None, **changes: Any) -> Job:
+        """Change attributes of a job; see the scheduler's method."""
+        ...
+
+    def reschedule_job(
+        self, job_id: str, jobstore: str | None = None, trigger: Trigger | str | None = None, **trigger_args: Any
+    ) -> Job:
+        """Give a job a new trigger; see the scheduler's method."""
+        ...
+
+    def pause_job(self, job_id: str, jobstore: str | None = None) -> Job:
+        """Stop a job from running until it is resumed."""
+        ...
+
+    def resume_job(self, job_id: str, jobstore: str | None = None) -> Job | None:
+        """Resume a paused job (``None``: it will not fire again and was removed)."""
+        ...
+
+    def remove_job(self, job_id: str, jobstore: str | None = None) -> None:
+        """Remove a job."""
+        ...
+
+    def wakeup(self) -> None:
+        """Look at the job stores again now (a store calls it when another process changed them)."""
+        ...
 
 
 class Trigger(ABC):
@@ -154,12 +190,12 @@ class JobStore(ABC):
     - A stored job that cannot be loaded is kept and reported (logged, listed), never deleted.
     """
 
-    _scheduler: BaseScheduler | None = None
+    _scheduler: SchedulerAPI | None = None
     _alias: str | None = None
     #: whether several schedulers (processes, machines) may share this store
     shared: bool = False
 
-    def start(self, scheduler: BaseScheduler, alias: str) -> None:
+    def start(self, scheduler: SchedulerAPI, alias: str) -> None:
         """Called by the scheduler when it starts or when the store is added to a running scheduler."""
         self._scheduler = scheduler
         self._alias = alias
@@ -266,7 +302,7 @@ class JobStore(ABC):
     @property
     def _runs(self) -> RunTable:
         if self._run_table is None:
-            from nbsched.runs import RunTable
+            from nbsched.jobstores.runtable import RunTable
 
             self._run_table = RunTable()
         return self._run_table
@@ -409,9 +445,15 @@ class Executor(ABC):
       executor.
     """
 
+    # ``Any``, not SchedulerAPI: the built-in executors still take (and reach into) the whole BaseScheduler, and a
+    # protocol-typed parameter here would make each of their overrides a narrowing one. Typed against the protocol
+    # once executors report through the run context alone (issue 17, point 1).
     @abstractmethod
-    def start(self, scheduler: BaseScheduler, alias: str) -> None:
-        """Called when the scheduler starts or when the executor is added to a running scheduler."""
+    def start(self, scheduler: Any, alias: str) -> None:
+        """Called when the scheduler starts or when the executor is added to a running scheduler.
+
+        :param scheduler: the scheduler (it satisfies :class:`SchedulerAPI`)
+        """
 
     @abstractmethod
     def shutdown(self, wait: bool = True) -> None:

@@ -103,10 +103,9 @@ def cancel_unfinished(store: Any, reason: str, now: datetime | None = None) -> l
 
 def stop_kernels() -> None:
     """Kill the kernels of this process's notebook and cell runs, so their threads end (only if any were used)."""
-    kernels = sys.modules.get("nbsched.notebooks.kernels")
-    kill = getattr(kernels, "kill_all", None) or getattr(kernels, "_kill_all_at_exit", None)
-    if kill is not None:
-        kill()
+    kernels = sys.modules.get("nbsched.notebooks.kernelstop")  # not imported: no kernel was ever started
+    if kernels is not None:
+        kernels.kill_all()
 
 
 def stop_with_grace(

@@ -100,8 +100,8 @@ DEFINED_ELSEWHERE = {
     # An HTTP response a handler chose (tornado's HTTPError); exceptions.py must not import tornado.
     ("server/errors.py", "ApiError"): "tornado HTTPError, never seen by Python callers",
     # Private control flow, caught in the module that raises it; users never see them.
-    ("notebooks/execute.py", "_TimedOut"): "private: caught by the run loop",
-    ("notebooks/execute.py", "_Cancelled"): "private: caught by the run loop",
+    ("notebooks/cellrun.py", "_TimedOut"): "private: caught by the run loop",
+    ("notebooks/cellrun.py", "_Cancelled"): "private: caught by the run loop",
     ("cli/documents.py", "_AliasUsed"): "private: becomes an InvalidArgumentError naming the line",
     ("cli/__init__.py", "_UsageError"): "private: argparse's error, printed as one line (exit code 2)",
 }
@@ -140,7 +140,7 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     # Alembic's offline mode (SQL scripts) is never used by nbsched: only `alembic -x` by hand reaches it.
     ("jobstores/sqlalchemy/migrations/env.py", "RuntimeError", "<module>"): "alembic offline mode, by hand only",
     # The run table's packing falls back to the plain path on this TypeError (caught a line above its caller).
-    ("runs.py", "TypeError", "_instant"): "caught by its caller: a time the packed table cannot hold",
+    ("jobstores/runtable.py", "TypeError", "_instant"): "caught by its caller: a time the packed table cannot hold",
     # Unreachable: every cron field compiler refuses an empty set of values before the fields are assembled.
     ("triggers/cron/fields.py", "ValueError", "__init__"): "unreachable guard of an internal invariant",
     # The CLI's own session: calling these is a bug in a command, reported as one (exit code 70).

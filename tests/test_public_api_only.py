@@ -26,7 +26,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("job.py", "_explicit"): "Job.create sets the new Job's own field (same class)",
     ("masking.py", "_texts"): "Masker.merge reads another Masker's values (same class)",
     ("masking.py", "_set"): "Masker.merge builds the merged Masker's index (same class)",
-    ("runs.py", "_value_"): "run.status._value_: the enum member's value, read on the packer's fast path",
     ("triggers/calendarinterval.py", "_anchor"): "the trigger's own classmethod/constructor path (same class)",
     ("triggers/calendarinterval.py", "_time"): "__eq__ compares another CalendarIntervalTrigger (same class)",
     ("triggers/cron/__init__.py", "_posix"): "CronTrigger.from_posix sets the new trigger's flag (same class)",
@@ -55,7 +54,6 @@ PENDING_RUNCTX: dict[tuple[str, str], str] = {
     ("executors/notebook.py", "_recorder"): "scheduler._recorder: RunContext.progress()/started()",
     ("executors/pool.py", "_jobstore_alias"): "job._jobstore_alias: from the RunContext",
     ("executors/pool.py", "_clock"): "self._scheduler._clock: RunContext.now()",
-    ("notebooks/execute.py", "_event"): "self.cancel._event: RunContext.cancelled",
 }
 
 

@@ -9,7 +9,8 @@ from datetime import datetime
 from nbsched.abc import JobStore
 from nbsched.exceptions import ConflictingIdError, JobLookupError
 from nbsched.job import Job
-from nbsched.runs import Run, RunTable
+from nbsched.jobstores.runtable import RunTable
+from nbsched.runs import Run
 
 __all__ = ["MemoryJobStore"]
 

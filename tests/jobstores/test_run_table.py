@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 import attrs
 import pytest
 
-from nbsched import runs as runs_module
-from nbsched.runs import Run, RunFilter, RunStatus, RunTable
+from nbsched.jobstores import runtable
+from nbsched.jobstores.runtable import RunTable
+from nbsched.runs import Run, RunFilter, RunStatus
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -64,7 +65,7 @@ def test_prune_keeps_the_newest_finished_runs_of_each_job_and_the_key_stays_uniq
 
 def test_prune_lets_go_of_the_lock_between_a_few_jobs(monkeypatch: pytest.MonkeyPatch) -> None:
     # Recording new runs (the firing path) takes the same lock: a prune of many jobs must not hold it throughout.
-    monkeypatch.setattr(runs_module, "PRUNE_JOBS_AT_ONCE", 2)
+    monkeypatch.setattr(runtable, "PRUNE_JOBS_AT_ONCE", 2)
     table = RunTable()
     for job in range(6):
         for minute in range(3):

@@ -18,7 +18,7 @@ from nbsched.jobstores.sqlalchemy.models import stored_time
 from nbsched.runs import KNOWN_STATUSES, Run, RunStatus
 
 if TYPE_CHECKING:
-    from nbsched.schedulers.base import BaseScheduler
+    from nbsched.abc import SchedulerAPI
 
 __all__ = ["CLAIM_COLUMNS", "claim_values", "dumps", "job_from_row", "job_values", "run_from_row", "run_values"]
 
@@ -94,7 +94,7 @@ def _changing_values(job: Job, options: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def job_from_row(row: RowMapping, scheduler: BaseScheduler | None, alias: str | None) -> Job:
+def job_from_row(row: RowMapping, scheduler: SchedulerAPI | None, alias: str | None) -> Job:
     """Rebuild the job of a row selected with :func:`~nbsched.jobstores.sqlalchemy.models.raw_columns`, bound
     to ``scheduler`` and the store ``alias``.
 

@@ -52,7 +52,7 @@ from nbsched.refs import maybe_ref
 from nbsched.runs import Run, RunFilter, RunStatus
 
 if TYPE_CHECKING:
-    from nbsched.schedulers.base import BaseScheduler
+    from nbsched.abc import SchedulerAPI
 
 __all__ = ["SQLAlchemyJobStore"]
 
@@ -187,7 +187,7 @@ class SQLAlchemyJobStore(JobStore):
         return self._db.engine
 
     # ---------------------------------------------------------------------------------------------- life
-    def start(self, scheduler: BaseScheduler, alias: str) -> None:
+    def start(self, scheduler: SchedulerAPI, alias: str) -> None:
         """Bind to the scheduler; start watching for changes other processes make."""
         super().start(scheduler, alias)
         self._recheck_broken()
