@@ -56,6 +56,7 @@ from nbsched.job import Job
 from nbsched.runs import Run
 from nbsched.schedulers import _config
 from nbsched.schedulers._catchup import FirePlan, plan_fires
+from nbsched.schedulers._context import RunContextsAPI
 from nbsched.schedulers._history import RunsAPI
 from nbsched.schedulers._jobs import JobsAPI, undefined
 from nbsched.schedulers._runs import RunRecorder
@@ -83,7 +84,7 @@ STATE_PAUSED = 2
 _JOB_OPTIONS = ("misfire_grace_time", "coalesce", "max_instances")
 
 
-class BaseScheduler(RunsAPI, JobsAPI, ABC):
+class BaseScheduler(RunContextsAPI, RunsAPI, JobsAPI, ABC):
     """The scheduler API and its one processing loop.
 
     Options (keyword arguments, or ``gconfig`` with ``apscheduler.``/``nbsched.`` prefixed dotted keys):
