@@ -103,7 +103,8 @@ class NotebookTaskBase(Task):
 
         job, logger = context.job, context.logger
         token = CancelToken()
-        context.cancelled.add_callback(token.cancel)
+        # The run's own error says "cancelled"; the reason given is the run record's error message.
+        context.cancelled.add_callback(lambda reason: token.cancel("cancelled"))
         logger.info('Running job "%s" (scheduled at %s)', job, context.run_time)
         try:
             result = run_into(context.output_folder(), token)
