@@ -3,9 +3,10 @@
 Install the ``dask`` extra (``pip install nbsched[dask]``). Functions travel by their ``module:qualname``
 reference (workers must be able to import them); other jobs (notebooks, cells, any task kind) travel as their
 JSON state and their task runs on the worker under a :class:`~nbsched.executors.remote.DetachedRunContext`.
-A notebook run writes its outputs to the run folder named in this process (``<data dir>/runs/<job id>/<run id>/``), so workers on
-other machines need that folder on a shared file system; the paths are recorded either way. Kernels are
-started on the worker for each run (warm kernels are the notebook executor's).
+A notebook run writes its outputs to the run folder named in this process
+(``<data dir>/runs/<job id>/<run id>/``), so workers on other machines need that folder on a shared file system;
+the paths are recorded either way. Kernels are started on the worker for each run (warm kernels are the
+notebook executor's).
 """
 
 from __future__ import annotations
