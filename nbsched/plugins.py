@@ -14,7 +14,7 @@ from typing import Any
 
 from nbsched.exceptions import PluginLoadError, PluginLookupError
 
-__all__ = ["known_aliases", "load_plugin"]
+__all__ = ["builtin_entry_points", "known_aliases", "load_plugin"]
 
 _BUILTIN: dict[str, dict[str, str]] = {
     "trigger": {
@@ -37,6 +37,7 @@ _BUILTIN: dict[str, dict[str, str]] = {
     "task": {
         "notebook": "nbsched.notebooks.tasks:Notebook",
         "cell": "nbsched.notebooks.tasks:Cell",
+        "function": "nbsched.tasks:FunctionTask",
     },
     "jobstore": {
         "memory": "nbsched.jobstores.memory:MemoryJobStore",
@@ -51,6 +52,15 @@ _GROUPS = {
     "task": "nbsched.tasks",
 }
 _KIND_NAMES = {"trigger": "trigger", "executor": "executor", "jobstore": "job store", "task": "task"}
+
+
+def builtin_entry_points() -> dict[str, dict[str, str]]:
+    """The built-in plugins as entry points: group (``nbsched.triggers``, ...) -> alias -> ``module:attr``.
+
+    ``pyproject.toml`` declares exactly these (a test compares them), so an installed nbsched and a source
+    checkout resolve every alias alike.
+    """
+    return {_GROUPS[kind]: dict(aliases) for kind, aliases in _BUILTIN.items()}
 
 
 @cache
