@@ -14,7 +14,7 @@ from typing import Any
 
 from nbsched.exceptions import PluginLoadError, PluginLookupError
 
-__all__ = ["builtin_entry_points", "known_aliases", "load_plugin"]
+__all__ = ["builtin_entry_points", "known_aliases", "load_plugin", "reload_entry_points"]
 
 _BUILTIN: dict[str, dict[str, str]] = {
     "trigger": {
@@ -66,6 +66,13 @@ def builtin_entry_points() -> dict[str, dict[str, str]]:
 @cache
 def _entry_points(kind: str) -> dict[str, Any]:
     return {ep.name: ep for ep in entry_points(group=_GROUPS[kind])}
+
+
+def reload_entry_points() -> None:
+    """Forget the entry points and plugins read so far, so that plugins installed since are found (they are
+    read once per process otherwise)."""
+    _entry_points.cache_clear()
+    load_plugin.cache_clear()
 
 
 def known_aliases(kind: str) -> list[str]:
