@@ -59,7 +59,7 @@ class RunOutcome:
     :ivar traceback: the formatted traceback (``failed``), already scrubbed of the job's secrets
     """
 
-    status: OutcomeStatus = attrs.field(converter=OutcomeStatus)
+    status: OutcomeStatus
     retval: Any = None
     exception: BaseException | None = None
     traceback: str | None = None
@@ -105,6 +105,11 @@ class RunOutcome:
         return cls(status=status, retval=event.retval, exception=event.exception, traceback=event.traceback)
 
 
+# Guards every CancelSignal's state. Shared: a signal is touched only when a run is cancelled or watched, and
+# one lock made per run (with an Event, made only when someone waits) would cost every run its creation.
+_SIGNALS_LOCK = threading.Lock()
+
+
 class CancelSignal:
     """Set once when a run is cancelled; readable and waitable from any thread.
 
@@ -112,39 +117,50 @@ class CancelSignal:
     code that must act when it is set (interrupt a kernel, cancel a future).
     """
 
+    __slots__ = ("_callbacks", "_event", "reason")
+
     def __init__(self) -> None:
-        self._event = threading.Event()
-        self._lock = threading.Lock()
-        self._callbacks: list[Callable[[str], Any]] = []
+        self._event: threading.Event | None = None
+        self._callbacks: list[Callable[[str], Any]] | None = None
         #: why the run was cancelled (``None`` until it is)
         self.reason: str | None = None
 
     def set(self, reason: str = "cancelled") -> None:
         """Cancel (the first reason is kept); the callbacks run in the calling thread, once."""
-        with self._lock:
+        with _SIGNALS_LOCK:
             if self.reason is not None:
                 return
             self.reason = reason
-            callbacks, self._callbacks = self._callbacks, []
-        self._event.set()
+            callbacks, self._callbacks = self._callbacks or [], None
+            event = self._event
+        if event is not None:
+            event.set()
         for callback in callbacks:
             callback(reason)
 
     def is_set(self) -> bool:
         """Whether the run was cancelled."""
-        return self._event.is_set()
+        return self.reason is not None
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until cancelled or ``timeout`` real seconds passed; whether it was cancelled."""
-        return self._event.wait(timeout)
+        with _SIGNALS_LOCK:
+            if self.reason is not None:
+                return True
+            if self._event is None:
+                self._event = threading.Event()
+            event = self._event
+        return event.wait(timeout)
 
     def add_callback(self, callback: Callable[[str], Any]) -> None:
         """Call ``callback(reason)`` when cancelled (at once, in this thread, if it is already)."""
-        with self._lock:
-            if self.reason is None:
+        with _SIGNALS_LOCK:
+            reason = self.reason
+            if reason is None:
+                if self._callbacks is None:
+                    self._callbacks = []
                 self._callbacks.append(callback)
                 return
-            reason = self.reason
         callback(reason)
 
     def __bool__(self) -> bool:

@@ -20,7 +20,7 @@ import attrs
 from nbsched import jsonstate
 from nbsched.abc import RunContext, Task, TaskSummary
 from nbsched.exceptions import SerializationError
-from nbsched.outcome import RunOutcome
+from nbsched.outcome import OutcomeStatus, RunOutcome
 from nbsched.refs import callable_name, check_callable_args, ref_problem, ref_to_obj
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FunctionTask", "call", "call_async", "log_job_exception"]
 
+_SUCCEEDED = OutcomeStatus.SUCCEEDED
 #: version of the JSON state written by :meth:`FunctionTask.to_dict`
 STATE_VERSION = 1
 
@@ -73,7 +74,7 @@ def call(context: RunContext, func: Callable[..., Any], args: tuple[Any, ...], k
         return _failed(context, logger)
     if logger.isEnabledFor(logging.INFO):
         logger.info('Job "%s" executed successfully', job)
-    return RunOutcome.succeeded(retval)
+    return RunOutcome(status=_SUCCEEDED, retval=retval)
 
 
 async def call_async(

@@ -117,13 +117,9 @@ class BaseExecutor(Executor):
         scheduler = self._scheduler
         if scheduler is None:
             raise ExecutorNotRunningError(type(self).__name__, "is not started")
+        if len(run_times) == 1:  # the common case: no countdown, and no closure made per run
+            return scheduler.run_contexts(job, run_times, self._context_ended)
         job_id = job.id
-        if len(run_times) == 1:  # the common case: no countdown
-
-            def released(context: RunContext) -> None:
-                self._ended.append(job_id)
-
-            return scheduler.run_contexts(job, run_times, released)
         left = [len(run_times)]
         lock = threading.Lock()
 
@@ -135,6 +131,9 @@ class BaseExecutor(Executor):
                 self._ended.append(job_id)
 
         return scheduler.run_contexts(job, run_times, counted)
+
+    def _context_ended(self, context: RunContext) -> None:
+        self._ended.append(context.job.id)
 
     def _release(self, job_id: str) -> None:
         """A run of ``job_id`` ended: it no longer counts towards ``max_instances`` (from the next submission)."""

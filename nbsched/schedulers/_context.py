@@ -9,8 +9,8 @@ its :attr:`~nbsched.abc.RunContext.cancelled`.
 
 from __future__ import annotations
 
+import functools
 import logging
-import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -35,10 +35,16 @@ _OUTCOMES = EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED
 OnFinished = Callable[[RunContext], Any]
 
 
+@functools.lru_cache(maxsize=64)
+def _executor_logger(alias: str) -> logging.Logger:
+    # logging.getLogger takes the logging module's lock: once per alias, not once per run.
+    return logging.getLogger(f"nbsched.executors.{alias}")
+
+
 class SchedulerRunContext(RunContext):
     """A run of a job of this scheduler (see :class:`nbsched.abc.RunContext` for the contract)."""
 
-    __slots__ = ("_cancelled", "_done", "_job", "_jobstore", "_on_finished", "_run_id", "_run_time", "_scheduler")
+    __slots__ = ("_cancelled", "_end_token", "_job", "_jobstore", "_on_finished", "_run_id", "_run_time", "_scheduler")
 
     def __init__(
         self,
@@ -56,8 +62,9 @@ class SchedulerRunContext(RunContext):
         self._jobstore = jobstore
         self._on_finished = on_finished
         self._cancelled = CancelSignal()
-        # Set once by whichever thread ends the run first (a started() that refuses, or finished()).
-        self._done = threading.Lock()
+        # Emptied by whichever call ends the run first (a started() that refuses, or finished()): list.pop is
+        # atomic, and cheaper to make per run than a lock.
+        self._end_token = [True]
 
     @property
     def job(self) -> Job:
@@ -78,6 +85,10 @@ class SchedulerRunContext(RunContext):
     @property
     def cancelled(self) -> CancelSignal:
         return self._cancelled
+
+    @property
+    def logger(self) -> logging.Logger:
+        return _executor_logger(self._job.executor)
 
     def now(self) -> datetime:
         return self._scheduler._clock.now()
@@ -115,7 +126,9 @@ class SchedulerRunContext(RunContext):
             self._scheduler._dispatch_event(event)
 
     def _end(self, event: JobExecutionEvent) -> None:
-        if not self._done.acquire(blocking=False):
+        try:
+            self._end_token.pop()
+        except IndexError:
             logging.getLogger("nbsched.runs").warning(
                 "Run %s of job %s reported its end more than once; ignored", self._run_id, self._job.id
             )
@@ -154,12 +167,12 @@ class RunContextsAPI:
         recorder = self._recorder
         jobstore = job.jobstore
         contexts: list[RunContext] = []
-        for run_time in run_times:
+        for run_time in run_times:  # on the firing path: one lookup and one object per run
             run = recorder.current(job.id, run_time)
-            context = SchedulerRunContext(
-                self, job, run_time, run.id if run is not None else uuid4().hex, jobstore, on_finished
-            )
-            if run is not None:
-                recorder.attach(run, context.cancelled)
+            if run is None:
+                contexts.append(SchedulerRunContext(self, job, run_time, uuid4().hex, jobstore, on_finished))
+                continue
+            context = SchedulerRunContext(self, job, run_time, run.id, jobstore, on_finished)
+            recorder.attach(run, context._cancelled)
             contexts.append(context)
         return contexts
