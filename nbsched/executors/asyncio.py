@@ -96,7 +96,7 @@ class AsyncIOExecutor(BaseExecutor):
 
     def start(self, scheduler: BaseScheduler, alias: str) -> None:
         super().start(scheduler, alias)
-        loop = getattr(scheduler, "_eventloop", None)
+        loop = getattr(scheduler, "event_loop", None)  # only an AsyncIOScheduler has one
         if loop is None:
             raise ConfigurationError(
                 "AsyncIOExecutor", "scheduler", type(scheduler).__name__, "has no event loop (use AsyncIOScheduler)"
