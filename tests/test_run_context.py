@@ -263,3 +263,38 @@ def test_an_apscheduler_style_executor_still_reports_through_events(tmp_path: Pa
         (RunStatus.SUCCEEDED, first + timedelta(minutes=1)),
         (RunStatus.SUCCEEDED, first),
     ]
+
+
+@pytest.mark.parametrize(
+    ("outcome", "code"),
+    [
+        (RunOutcome.succeeded(42), EVENT_JOB_EXECUTED),
+        (RunOutcome.failed(ValueError("no"), "tb text"), EVENT_JOB_ERROR),
+        (RunOutcome.missed(), EVENT_JOB_MISSED),
+        (RunOutcome.cancelled(), EVENT_JOB_MISSED),
+    ],
+)
+def test_an_outcome_is_the_event_apscheduler_dispatches(outcome: RunOutcome, code: int) -> None:
+    at = datetime.fromisoformat("2026-03-02 09:01+00:00")
+    event = outcome.event("job", "default", at)
+    assert (event.code, event.job_id, event.jobstore, event.scheduled_run_time) == (code, "job", "default", at)
+    assert (event.retval, event.exception, event.traceback) == (outcome.retval, outcome.exception, outcome.traceback)
+    back = RunOutcome.from_event(event)
+    assert back.event("job", "default", at) == event
+
+
+def test_a_cancel_signal_is_set_once_with_its_first_reason_and_calls_back_once() -> None:
+    from nbsched.abc import CancelSignal
+
+    signal = CancelSignal()
+    heard: list[str] = []
+    signal.add_callback(heard.append)
+    assert not signal.is_set() and not signal.wait(0)
+    waiter_saw: list[bool] = []
+    waiter = threading.Thread(target=lambda: waiter_saw.append(signal.wait(WAIT)))
+    waiter.start()
+    signal.set("first")
+    signal.set("second")
+    waiter.join(WAIT)
+    signal.add_callback(heard.append)  # already set: called at once
+    assert (signal.is_set(), signal.reason, heard, waiter_saw) == (True, "first", ["first", "first"], [True])
