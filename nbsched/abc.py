@@ -1,28 +1,51 @@
 """The extension points of nbsched, each an abstract class whose docstring is its contract.
 
-Plugins register under the entry-point groups ``nbsched.triggers``, ``nbsched.executors`` and
-``nbsched.jobstores``; the alias is the entry point's name (``add_job(f, "interval", seconds=2)``).
-Optional hooks are concrete no-ops or generic defaults that a subclass may override.
+Plugins register under the entry-point groups ``nbsched.triggers``, ``nbsched.executors``,
+``nbsched.jobstores`` and ``nbsched.tasks``; the alias is the entry point's name (``add_job(f, "interval",
+seconds=2)``). Optional hooks are concrete no-ops or generic defaults that a subclass may override.
+
+Between the scheduler and an executor, each run is a :class:`RunContext`; what a job runs is a :class:`Task`
+(a notebook, a cell, a function reference, or a third-party kind).
 """
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection
-from datetime import datetime
+from collections.abc import Callable, Collection, Mapping
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+import attrs
+
 from nbsched.exceptions import ConflictingIdError, JobLookupError
+from nbsched.outcome import CancelSignal, OutcomeStatus, RunOutcome
 
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Self
 
+    from nbsched.events import SchedulerEvent
     from nbsched.job import Job
     from nbsched.jobstores.runtable import RunTable
     from nbsched.liveness import SchedulerInfo
+    from nbsched.masking import Masker
     from nbsched.runs import Run, RunFilter
 
-__all__ = ["Clock", "Executor", "JobStore", "SchedulerAPI", "Trigger"]
+__all__ = [
+    "CancelSignal",
+    "Clock",
+    "Executor",
+    "ExecutorHost",
+    "JobStore",
+    "OutcomeStatus",
+    "RunContext",
+    "RunOutcome",
+    "SchedulerAPI",
+    "Task",
+    "TaskSummary",
+    "Trigger",
+]
 
 
 class Clock(ABC):
@@ -82,6 +105,25 @@ class SchedulerAPI(Protocol):
 
     def wakeup(self) -> None:
         """Look at the job stores again now (a store calls it when another process changed them)."""
+        ...
+
+
+class ExecutorHost(SchedulerAPI, Protocol):
+    """What an :class:`Executor` may ask of the scheduler that starts it: the run contexts of the runs it is given,
+    and the jobs (to get ready for them ahead of their runs, as the notebook executor starts kernels); nothing else.
+    Every nbsched scheduler satisfies it."""
+
+    def run_contexts(
+        self, job: Job, run_times: list[datetime], on_finished: Callable[[RunContext], Any] | None = None
+    ) -> list[RunContext]:
+        """One :class:`RunContext` per run of ``job`` for ``run_times`` (as given to ``submit_job``).
+
+        :param on_finished: called with each context once its run has ended (before its event is dispatched)
+        """
+        ...
+
+    def get_jobs(self, jobstore: str | None = None, pending: bool | None = None) -> list[Job]:
+        """Every job (of one store), earliest next run first."""
         ...
 
 
@@ -437,22 +479,30 @@ class Executor(ABC):
 
     Contract:
 
-    - :meth:`submit_job` returns quickly (it hands the work to a pool, loop or cluster) or raises
-      :class:`~nbsched.exceptions.MaxInstancesReachedError` when ``job.max_instances`` runs of the job are
-      already under way.
-    - Every run ends in exactly one of ``EVENT_JOB_EXECUTED``, ``EVENT_JOB_ERROR`` or ``EVENT_JOB_MISSED``
-      (per scheduled run time) dispatched through the scheduler; a failing job never raises out of the
-      executor.
+    - :meth:`submit_job` is the scheduler's entry (as in APScheduler 3). It returns quickly (it hands the work to
+      a pool, loop or cluster) or raises :class:`~nbsched.exceptions.MaxInstancesReachedError` when
+      ``job.max_instances`` runs of the job are already under way.
+    - For each run it takes, an executor asks the scheduler for the run's :class:`RunContext`
+      (``scheduler.run_contexts(job, run_times)``, public) and reports the run's life through it alone: call
+      :meth:`RunContext.started` just before the run starts (``False``: do not run it; the context has recorded
+      why), then :meth:`RunContext.finished` exactly once with its :class:`RunOutcome`. A failing job never raises
+      out of the executor. The context dispatches APScheduler's ``EVENT_JOB_EXECUTED``/``ERROR``/``MISSED``.
+    - What to run is ``job.task`` (a :class:`Task`): ``job.task.run(context)`` runs it in this process and
+      returns its outcome. An executor that runs work elsewhere (processes, a cluster) keeps the context in this
+      process and relays: started at submission, finished when the remote result arrives.
+    - :meth:`cancel_run` is optional: a cancellation also sets the run's :attr:`RunContext.cancelled`, which an
+      executor may watch instead.
+
+    :class:`nbsched.executors.base.BaseExecutor` adds ``max_instances`` bookkeeping: subclass it and implement
+    ``submit_runs(job, contexts)``. Executors written for APScheduler 3 (``_do_submit_job`` reporting through
+    ``_run_job_success``) keep working unchanged.
     """
 
-    # ``Any``, not SchedulerAPI: the built-in executors still take (and reach into) the whole BaseScheduler, and a
-    # protocol-typed parameter here would make each of their overrides a narrowing one. Typed against the protocol
-    # once executors report through the run context alone (issue 17, point 1).
     @abstractmethod
-    def start(self, scheduler: Any, alias: str) -> None:
+    def start(self, scheduler: ExecutorHost, alias: str) -> None:
         """Called when the scheduler starts or when the executor is added to a running scheduler.
 
-        :param scheduler: the scheduler (it satisfies :class:`SchedulerAPI`)
+        :param scheduler: the scheduler: what an executor may ask of it is :class:`ExecutorHost`
         """
 
     @abstractmethod
@@ -466,10 +516,208 @@ class Executor(ABC):
     def cancel_run(self, job_id: str, run_time: datetime) -> bool:
         """Stop the run of ``job_id``'s fire at ``run_time``, queued or under way, if this executor can.
 
-        Optional. The scheduler has recorded the run ``cancelled`` already; the run still ends with its one
-        event, which no longer changes that status. The default cannot stop anything: a function already running
-        in a thread runs to its end.
+        Optional. The scheduler has recorded the run ``cancelled`` already and set its context's
+        :attr:`~RunContext.cancelled`; the run still ends with its one outcome, which no longer changes that
+        status. The default cannot stop anything: a function already running in a thread runs to its end.
 
         :return: whether the run will stop early
         """
         return False
+
+
+class RunContext(ABC):
+    """One run of one job, as its executor sees it: the executor's only line to the scheduler.
+
+    The scheduler makes one per run (``scheduler.run_contexts(job, run_times)``); the executor keeps it in the
+    process that holds the scheduler and calls, in this order:
+
+    1. :meth:`started` just before the run starts. ``False`` means it must not run: it was cancelled first, or
+       it is later than ``job.misfire_grace_time``. The context has then recorded that and dispatched
+       ``EVENT_JOB_MISSED`` itself; the executor drops the run (calling :meth:`finished` is allowed, and
+       ignored).
+    2. :meth:`progress` while it runs (any thread), as often as it likes.
+    3. :meth:`finished` exactly once, with the :class:`RunOutcome`. It records the run's end (status, times from
+       the scheduler's clock, error, outputs), dispatches APScheduler's event of the outcome to listeners and
+       lets the executor's ``max_instances`` count go. A second call is ignored (logged).
+
+    A cancellation (``scheduler.cancel_run``, also from another process sharing the store) sets
+    :attr:`cancelled`; an executor that can stop the run does so and finishes it with whatever outcome the run
+    had (its record stays ``cancelled``). Every method is safe to call from any thread.
+    """
+
+    @property
+    @abstractmethod
+    def job(self) -> Job:
+        """The job this run belongs to (its state when it was submitted)."""
+
+    @property
+    @abstractmethod
+    def run_time(self) -> datetime:
+        """The fire time this run is for (aware; the run record's ``scheduled_at``)."""
+
+    @property
+    @abstractmethod
+    def run_id(self) -> str:
+        """The run record's id (output folders are named after it)."""
+
+    @property
+    @abstractmethod
+    def jobstore(self) -> str | None:
+        """The alias of the job store the job and its run record live in."""
+
+    @property
+    @abstractmethod
+    def cancelled(self) -> CancelSignal:
+        """Set (with its reason) when the run is cancelled; ``wait()`` on it to watch."""
+
+    @abstractmethod
+    def now(self) -> datetime:
+        """The scheduler's current time (its clock: a manual clock in tests)."""
+
+    @abstractmethod
+    def started(self) -> bool:
+        """The run is about to start: record it ``running``. ``False``: do not run it (see the class doc)."""
+
+    @abstractmethod
+    def progress(self, text: str, outputs: Mapping[str, str] | None = None) -> None:
+        """Record progress of the running run (``"cell 7/23"``) and, optionally, its output files so far
+        (name -> path)."""
+
+    @abstractmethod
+    def finished(self, outcome: RunOutcome) -> None:
+        """Record the run's end and dispatch its event (exactly once; see the class doc)."""
+
+    @abstractmethod
+    def dispatch(self, event: SchedulerEvent) -> None:
+        """Dispatch ``event`` to the scheduler's listeners. An outcome event of this run (``EVENT_JOB_EXECUTED``,
+        ``ERROR`` or ``MISSED`` for this job and :attr:`run_time`) is this run's end, as :meth:`finished` with
+        the outcome it carries (for executors that build APScheduler events themselves)."""
+
+    @abstractmethod
+    def output_folder(self) -> Path:
+        """The run's own folder for files it leaves (created, owner-only), deleted with the run record."""
+
+    # ------------------------------------------------------------------------------- helpers (concrete)
+    @property
+    def logger(self) -> logging.Logger:
+        """The logger of the job's executor (``nbsched.executors.<alias>``)."""
+        return logging.getLogger(f"nbsched.executors.{self.job.executor}")
+
+    @property
+    def masker(self) -> Masker:
+        """Scrubs the job's secret parameter values from text and data (see :mod:`nbsched.masking`)."""
+        from nbsched.masking import Masker
+
+        return Masker.for_jobs([self.job])
+
+    def grace_left(self) -> float | None:
+        """Seconds left, by the scheduler's clock, before the run is too late to start (``misfire_grace_time``);
+        ``None``: it may start however late. A worker elsewhere checks it against its own clock."""
+        grace = self.job.misfire_grace_time
+        if grace is None:
+            return None
+        return (timedelta(seconds=grace) - (self.now() - self.run_time)).total_seconds()
+
+    def metadata(self) -> dict[str, str]:
+        """What identifies the run in files it writes: ``job_id``, ``run_id`` and ``scheduled_at``."""
+        return {"job_id": self.job.id, "run_id": self.run_id, "scheduled_at": self.run_time.isoformat()}
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} job={self.job.id!r} run_time={self.run_time.isoformat()}>"
+
+
+@attrs.frozen(kw_only=True)
+class TaskSummary:
+    """What the faces (CLI, REST, panel) show of a task, without knowing its kind.
+
+    :ivar kind: the task kind (``"notebook"``, ``"cell"``, ``"function"``, a third-party alias)
+    :ivar target: what it runs: a notebook's path, a function's ``module:qualname``, a cell's first line
+    :ivar parameters: its named inputs (a notebook's parameters, a function's keyword arguments)
+    :ivar secret_parameters: the names among them its definition declares secret (names that say so, such as
+        ``password``, and ``secret:`` tags are secret too: :func:`nbsched.masking.secret_names`)
+    """
+
+    kind: str
+    target: str
+    parameters: Mapping[str, Any] = attrs.field(factory=dict)
+    secret_parameters: tuple[str, ...] = ()
+
+
+class Task(ABC):
+    """What a job runs: a notebook, a cell, a function reference, or a kind of a third party.
+
+    Contract:
+
+    - :attr:`task_type` is the kind's alias under the ``nbsched.tasks`` entry-point group; :meth:`to_dict`
+      returns JSON-safe state with ``"type"`` (that alias) and ``"version"``, and ``cls.from_dict(state)``
+      rebuilds an equal task (refusing a newer version with :class:`~nbsched.exceptions.SerializationError`).
+      A job stores its task as that state, never pickled; the store finds the class by ``"type"``.
+    - Checks of the task's own fields happen when it is created (raise
+      :class:`~nbsched.exceptions.JobArgumentError` naming the field and value), never when it is loaded from a
+      store (the machine may differ; the run says what is wrong). :meth:`validate` checks it against the job it is
+      added to.
+    - :meth:`describe` is the default job name (secret values as ``***``); :meth:`summary` is what faces show.
+    - :meth:`run` runs it once, in this process, under ``context``, and returns the outcome. It never raises for
+      the job's own failure: it returns :meth:`RunOutcome.failed` (traceback scrubbed with ``context.masker``).
+      The executor has called ``context.started()`` already and calls ``context.finished(outcome)`` after.
+    - :attr:`default_executor` names the executor alias jobs of this kind use unless ``add_job`` names one.
+    - Calling a task (``task()``) runs it now, outside any scheduler (optional).
+    """
+
+    #: the alias under the ``nbsched.tasks`` entry points and the ``"type"`` in :meth:`to_dict`
+    task_type: ClassVar[str] = ""
+
+    @property
+    def default_executor(self) -> str:
+        """The executor alias jobs of this kind run on unless ``add_job`` names one (default ``"default"``)."""
+        return "default"
+
+    @abstractmethod
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe state with ``"type"`` and ``"version"`` keys."""
+
+    @classmethod
+    @abstractmethod
+    def from_dict(cls, state: Mapping[str, Any]) -> Self:
+        """Rebuild a task from :meth:`to_dict` output.
+
+        :raises SerializationError: for state of another type or a newer version
+        """
+
+    @abstractmethod
+    def describe(self) -> str:
+        """A short text for people, the default job name: ``report.ipynb(region='EU', api_token=***)``."""
+
+    @abstractmethod
+    def summary(self) -> TaskSummary:
+        """Kind, target, parameters and declared secret parameter names, for the faces."""
+
+    @abstractmethod
+    def run(self, context: RunContext, **resources: Any) -> RunOutcome:
+        """Run once under ``context`` and return how it ended (see the class doc).
+
+        :param resources: what the executor owns and offers (the notebook executor: ``pool``, its warm kernels);
+            a task ignores what it does not know
+        """
+
+    def validate(self, job_id: str, owner: str = "add_job") -> None:
+        """Check the task against the job it is added to (``job_id``), raising
+        :class:`~nbsched.exceptions.JobArgumentError` naming the field.
+
+        The default checks that the job id can name the run's output folder (:meth:`RunContext.output_folder`).
+        """
+        from nbsched.exceptions import JobArgumentError
+        from nbsched.paths import folder_name_problem
+
+        problem = folder_name_problem(job_id)
+        if problem:
+            raise JobArgumentError(
+                owner,
+                "id",
+                job_id,
+                f"{problem}: {self.task_type or 'task'} runs keep their outputs in a folder named so",
+            )
+
+    def kernel_for_warming(self) -> str | None:
+        """The kernel name its runs will use, for an executor that starts one ahead (``None``: none)."""
+        return None

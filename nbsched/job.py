@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 import attrs
 
 from nbsched import jsonstate
-from nbsched.abc import Trigger
+from nbsched.abc import Task, Trigger
 from nbsched.datetimes import datetime_repr
 from nbsched.exceptions import SerializationError, TransientJobError
 from nbsched.jobargs import checked_changes, shared
@@ -118,6 +118,25 @@ class Job:
         job._explicit = shared(frozenset(options))
         return job
 
+    # ------------------------------------------------------------------------------------------ contracts
+    @property
+    def task(self) -> Task:
+        """What the job runs, as a :class:`~nbsched.abc.Task`: ``func`` itself for a notebook, a cell or another
+        task kind; for a function, a :class:`~nbsched.tasks.FunctionTask` of ``func``, ``func_ref``, ``args`` and
+        ``kwargs`` (made on each access; ``func`` and friends stay as APScheduler has them)."""
+        func = self.func
+        if isinstance(func, Task):
+            return func
+        from nbsched.tasks import FunctionTask
+
+        assert func is not None
+        return FunctionTask(func=func, func_ref=self.func_ref, args=self.args, kwargs=self.kwargs)
+
+    @property
+    def jobstore(self) -> str | None:
+        """The alias of the job store holding this job (``None`` until it is added to one)."""
+        return self._jobstore_alias
+
     # ----------------------------------------------------------------------------------- APScheduler 3 API
     @property
     def pending(self) -> bool:
@@ -179,7 +198,7 @@ class Job:
             can load (a lambda, a closure, anything of ``__main__``, a ``"__main__:f"`` string)
         :raises SerializationError: when an argument, or the trigger, cannot be stored as JSON
         """
-        task = cast(Any, self.func).to_dict() if is_task(self.func) else None
+        task = self.func.to_dict() if isinstance(self.func, Task) else None
         if task is None:
             # A "__main__:f" string resolves in this process only, as a __main__ function does: same refusal.
             problem = reference_problem(self.func) if self.func_ref is None else ref_problem(self.func_ref)
@@ -241,7 +260,7 @@ class Job:
         return cls(
             id=state["id"],
             name=state["name"],
-            func=func,
+            func=cast(Any, func),  # a task sits where APScheduler keeps the callable
             func_ref=func_ref,
             args=tuple(jsonstate.decode(state.get("args", []))),
             kwargs=jsonstate.decode(state.get("kwargs", {})),
@@ -296,19 +315,23 @@ class Job:
 
 
 def is_task(obj: Any) -> bool:
-    """Whether ``obj`` is a task spec (``Notebook``, ``Cell``) rather than a function.
+    """Whether ``obj`` is a task stored as its own JSON state (a :class:`~nbsched.abc.Task`: ``Notebook``,
+    ``Cell``, a third-party kind) rather than a function stored by reference."""
+    return isinstance(obj, Task)
 
-    A task spec is callable (calling it runs the task), has a ``task_type`` (its alias under
-    ``nbsched.tasks``), a ``default_executor`` alias, ``describe()``, ``to_dict()`` and ``from_dict()``; it is
-    stored as its JSON state, not by reference.
+
+def task_from_dict(state: Mapping[str, Any]) -> Task:
+    """Rebuild a task from its ``to_dict()`` state, by its ``"type"`` (an alias under ``nbsched.tasks``).
+
+    :raises SerializationError: when the state has no type, or the class registered for it is not a Task
     """
-    return isinstance(getattr(obj, "task_type", None), str) and hasattr(obj, "to_dict")
-
-
-def task_from_dict(state: Mapping[str, Any]) -> Any:
-    """Rebuild a task spec from its ``to_dict()`` state, by its ``"type"``."""
     from nbsched.plugins import load_plugin
 
     if not isinstance(state, Mapping) or "type" not in state:
         raise SerializationError("Job", "task", state, "has no 'type' key")
-    return load_plugin("task", state["type"]).from_dict(dict(state))
+    cls = load_plugin("task", state["type"])
+    if not (isinstance(cls, type) and issubclass(cls, Task)):
+        raise SerializationError(
+            "Job", "task", state["type"], "is registered to a class that is not a nbsched.abc.Task"
+        )
+    return cls.from_dict(dict(state))

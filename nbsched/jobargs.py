@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from nbsched.abc import Trigger
+from nbsched.abc import Task, Trigger
 from nbsched.datetimes import convert_to_datetime
 from nbsched.exceptions import InvalidArgumentError, JobArgumentError, UnreferenceableError
 from nbsched.limits import MAX_RETRIES, check_seconds, id_problem, text_problem
-from nbsched.paths import folder_name_problem
 from nbsched.refs import callable_name, check_callable_args, obj_to_ref, ref_to_obj
 
 if TYPE_CHECKING:
@@ -64,8 +63,6 @@ def checked_changes(job: Job, owner: str, changes: Mapping[str, Any]) -> dict[st
     :param owner: what the arguments were given to (``add_job``, ``modify_job``), named in errors
     :raises JobArgumentError: naming the first bad argument and its value
     """
-    from nbsched.job import is_task  # not at the top: nbsched.job imports this module
-
     unknown = sorted(set(changes) - MODIFIABLE)
     if unknown:
         raise JobArgumentError(owner, unknown[0], changes[unknown[0]], "is not a modifiable attribute of Job")
@@ -83,10 +80,10 @@ def checked_changes(job: Job, owner: str, changes: Mapping[str, Any]) -> dict[st
             raise JobArgumentError(owner, "id", value, problem)
         new["id"] = value
     if "func" in changes:
-        func, func_ref = _resolve_func(owner, changes["func"], is_task(changes["func"]))
+        func, func_ref = _resolve_func(owner, changes["func"])
         new["func"], new["func_ref"] = func, func_ref
         if "name" not in changes and (not job.name or job.func is not None):
-            new["name"] = str(cast(Any, func).describe()) if is_task(func) else callable_name(func)
+            new["name"] = func.describe() if isinstance(func, Task) else callable_name(func)
     if "args" in changes:
         value = changes["args"]
         if isinstance(value, str | bytes) or not isinstance(value, Iterable):
@@ -151,21 +148,17 @@ def checked_changes(job: Job, owner: str, changes: Mapping[str, Any]) -> dict[st
         new["pause_after_run"] = False  # a new next run time (pause, resume, reschedule) ends a run_now's pause
 
     target: Callable[..., Any] | None = new.get("func", job.func)
-    if target is not None and not is_task(target) and ("args" in new or "kwargs" in new or "func" in new):
+    if target is not None and not isinstance(target, Task) and ("args" in new or "kwargs" in new or "func" in new):
         check_callable_args(target, new.get("args", job.args), new.get("kwargs", job.kwargs), owner)
     job_id = new.get("id", job.id)
-    if is_task(target) and job_id and ("id" in new or "func" in new):
-        problem = folder_name_problem(job_id)
-        if problem:
-            raise JobArgumentError(
-                owner, "id", job_id, f"{problem}: notebook and cell runs keep their outputs in a folder named so"
-            )
+    if isinstance(target, Task) and job_id and ("id" in new or "func" in new):
+        target.validate(job_id, owner)
     return new
 
 
-def _resolve_func(owner: str, value: Any, task: bool) -> tuple[Callable[..., Any], str | None]:
-    if task:
-        return value, None
+def _resolve_func(owner: str, value: Any) -> tuple[Callable[..., Any], str | None]:
+    if isinstance(value, Task):
+        return cast(Any, value), None  # a task sits where APScheduler keeps the callable
     if isinstance(value, str):
         try:
             func = ref_to_obj(value)

@@ -86,14 +86,23 @@ def secret_parameter_names(names: Iterable[str], declared: Iterable[str] = ()) -
 
 
 def job_parameters(job: Job) -> dict[str, Any]:
-    """A job's named inputs: a task spec's ``parameters`` (a notebook's) or a function's keyword arguments."""
-    from nbsched.job import is_task
+    """A job's named inputs: a task's parameters (a notebook's; see :meth:`nbsched.abc.Task.summary`) or a
+    function's keyword arguments."""
+    from nbsched.abc import Task
 
     task = job.func
-    if is_task(task):
-        params = getattr(task, "parameters", None)
-        return dict(params) if isinstance(params, Mapping) else {}
+    if isinstance(task, Task):
+        return dict(task.summary().parameters)
     return dict(job.kwargs)
+
+
+def _declared_secrets(job: Job) -> tuple[str, ...]:
+    """The parameter names ``job``'s task declares secret (a notebook's ``secret_parameters``; none for a
+    function)."""
+    from nbsched.abc import Task
+
+    task = job.func
+    return task.summary().secret_parameters if isinstance(task, Task) else ()
 
 
 def secret_names(job: Job | None, names: Iterable[str] = (), tags: Iterable[str] = ()) -> set[str]:
@@ -107,8 +116,8 @@ def secret_names(job: Job | None, names: Iterable[str] = (), tags: Iterable[str]
     all_tags = set(tags)
     declared: set[str] = set()
     if job is not None:
-        # Any task type may list its secrets; a function has no such attribute.
-        declared.update(getattr(job.func, "secret_parameters", None) or ())
+        # Any task kind may declare secrets in its summary; a function job's come from its tags and names.
+        declared.update(_declared_secrets(job))
         all_names.update(job_parameters(job))
         all_tags.update(job.tags)
     declared.update(tag[len(SECRET_TAG) :] for tag in all_tags if tag.startswith(SECRET_TAG))

@@ -14,7 +14,7 @@ from typing import Any
 
 from nbsched.exceptions import PluginLoadError, PluginLookupError
 
-__all__ = ["known_aliases", "load_plugin"]
+__all__ = ["builtin_entry_points", "known_aliases", "load_plugin", "reload_entry_points"]
 
 _BUILTIN: dict[str, dict[str, str]] = {
     "trigger": {
@@ -37,6 +37,7 @@ _BUILTIN: dict[str, dict[str, str]] = {
     "task": {
         "notebook": "nbsched.notebooks.tasks:Notebook",
         "cell": "nbsched.notebooks.tasks:Cell",
+        "function": "nbsched.tasks:FunctionTask",
     },
     "jobstore": {
         "memory": "nbsched.jobstores.memory:MemoryJobStore",
@@ -53,9 +54,25 @@ _GROUPS = {
 _KIND_NAMES = {"trigger": "trigger", "executor": "executor", "jobstore": "job store", "task": "task"}
 
 
+def builtin_entry_points() -> dict[str, dict[str, str]]:
+    """The built-in plugins as entry points: group (``nbsched.triggers``, ...) -> alias -> ``module:attr``.
+
+    ``pyproject.toml`` declares exactly these (a test compares them), so an installed nbsched and a source
+    checkout resolve every alias alike.
+    """
+    return {_GROUPS[kind]: dict(aliases) for kind, aliases in _BUILTIN.items()}
+
+
 @cache
 def _entry_points(kind: str) -> dict[str, Any]:
     return {ep.name: ep for ep in entry_points(group=_GROUPS[kind])}
+
+
+def reload_entry_points() -> None:
+    """Forget the entry points and plugins read so far, so that plugins installed since are found (they are
+    read once per process otherwise)."""
+    _entry_points.cache_clear()
+    load_plugin.cache_clear()
 
 
 def known_aliases(kind: str) -> list[str]:

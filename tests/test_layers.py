@@ -51,9 +51,6 @@ ALLOWED = {
     ("nbsched.abc", "nbsched.triggers.base"): "Trigger._apply_jitter, APScheduler 3's helper, imported when called",
     ("nbsched.abc", "nbsched.jobstores.runtable"): "JobStore's default run history, imported when first used",
     ("nbsched.job", "nbsched.triggers.base"): "Job.from_dict rebuilds the stored trigger, imported when called",
-    ("nbsched.executors", "nbsched.schedulers.base"): (
-        "type only: built-in executors still take the BaseScheduler; goes when they use only the run context"
-    ),
 }
 
 

@@ -83,3 +83,16 @@ def test_the_dask_executor_without_distributed_says_which_extra_to_install(monke
     finally:
         if scheduler.running:
             scheduler.shutdown(wait=False)
+
+
+def test_the_plugin_table_and_the_entry_points_in_pyproject_are_the_same() -> None:
+    # One alias added on one side only (a task kind registered in pyproject.toml but not in the table, or the
+    # reverse) makes an installed nbsched and a source checkout resolve it differently.
+    import tomllib
+
+    from nbsched.plugins import builtin_entry_points
+
+    with (Path(__file__).resolve().parent.parent / "pyproject.toml").open("rb") as file:
+        declared = tomllib.load(file)["project"]["entry-points"]
+    ours = {group: aliases for group, aliases in declared.items() if group.startswith("nbsched.")}
+    assert ours == builtin_entry_points()

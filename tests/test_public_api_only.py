@@ -24,6 +24,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("magics.py", "_actions"): "argparse's parser, read to list its options for a 'did you mean' (no public API)",
     ("job.py", "_modify"): "Job.create calls the new Job's own checked setter (same class)",
     ("job.py", "_explicit"): "Job.create sets the new Job's own field (same class)",
+    ("executors/base.py", "_do_submit_job"): "BaseExecutor asks whether a subclass overrides its own hook (same class)",
     ("masking.py", "_texts"): "Masker.merge reads another Masker's values (same class)",
     ("masking.py", "_set"): "Masker.merge builds the merged Masker's index (same class)",
     ("triggers/calendarinterval.py", "_anchor"): "the trigger's own classmethod/constructor path (same class)",
@@ -34,26 +35,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("triggers/cron/__init__.py", "_key"): "__eq__ compares another CronTrigger (same class)",
     ("triggers/interval.py", "_setup"): "IntervalTrigger.from_dict builds the new trigger (same class)",
     ("triggers/interval.py", "_anchor"): "IntervalTrigger.from_dict restores the new trigger's grid (same class)",
-}
-
-# PENDING_RUNCTX: the executors' and the notebook runner's private accesses, which the "runctx" work (executors get a
-# public RunContext, issue 17 point 1) removes. The lead empties this list when merging it; an entry that no longer
-# matches fails below, so it cannot outlive its reason.
-PENDING_RUNCTX: dict[tuple[str, str], str] = {
-    ("executors/asyncio.py", "_jobstore_alias"): "job._jobstore_alias: the run's store, to come from the RunContext",
-    ("executors/base.py", "_clock"): "self._scheduler._clock: RunContext.now()",
-    ("executors/base.py", "_recorder"): "self._scheduler._recorder: RunContext.started()/finished()",
-    ("executors/base.py", "_dispatch_event"): "self._scheduler._dispatch_event: RunContext.dispatch()",
-    ("executors/base.py", "_jobstore_alias"): "job._jobstore_alias: the run's store, from the RunContext",
-    ("executors/dask.py", "_clock"): "scheduler._clock: RunContext.now()",
-    ("executors/dask.py", "_recorder"): "scheduler._recorder: RunContext",
-    ("executors/dask.py", "_jobstore_alias"): "job._jobstore_alias: from the RunContext",
-    ("executors/debug.py", "_jobstore_alias"): "job._jobstore_alias: from the RunContext",
-    ("executors/kernel.py", "_jobstore_alias"): "job._jobstore_alias: from the RunContext",
-    ("executors/notebook.py", "_jobstore_alias"): "job._jobstore_alias: from the RunContext",
-    ("executors/notebook.py", "_recorder"): "scheduler._recorder: RunContext.progress()/started()",
-    ("executors/pool.py", "_jobstore_alias"): "job._jobstore_alias: from the RunContext",
-    ("executors/pool.py", "_clock"): "self._scheduler._clock: RunContext.now()",
 }
 
 
@@ -83,13 +64,13 @@ def private_accesses() -> dict[tuple[str, str], list[str]]:
 
 def test_no_private_access_outside_the_core() -> None:
     found = private_accesses()
-    unexpected = [site for key, sites in sorted(found.items()) if key not in ALLOWED | PENDING_RUNCTX for site in sites]
+    unexpected = [site for key, sites in sorted(found.items()) if key not in ALLOWED for site in sites]
     assert unexpected == [], "private names reached outside schedulers/ and jobstores/ (make them public API first)"
 
 
 def test_every_exception_still_applies() -> None:
     found = private_accesses()
-    stale = sorted(key for key in ALLOWED | PENDING_RUNCTX if key not in found)
+    stale = sorted(key for key in ALLOWED if key not in found)
     assert stale == [], "remove these entries: the access is gone"
 
 

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from nbsched.abc import Trigger
+from nbsched.abc import Task, Trigger
 from nbsched.cli.documents import parse_json
 from nbsched.cli.output import Column, emit_json, format_relative, format_time, one_line, table
 from nbsched.cli.session import EXIT_OK, EXIT_USAGE, CliError, Session
@@ -244,11 +244,9 @@ def _next_run_text(value: datetime) -> str:
 
 def _kind_and_target(job: Job) -> tuple[str, str]:
     task = job.func
-    if is_task(task):
-        kind = str(getattr(task, "task_type", "task"))
-        if kind == "notebook":
-            return kind, str(getattr(task, "path", ""))
-        return kind, str(task.describe()) if hasattr(task, "describe") else kind  # type: ignore[union-attr]
+    if isinstance(task, Task):
+        summary = task.summary()
+        return summary.kind, summary.target
     return "function", job.func_ref or job.name
 
 

@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from nbsched.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from nbsched.exceptions import ConfigurationError
-from nbsched.executors.base import BaseExecutor, cancelled_event, log_job_exception, missed_event, run_job
+from nbsched.executors.base import BaseExecutor, cancelled_event, execute, log_job_exception, missed_event
+from nbsched.outcome import RunOutcome
+from nbsched.tasks import call_async
 
 if TYPE_CHECKING:
+    from nbsched.abc import ExecutorHost, RunContext
     from nbsched.job import Job
-    from nbsched.schedulers.base import BaseScheduler
 
 __all__ = ["AsyncIOExecutor", "run_coroutine_job"]
 
@@ -29,7 +31,8 @@ async def run_coroutine_job(
     now: Any = None,
     on_start: Any = None,
 ) -> list[JobExecutionEvent]:
-    """The coroutine counterpart of :func:`~nbsched.executors.base.run_job`."""
+    """The coroutine counterpart of :func:`~nbsched.executors.base.run_job` (APScheduler 3's helper, kept for
+    executors written against it; this executor runs coroutines under their run contexts)."""
     events: list[JobExecutionEvent] = []
     logger = logging.getLogger(logger_name)
     assert job.func is not None
@@ -60,6 +63,26 @@ async def run_coroutine_job(
     return events
 
 
+async def _run_coroutines(contexts: list[RunContext]) -> None:
+    """Run a coroutine function job once per context, on the loop."""
+    for context in contexts:
+        try:
+            if not context.started():
+                continue
+            job = context.job
+            assert job.func is not None
+            outcome = await call_async(context, job.func, job.args, job.kwargs)
+        except BaseException as exc:  # the machinery failed, not the job (call_async reports the job's errors)
+            context.logger.error("Error running job %s", context.job.id, exc_info=exc)
+            outcome = RunOutcome.failed(exc)
+        context.finished(outcome)
+
+
+def _execute_all(contexts: list[RunContext]) -> None:
+    for context in contexts:
+        execute(context)
+
+
 class AsyncIOExecutor(BaseExecutor):
     """Runs coroutine functions on the scheduler's event loop and plain functions in the loop's executor.
 
@@ -70,9 +93,9 @@ class AsyncIOExecutor(BaseExecutor):
         super().__init__()
         self._pending: set[asyncio.Future[Any]] = set()
 
-    def start(self, scheduler: BaseScheduler, alias: str) -> None:
+    def start(self, scheduler: ExecutorHost, alias: str) -> None:
         super().start(scheduler, alias)
-        loop = getattr(scheduler, "_eventloop", None)
+        loop = getattr(scheduler, "event_loop", None)  # only an AsyncIOScheduler has one
         if loop is None:
             raise ConfigurationError(
                 "AsyncIOExecutor", "scheduler", type(scheduler).__name__, "has no event loop (use AsyncIOScheduler)"
@@ -85,27 +108,18 @@ class AsyncIOExecutor(BaseExecutor):
             fut.cancel()
         self._pending.clear()
 
-    def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
-        now = self._clock_now()
+    def submit_runs(self, job: Job, contexts: list[RunContext]) -> None:
         if inspect.iscoroutinefunction(job.func):
-            coro = run_coroutine_job(job, job._jobstore_alias, run_times, self._logger.name, now, self._on_start())
             # The scheduler processes jobs on its loop's thread, so the task can be created directly.
-            fut: asyncio.Future[Any] = self._eventloop.create_task(coro)
+            fut: asyncio.Future[Any] = self._eventloop.create_task(_run_coroutines(contexts))
         else:
-            fut = self._eventloop.run_in_executor(
-                None, run_job, job, job._jobstore_alias, run_times, self._logger.name, now, self._on_start()
-            )
+            fut = self._eventloop.run_in_executor(None, _execute_all, contexts)
 
         def done(f: asyncio.Future[Any]) -> None:
             self._pending.discard(f)
-            if f.cancelled():
-                self._release(job.id)
-                return
-            exc = f.exception()
-            if exc is not None:
-                self._run_job_error(job.id, exc)
-            else:
-                self._run_job_success(job.id, f.result())
+            if f.cancelled():  # shut down: a coroutine stopped mid-way ends as cancelled, like APScheduler's
+                for context in contexts:
+                    context.finished(RunOutcome.cancelled())
 
         self._pending.add(fut)
         fut.add_done_callback(done)

@@ -1,7 +1,7 @@
-"""Shared executor machinery: ``max_instances`` bookkeeping, running a job, reporting its outcome.
+"""Shared executor machinery: ``max_instances`` bookkeeping and running one run under its context.
 
-APScheduler 3's names are kept (``BaseExecutor``, ``run_job``, ``MaxInstancesReachedError``) so custom
-executors written against it keep working.
+APScheduler 3's names are kept (``BaseExecutor``, ``run_job``, ``MaxInstancesReachedError``,
+``_do_submit_job``, ``_run_job_success``) so custom executors written against it keep working.
 """
 
 from __future__ import annotations
@@ -11,37 +11,41 @@ import logging
 import sys
 import threading
 import traceback
-from abc import abstractmethod
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from nbsched.abc import Executor
+from nbsched.abc import Executor, RunContext, Task
 from nbsched.events import (
     EVENT_JOB_ERROR,
     EVENT_JOB_EXECUTED,
     EVENT_JOB_MISSED,
     JobExecutionEvent,
 )
-from nbsched.exceptions import MaxInstancesReachedError
-from nbsched.masking import Masker, format_exception
+from nbsched.exceptions import ExecutorNotRunningError, MaxInstancesReachedError
+from nbsched.outcome import RunOutcome
+from nbsched.tasks import call, log_job_exception
 
 if TYPE_CHECKING:
+    from nbsched.abc import ExecutorHost
     from nbsched.job import Job
-    from nbsched.schedulers.base import BaseScheduler
 
-__all__ = ["BaseExecutor", "MaxInstancesReachedError", "log_job_exception", "run_job"]
+__all__ = ["BaseExecutor", "MaxInstancesReachedError", "execute", "log_job_exception", "run_job", "run_task"]
 
 
 class BaseExecutor(Executor):
-    """Counts running instances per job and turns outcomes into events.
+    """Counts running instances per job (``max_instances``) and hands runs over with their contexts.
 
-    Subclasses implement :meth:`_do_submit_job` and report back through :meth:`_run_job_success` /
-    :meth:`_run_job_error`.
+    Subclasses implement :meth:`submit_runs`, which gets each run's :class:`~nbsched.abc.RunContext` and reports
+    through it alone (:func:`execute` does the usual start-run-finish for one). The instance counted for a
+    submission is released when the last of its runs has finished.
+
+    Executors written for APScheduler 3 implement :meth:`_do_submit_job` instead and report with
+    :meth:`_run_job_success` / :meth:`_run_job_error`: that keeps working (their events are their runs' ends).
     """
 
-    _scheduler: BaseScheduler | None = None
+    _scheduler: ExecutorHost | None = None
     _lock: threading.Lock
     _logger: logging.Logger
 
@@ -54,8 +58,10 @@ class BaseExecutor(Executor):
         self._ended: deque[str] = deque()
         self._lock = threading.Lock()
         self._logger = logging.getLogger("nbsched.executors.default")
+        # The contexts of runs handed to an APScheduler-style _do_submit_job, until its events report their ends.
+        self._legacy: dict[tuple[str, datetime], RunContext] = {}
 
-    def start(self, scheduler: BaseScheduler, alias: str) -> None:
+    def start(self, scheduler: ExecutorHost, alias: str) -> None:
         self._scheduler = scheduler
         self._logger = logging.getLogger(f"nbsched.executors.{alias}")
 
@@ -77,58 +83,83 @@ class BaseExecutor(Executor):
             if running >= job.max_instances:
                 raise MaxInstancesReachedError(job)
             instances[job.id] = running + 1
+        legacy = type(self)._do_submit_job is not BaseExecutor._do_submit_job
         try:
+            if legacy:
+                self._legacy_contexts(job, run_times)
             self._do_submit_job(job, run_times)
         except BaseException:
+            if legacy:
+                for run_time in run_times:
+                    self._legacy.pop((job.id, run_time), None)
             self._release(job.id)
             raise
 
-    @abstractmethod
     def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
-        """Start running ``job`` for ``run_times``; the instance is already counted (not under the lock)."""
+        """Start running ``job`` for ``run_times``; the instance is already counted (not under the lock).
 
-    def _clock_now(self) -> Callable[[], datetime] | None:
-        return self._scheduler._clock.now if self._scheduler is not None else None
+        The default hands the runs' contexts to :meth:`submit_runs`. APScheduler 3 executors override this.
+        """
+        self.submit_runs(job, self.run_contexts(job, run_times))
 
-    def _on_start(self) -> Callable[[str, datetime], Any] | None:
-        return self._scheduler._recorder.started if self._scheduler is not None else None
+    def submit_runs(self, job: Job, contexts: list[RunContext]) -> None:
+        """Start ``job``'s runs, one per context, reporting each through its context (see
+        :class:`~nbsched.abc.RunContext`); return quickly. Executors that do not override
+        :meth:`_do_submit_job` implement this."""
+        raise NotImplementedError(f"{type(self).__name__} implements neither submit_runs nor _do_submit_job")
 
-    def _start_or_drop(self, job: Job, run_times: list[datetime]) -> list[datetime]:
-        """For executors that cannot report the start of each run (worker processes, a cluster): record the runs
-        as started at submission, and report the ones cancelled meanwhile as missed; the rest are returned."""
-        on_start = self._on_start()
-        if on_start is None:
-            return run_times
-        kept: list[datetime] = []
-        for run_time in run_times:
-            if on_start(job.id, run_time) is not False:
-                kept.append(run_time)
-            elif self._scheduler is not None:
-                self._scheduler._dispatch_event(cancelled_event(job, job._jobstore_alias, run_time, self._logger))
-        return kept
+    def run_contexts(self, job: Job, run_times: list[datetime]) -> list[RunContext]:
+        """The contexts of ``job``'s runs for ``run_times`` from the scheduler; the last one to finish releases
+        the instance this submission counted.
+
+        :raises ExecutorNotRunningError: when the executor was not started by a scheduler
+        """
+        scheduler = self._scheduler
+        if scheduler is None:
+            raise ExecutorNotRunningError(type(self).__name__, "is not started")
+        if len(run_times) == 1:  # the common case: no countdown, and no closure made per run
+            return scheduler.run_contexts(job, run_times, self._context_ended)
+        job_id = job.id
+        left = [len(run_times)]
+        lock = threading.Lock()
+
+        def counted(context: RunContext) -> None:
+            with lock:
+                left[0] -= 1
+                last = left[0] == 0
+            if last:
+                self._ended.append(job_id)
+
+        return scheduler.run_contexts(job, run_times, counted)
+
+    def _context_ended(self, context: RunContext) -> None:
+        self._ended.append(context.job.id)
 
     def _release(self, job_id: str) -> None:
         """A run of ``job_id`` ended: it no longer counts towards ``max_instances`` (from the next submission)."""
         self._ended.append(job_id)
 
+    # --------------------------------------------------------------------- APScheduler 3's reporting path
+    def _legacy_contexts(self, job: Job, run_times: list[datetime]) -> None:
+        """Keep the contexts of runs an APScheduler-style ``_do_submit_job`` reports on with events."""
+        if self._scheduler is None:
+            return
+        for context in self._scheduler.run_contexts(job, run_times):
+            self._legacy[(job.id, context.run_time)] = context
+
     def _run_job_success(self, job_id: str, events: list[JobExecutionEvent]) -> None:
         """Called when a run ended (successfully or with the job's own error inside ``events``)."""
         self._release(job_id)
-        if self._scheduler is not None:
-            for event in events:
-                self._scheduler._dispatch_event(event)
-
-    def _run_each(
-        self, job: Job, run_times: list[datetime], run_one: Callable[[Job, datetime], JobExecutionEvent]
-    ) -> None:
-        """Run ``job`` once per run time with ``run_one`` (which reports the job's own errors in its event) and
-        report the events, or the failure that stopped it, as the other executors do."""
-        try:
-            events = [run_one(job, run_time) for run_time in run_times]
-        except BaseException as exc:
-            self._run_job_error(job.id, exc)
-        else:
-            self._run_job_success(job.id, events)
+        if self._scheduler is None:
+            return
+        for event in events:
+            context = self._legacy.pop((job_id, event.scheduled_run_time), None) if event.scheduled_run_time else None
+            if context is None:  # not a run of its own: dispatched through any context of the job
+                context = next((c for (j, _), c in list(self._legacy.items()) if j == job_id), None)
+            if context is not None:
+                context.dispatch(event)  # an outcome of its run is that run's end: recorded, then dispatched
+            else:
+                self._logger.warning("Event %r of job %s belongs to no run submitted here; dropped", event, job_id)
 
     def _run_job_error(self, job_id: str, exc: BaseException, tb: Any = None) -> None:
         """Called when running the job failed outside the job itself (pool broken, not picklable...)."""
@@ -136,23 +167,34 @@ class BaseExecutor(Executor):
         self._logger.error("Error running job %s", job_id, exc_info=(type(exc), exc, tb or exc.__traceback__))
 
 
+def run_task(context: RunContext, **resources: Any) -> RunOutcome:
+    """Run the context's job once in this thread: ``job.task.run(context, **resources)`` (a function job is called
+    directly, without making its :class:`~nbsched.tasks.FunctionTask`)."""
+    job = context.job
+    func = job.func
+    if isinstance(func, Task):
+        return func.run(context, **resources)
+    assert func is not None
+    return call(context, func, job.args, job.kwargs)
+
+
+def execute(context: RunContext, run: Callable[[RunContext], RunOutcome] = run_task) -> None:
+    """One run in this thread: :meth:`~nbsched.abc.RunContext.started`, then ``run(context)`` (default:
+    :func:`run_task`), then :meth:`~nbsched.abc.RunContext.finished` with its outcome. An error outside the job
+    itself (the task's own machinery) is the run's failure, never raised."""
+    try:
+        if not context.started():
+            return
+        outcome = run(context)
+    except BaseException as exc:
+        context.logger.error("Error running job %s", context.job.id, exc_info=exc)
+        outcome = RunOutcome.failed(exc, "".join(traceback.format_exception(exc)))
+    context.finished(outcome)
+
+
 @functools.lru_cache(maxsize=64)
 def _logger(name: str) -> logging.Logger:
     return logging.getLogger(name)
-
-
-def log_job_exception(logger: logging.Logger, job: Job, exc: BaseException) -> Masker:
-    """Log that ``job`` raised ``exc``, with the traceback, as APScheduler does; when the job has secret parameters
-    (see :mod:`nbsched.masking`) the traceback is formatted here and logged scrubbed of their values.
-
-    :return: the job's masker, for scrubbing what else is recorded about the failure
-    """
-    masker = Masker.for_jobs([job])
-    if masker:
-        logger.error("%s", format_exception(exc, masker, f'Job "{job}" raised an exception'))
-    else:
-        logger.error('Job "%s" raised an exception', job, exc_info=exc)
-    return masker
 
 
 def cancelled_event(

@@ -1,63 +1,62 @@
 """The Dask executor: runs notebook, headless cell and function jobs on a ``dask.distributed`` cluster.
 
 Install the ``dask`` extra (``pip install nbsched[dask]``). Functions travel by their ``module:qualname``
-reference (workers must be able to import them), notebook and cell specs as themselves. A notebook run writes
-its outputs to the run folder named in this process (``<data dir>/runs/<job id>/<run id>/``), so workers on
-other machines need that folder on a shared file system; the paths are recorded either way. Kernels are
-started on the worker for each run (warm kernels are the notebook executor's).
+reference (workers must be able to import them); other jobs (notebooks, cells, any task kind) travel as their
+JSON state and their task runs on the worker under a :class:`~nbsched.executors.remote.DetachedRunContext`.
+A notebook run writes its outputs to the run folder named in this process
+(``<data dir>/runs/<job id>/<run id>/``), so workers on other machines need that folder on a shared file system;
+the paths are recorded either way. Kernels are started on the worker for each run (warm kernels are the
+notebook executor's).
 """
 
 from __future__ import annotations
 
+import time
 import traceback
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from uuid import uuid4
 
-from nbsched.clock import SystemClock
-from nbsched.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
+from nbsched.abc import Task
 from nbsched.exceptions import ExecutorNotRunningError, PluginLoadError
 from nbsched.executors.base import BaseExecutor
-from nbsched.job import is_task
+from nbsched.executors.remote import DetachedRunContext
+from nbsched.outcome import RunOutcome
 from nbsched.refs import ref_to_obj
 
 if TYPE_CHECKING:
+    from nbsched.abc import ExecutorHost, RunContext
     from nbsched.job import Job
-    from nbsched.schedulers.base import BaseScheduler
 
 __all__ = ["DaskExecutor"]
-
-Outcome = tuple[int, datetime, Any, BaseException | None, str | None]
 
 
 def _run_remote(
     target: Any,
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
-    runs: list[tuple[datetime, str | None, dict[str, Any]]],
-    grace: float | None,
-) -> list[Outcome]:
-    """Worker side: run a task spec or a function once per run time; outcomes as plain tuples."""
-    from pathlib import Path
-
+    runs: list[tuple[datetime, float | None, str, str | None]],
+    job: Job | None,
+) -> list[RunOutcome]:
+    """Worker side: run the job's task under a detached context (``job`` given) or call the function ``target``,
+    once per run ``(fire time, wall-clock deadline to start or None, run id, output folder)``."""
     if isinstance(target, str):
         target = ref_to_obj(target)
-    outcomes: list[Outcome] = []
-    for run_time, folder, metadata in runs:
-        if grace is not None and datetime.now(UTC) - run_time > timedelta(seconds=grace):
-            outcomes.append((EVENT_JOB_MISSED, run_time, None, None, None))
+    outcomes: list[RunOutcome] = []
+    for run_time, deadline, run_id, folder in runs:
+        if deadline is not None and time.time() > deadline:
+            outcomes.append(RunOutcome.missed())
             continue
         try:
-            if folder is not None:
-                Path(folder).mkdir(mode=0o700, parents=True, exist_ok=True)
-                retval = target.run(Path(folder), metadata=metadata)
-            else:
-                retval = target(*args, **kwargs)
+            if job is not None and folder is not None:
+                context = DetachedRunContext(job, run_time, run_id, job.jobstore, folder)
+                outcomes.append(job.task.run(context))
+                continue
+            retval = target(*args, **kwargs)
         except BaseException as exc:
             text = getattr(exc, "traceback_text", "") or "".join(traceback.format_exception(exc))
-            outcomes.append((EVENT_JOB_ERROR, run_time, None, exc, text))
+            outcomes.append(RunOutcome.failed(exc, text))
         else:
-            outcomes.append((EVENT_JOB_EXECUTED, run_time, retval, None, None))
+            outcomes.append(RunOutcome.succeeded(retval))
     return outcomes
 
 
@@ -74,7 +73,7 @@ class DaskExecutor(BaseExecutor):
         self._client_kwargs = client_kwargs
         self._client: Any = None
 
-    def start(self, scheduler: BaseScheduler, alias: str) -> None:
+    def start(self, scheduler: ExecutorHost, alias: str) -> None:
         super().start(scheduler, alias)
         try:
             from distributed import Client
@@ -89,53 +88,33 @@ class DaskExecutor(BaseExecutor):
             self._client.close()
             self._client = None
 
-    def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
+    def submit_runs(self, job: Job, contexts: list[RunContext]) -> None:
         if self._client is None:
             raise ExecutorNotRunningError("DaskExecutor", "is not started")
-        from nbsched.paths import runs_dir
-
-        scheduler = self._scheduler
-        clock = scheduler._clock if scheduler is not None else None
-        # Workers read the wall clock; with a manual clock the scheduler's own check is the only one.
-        grace = job.misfire_grace_time if isinstance(clock, SystemClock) else None
-        task = job.func
-        alias = job._jobstore_alias
-        runs: list[tuple[datetime, str | None, dict[str, Any]]] = []
-        for run_time in run_times:
-            if is_task(task) and hasattr(task, "run"):
-                run = scheduler._recorder.current(job.id, run_time) if scheduler is not None else None
-                run_id = run.id if run is not None else uuid4().hex
-                made = runs_dir(job.id, run_id) if scheduler is None else scheduler.run_folder(job.id, run_id, alias)
-                folder: str | None = str(made)
-                metadata = {"job_id": job.id, "run_id": run_id, "scheduled_at": run_time.isoformat()}
-            else:
-                folder, metadata = None, {}
-            runs.append((run_time, folder, metadata))
-        target = task if is_task(task) else (job.func_ref or task)
-        kept = self._start_or_drop(job, run_times)  # the worker cannot report its start: count from submission
-        if not kept:
-            self._release(job.id)
+        # The cluster cannot report a run's start: the runs start at submission (those cancelled or too late by now
+        # end here); the worker checks the grace time again against its clock when it gets to them.
+        contexts = [context for context in contexts if context.started()]
+        if not contexts:
             return
-        runs = [entry for entry in runs if entry[0] in kept]
-        run_times = kept
-        jobstore = job._jobstore_alias
-        future = self._client.submit(_run_remote, target, job.args, job.kwargs, runs, grace, pure=False)
+        is_task = isinstance(job.func, Task)
+        runs: list[tuple[datetime, float | None, str, str | None]] = []
+        for context in contexts:
+            left = context.grace_left()
+            folder = str(context.output_folder()) if is_task else None
+            runs.append((context.run_time, None if left is None else time.time() + left, context.run_id, folder))
+        target = None if is_task else (job.func_ref or job.func)
+        future = self._client.submit(
+            _run_remote, target, job.args, job.kwargs, runs, job if is_task else None, pure=False
+        )
 
         def done(fut: Any) -> None:
             try:
                 outcomes = fut.result()
             except BaseException as exc:
                 self._logger.error("Job %s could not run on the Dask cluster: %r", job.id, exc)
-                tb = "".join(traceback.format_exception(exc))
-                events = [
-                    JobExecutionEvent(EVENT_JOB_ERROR, job.id, jobstore, t, exception=exc, traceback=tb)
-                    for t in run_times
-                ]
-            else:
-                events = [
-                    JobExecutionEvent(code, job.id, jobstore, t, retval=retval, exception=error, traceback=tb)
-                    for code, t, retval, error, tb in outcomes
-                ]
-            self._run_job_success(job.id, events)
+                text = "".join(traceback.format_exception(exc))
+                outcomes = [RunOutcome.failed(exc, text) for _ in contexts]
+            for context, outcome in zip(contexts, outcomes, strict=True):
+                context.finished(outcome)
 
         future.add_done_callback(done)

@@ -23,20 +23,20 @@ import contextlib
 import sys
 import threading
 import traceback
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from nbsched.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from nbsched.exceptions import (  # KernelRunError re-exported: its old home
     ExecutorNotRunningError,
     KernelRunError,
     NotInIPythonError,
 )
-from nbsched.executors.base import BaseExecutor, cancelled_event, missed_event, run_job
+from nbsched.executors.base import BaseExecutor, execute, run_task
+from nbsched.notebooks.cell import Cell
+from nbsched.outcome import RunOutcome
 
 if TYPE_CHECKING:
+    from nbsched.abc import ExecutorHost, RunContext
     from nbsched.job import Job
-    from nbsched.schedulers.base import BaseScheduler
 
 __all__ = ["CellGate", "KernelExecutor", "KernelRunError"]
 
@@ -91,13 +91,13 @@ class KernelExecutor(BaseExecutor):
         self._shell = shell
         self._gate: CellGate | None = None
         self._loop: Any = None
-        self._queue: collections.deque[tuple[Job, list[datetime]]] = collections.deque()
+        self._queue: collections.deque[list[RunContext]] = collections.deque()
         self._homes: dict[str, dict[str, Any]] = {}
         self._workers: set[threading.Thread] = set()
         self._stopped = False
 
     # ------------------------------------------------------------------------------------------ lifecycle
-    def start(self, scheduler: BaseScheduler, alias: str) -> None:
+    def start(self, scheduler: ExecutorHost, alias: str) -> None:
         super().start(scheduler, alias)
         if self._shell is None:
             from IPython import get_ipython
@@ -118,8 +118,8 @@ class KernelExecutor(BaseExecutor):
             self._gate.close()
         dropped = list(self._queue)
         self._queue.clear()
-        for job, _ in dropped:
-            self._release(job.id)
+        for contexts in dropped:
+            self._drop(contexts)
         if wait:
             for thread in list(self._workers):
                 if thread is not threading.current_thread():
@@ -143,14 +143,14 @@ class KernelExecutor(BaseExecutor):
         return self._homes.get(job_id)
 
     # --------------------------------------------------------------------------------------------- running
-    def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
+    def submit_runs(self, job: Job, contexts: list[RunContext]) -> None:
         if self._stopped or self._gate is None:
             raise ExecutorNotRunningError("KernelExecutor", "is not started")
         if self._loop is not None:
-            self._queue.append((job, run_times))
+            self._queue.append(contexts)
             self._loop.add_callback(self._drain)
         else:
-            thread = threading.Thread(target=self._run_locked, args=(job, run_times), name="nbsched-kernel")
+            thread = threading.Thread(target=self._run_locked, args=(contexts,), name="nbsched-kernel")
             thread.daemon = True
             self._workers.add(thread)
             thread.start()
@@ -164,49 +164,45 @@ class KernelExecutor(BaseExecutor):
         """On the kernel's main thread, between shell messages: run what is queued unless a cell is running."""
         gate = self._gate
         while self._queue and gate is not None and not gate.busy and not self._stopped:
-            job, run_times = self._queue.popleft()
-            self._run(job, run_times)
+            self._run(self._queue.popleft())
 
-    def _run_locked(self, job: Job, run_times: list[datetime]) -> None:
+    def _run_locked(self, contexts: list[RunContext]) -> None:
         assert self._gate is not None
         try:
             with self._gate.lock:
                 if self._stopped:
-                    self._release(job.id)
+                    self._drop(contexts)
                     return
-                self._run(job, run_times)
+                self._run(contexts)
         finally:
             self._workers.discard(threading.current_thread())
 
-    def _run(self, job: Job, run_times: list[datetime]) -> None:
-        self._run_each(job, run_times, self._run_one)
+    def _run(self, contexts: list[RunContext]) -> None:
+        for context in contexts:
+            execute(context, self._run_one)
 
-    def _run_one(self, job: Job, run_time: datetime) -> JobExecutionEvent:
-        jobstore = job._jobstore_alias
-        now = self._clock_now()
-        missed = missed_event(job, jobstore, run_time, now, self._logger)
-        if missed is not None:
-            return missed
-        task: Any = job.func
-        source = getattr(task, "source", None) if getattr(task, "mode", None) == "kernel" else None
-        if not isinstance(source, str):
-            # A plain function sent here on purpose: run it in this thread like the debug executor would.
-            return run_job(job, jobstore, [run_time], self._logger.name, now, self._on_start())[0]
-        on_start = self._on_start()
-        if on_start is not None and on_start(job.id, run_time) is False:
-            return cancelled_event(job, jobstore, run_time, self._logger)
-        self._logger.info('Running job "%s" (scheduled at %s) in the kernel', job, run_time)
+    def _drop(self, contexts: list[RunContext]) -> None:
+        """Runs that will not run (the kernel is going away): they no longer count; their records stay as they
+        are (the kernel's jobs end with it)."""
+        if contexts:
+            self._release(contexts[0].job.id)
+
+    def _run_one(self, context: RunContext) -> RunOutcome:
+        task = context.job.task
+        if not (isinstance(task, Cell) and task.mode == "kernel"):
+            # Anything else sent here on purpose (a function): run it in this thread like the debug executor would.
+            return run_task(context)
+        job = context.job
+        context.logger.info('Running job "%s" (scheduled at %s) in the kernel', job, context.run_time)
         try:
-            result = self._run_cell(source, self._homes.get(job.id))
+            result = self._run_cell(task.source, self._homes.get(job.id))
         except BaseException as exc:  # the shell itself failed (not the cell: run_cell reports that)
-            text = "".join(traceback.format_exception(exc))
-            return JobExecutionEvent(EVENT_JOB_ERROR, job.id, jobstore, run_time, exception=exc, traceback=text)
+            return RunOutcome.failed(exc, "".join(traceback.format_exception(exc)))
         error = result.error_before_exec or result.error_in_exec
         if error is not None:
             failure = KernelRunError(type(error).__name__, str(error))
-            text = "".join(traceback.format_exception(error))
-            return JobExecutionEvent(EVENT_JOB_ERROR, job.id, jobstore, run_time, exception=failure, traceback=text)
-        return JobExecutionEvent(EVENT_JOB_EXECUTED, job.id, jobstore, run_time, retval=result.result)
+            return RunOutcome.failed(failure, "".join(traceback.format_exception(error)))
+        return RunOutcome.succeeded(result.result)
 
     def _run_cell(self, source: str, home: dict[str, Any] | None) -> Any:
         """Run ``source`` in the shell, its output going to the request ``home`` (when the shell has parents)."""

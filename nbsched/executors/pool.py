@@ -8,22 +8,22 @@ import logging
 import multiprocessing
 import queue
 import threading
+import time
 import traceback
 from collections import deque
 from concurrent.futures.process import BrokenProcessPool
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from nbsched.clock import SystemClock
-from nbsched.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
 from nbsched.exceptions import ConfigurationError, ExecutorNotRunningError
-from nbsched.executors.base import BaseExecutor, run_job
+from nbsched.executors.base import BaseExecutor, execute
 from nbsched.masking import Masker, format_exception
+from nbsched.outcome import OutcomeStatus, RunOutcome
 from nbsched.refs import ref_to_obj
 
 if TYPE_CHECKING:
+    from nbsched.abc import ExecutorHost, RunContext
     from nbsched.job import Job
-    from nbsched.schedulers.base import BaseScheduler
 
 __all__ = ["ProcessPoolExecutor", "ThreadPoolExecutor"]
 
@@ -40,9 +40,9 @@ def _workers(owner: str, value: Any) -> int:
 class ThreadPoolExecutor(BaseExecutor):
     """Runs jobs in a pool of threads, started as they are needed up to ``max_workers``.
 
-    The pool is a plain queue of ``(job, run_times)`` items that worker threads take from; a worker runs the
-    job and reports its events itself. No future is created per run: firing many due jobs at once spends its
-    time in the jobs, not in bookkeeping.
+    The pool is a plain queue of run contexts (one submission's) that worker threads take from; a worker runs
+    each and reports its end through the context itself. No future is created per run: firing many due jobs at
+    once spends its time in the jobs, not in bookkeeping.
 
     :param max_workers: the maximum number of spawned threads
     :param pool_kwargs: ``thread_name_prefix``, ``initializer`` and ``initargs``, as
@@ -58,21 +58,21 @@ class ThreadPoolExecutor(BaseExecutor):
         self._initargs = tuple(options.pop("initargs", ()))
         if options:
             raise ConfigurationError("ThreadPoolExecutor", "pool_kwargs", options, "has unknown keys")
-        self._queue: queue.SimpleQueue[tuple[Job, list[datetime]] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[list[RunContext] | None] = queue.SimpleQueue()
         # One token per idle worker; deque append/pop are atomic, so no lock is taken per run.
         self._idle: deque[None] = deque()
         self._threads: list[threading.Thread] = []
         self._threads_lock = threading.Lock()
         self._closed = False
 
-    def start(self, scheduler: BaseScheduler, alias: str) -> None:
+    def start(self, scheduler: ExecutorHost, alias: str) -> None:
         super().start(scheduler, alias)
         self._closed = False
 
-    def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
+    def submit_runs(self, job: Job, contexts: list[RunContext]) -> None:
         if self._closed:
             raise ExecutorNotRunningError(type(self).__name__, "was shut down")
-        self._queue.put((job, run_times))
+        self._queue.put(contexts)
         try:
             self._idle.pop()
         except IndexError:
@@ -89,20 +89,13 @@ class ThreadPoolExecutor(BaseExecutor):
     def _work(self) -> None:
         if self._initializer is not None:
             self._initializer(*self._initargs)
-        now, on_start, name = self._clock_now(), self._on_start(), self._logger.name
         get, idle = self._queue.get, self._idle
         while True:
-            item = get()
-            if item is None:
+            contexts = get()
+            if contexts is None:
                 return
-            job, run_times = item
-            try:
-                events = run_job(job, job._jobstore_alias, run_times, name, now, on_start)
-            except BaseException as exc:
-                self._run_job_error(job.id, exc)
-            else:
-                self._run_job_success(job.id, events)
-            del item, job, run_times
+            _execute_all(contexts)
+            del contexts  # the finished runs' jobs are not kept alive by an idle worker
             idle.append(None)
 
     def shutdown(self, wait: bool = True) -> None:
@@ -118,27 +111,33 @@ class ThreadPoolExecutor(BaseExecutor):
                     thread.join()
 
 
+def _execute_all(contexts: list[RunContext]) -> None:
+    for context in contexts:
+        execute(context)
+
+
 def _run_in_process(
     func: Any,
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
-    run_times: list[datetime],
-    grace: float | None,
+    runs: list[tuple[datetime, float | None]],
     logger_name: str,
     masker: Masker | None = None,
-) -> list[tuple[int, datetime, Any, BaseException | None, str | None]]:
-    """Worker-process side of :class:`ProcessPoolExecutor`: outcomes as plain tuples.
+) -> list[tuple[OutcomeStatus, Any, BaseException | None, str | None]]:
+    """Worker-process side of :class:`ProcessPoolExecutor`: one outcome per run, as plain tuples.
 
+    :param runs: each run's fire time and the wall-clock time (``time.time()``) after which it is too late to
+        start (``None``: never)
     :param masker: the job's secret parameter values (``None``: it has none), scrubbed from the traceback this
         process logs and returns
     """
     logger = logging.getLogger(logger_name)
     if isinstance(func, str):
         func = ref_to_obj(func)
-    outcomes: list[tuple[int, datetime, Any, BaseException | None, str | None]] = []
-    for run_time in run_times:
-        if grace is not None and datetime.now(UTC) - run_time > timedelta(seconds=grace):
-            outcomes.append((EVENT_JOB_MISSED, run_time, None, None, None))
+    outcomes: list[tuple[OutcomeStatus, Any, BaseException | None, str | None]] = []
+    for _run_time, deadline in runs:
+        if deadline is not None and time.time() > deadline:
+            outcomes.append((OutcomeStatus.MISSED, None, None, None))
             continue
         try:
             retval = func(*args, **kwargs)
@@ -150,9 +149,9 @@ def _run_in_process(
                 formatted = masker.text(formatted) or ""
             else:
                 logger.exception("Job %s raised an exception", name)
-            outcomes.append((EVENT_JOB_ERROR, run_time, None, exc, formatted))
+            outcomes.append((OutcomeStatus.FAILED, None, exc, formatted))
         else:
-            outcomes.append((EVENT_JOB_EXECUTED, run_time, retval, None, None))
+            outcomes.append((OutcomeStatus.SUCCEEDED, retval, None, None))
     return outcomes
 
 
@@ -173,20 +172,19 @@ class ProcessPoolExecutor(BaseExecutor):
         self._pool_kwargs = {"mp_context": multiprocessing.get_context("spawn"), **(pool_kwargs or {})}
         self._pool = concurrent.futures.ProcessPoolExecutor(self._max_workers, **self._pool_kwargs)
 
-    def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
-        clock = self._scheduler._clock if self._scheduler is not None else None
-        # Worker processes read the wall clock; with a manual clock the scheduler's own check is the only one.
-        grace = job.misfire_grace_time if isinstance(clock, SystemClock) else None
+    def submit_runs(self, job: Job, contexts: list[RunContext]) -> None:
         func = job.func_ref or job.func
-        jobstore = job._jobstore_alias
-        run_times = self._start_or_drop(job, run_times)  # the worker process cannot report its start
-        if not run_times:
-            self._release(job.id)
+        # The worker process cannot report its start: the runs start at submission (those cancelled or too late
+        # by now end here). It checks the grace time again, against the wall clock, when it gets to them.
+        contexts = [context for context in contexts if context.started()]
+        if not contexts:
             return
-        masker = Masker.for_jobs([job]) or None  # travels to the worker only when the job has secrets
-        call = functools.partial(
-            _run_in_process, func, job.args, job.kwargs, run_times, grace, self._logger.name, masker
-        )
+        runs = []
+        for context in contexts:
+            left = context.grace_left()
+            runs.append((context.run_time, None if left is None else time.time() + left))
+        masker = contexts[0].masker or None  # travels to the worker only when the job has secrets
+        call = functools.partial(_run_in_process, func, job.args, job.kwargs, runs, self._logger.name, masker)
         try:
             future = self._pool.submit(call)
         except BrokenProcessPool:
@@ -197,22 +195,20 @@ class ProcessPoolExecutor(BaseExecutor):
         def done(fut: concurrent.futures.Future[Any]) -> None:
             exc = fut.exception()
             if exc is not None:
-                # The worker died or the call could not cross the process boundary: report it per run time.
+                # The worker died or the call could not cross the process boundary: each run failed so.
                 text = "".join(traceback.format_exception(exc))
                 reason = repr(exc)
                 if masker:
                     text, reason = masker.text(text) or "", masker.text(reason) or ""
-                events = [
-                    JobExecutionEvent(EVENT_JOB_ERROR, job.id, jobstore, run_time, exception=exc, traceback=text)
-                    for run_time in run_times
-                ]
                 self._logger.error("Job %s could not run in a worker process: %s", job.id, reason)
+                outcomes = [RunOutcome.failed(exc, text) for _ in contexts]
             else:
-                events = [
-                    JobExecutionEvent(code, job.id, jobstore, run_time, retval=retval, exception=error, traceback=tb)
-                    for code, run_time, retval, error, tb in fut.result()
+                outcomes = [
+                    RunOutcome(status=status, retval=retval, exception=error, traceback=tb)
+                    for status, retval, error, tb in fut.result()
                 ]
-            self._run_job_success(job.id, events)
+            for context, outcome in zip(contexts, outcomes, strict=True):
+                context.finished(outcome)
 
         future.add_done_callback(done)
 

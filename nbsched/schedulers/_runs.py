@@ -21,6 +21,7 @@ from nbsched.schedulers._catchup import WALK_LIMIT, FirePlan
 
 if TYPE_CHECKING:
     from nbsched.job import Job
+    from nbsched.outcome import CancelSignal
     from nbsched.schedulers.base import BaseScheduler
 
 __all__ = ["RunRecorder"]
@@ -78,6 +79,8 @@ class RunRecorder:
         self._decided: dict[str, str] = {}
         # run id -> (at, reason) of a cancellation; set before it tries to decide, read by a start that won.
         self._cancel_requests: dict[str, tuple[datetime, str]] = {}
+        # run id -> the cancel signal of its run context (nbsched.schedulers._context), set by a cancellation.
+        self._signals: dict[str, CancelSignal] = {}
         self._wake = threading.Event()
         self._flush_lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -146,6 +149,12 @@ class RunRecorder:
         entry = self._active.get((job_id, run_time))
         return entry[0] if entry else None
 
+    def attach(self, run: Run, signal: CancelSignal) -> None:
+        """Set ``signal`` when the tracked ``run`` is cancelled (at once if it is already)."""
+        self._signals[run.id] = signal
+        if run.status is RunStatus.CANCELLED:
+            signal.set(run.error_message or "cancelled")
+
     def started(self, job_id: str, run_time: datetime) -> bool:
         """An executor is about to run ``job_id``'s fire at ``run_time``; ``False`` when the run was cancelled
         meanwhile (the executor then does not run it, and reports it missed)."""
@@ -187,6 +196,7 @@ class RunRecorder:
             return None
         run, alias, job = entry
         now = self._scheduler._clock.now()
+        self._signals.pop(run.id, None)
         request = self._forget(run.id)
         if request is not None and run.status is not RunStatus.CANCELLED:
             self._set_cancelled(run, *request)  # a cancellation in flight as the run ended
@@ -259,6 +269,9 @@ class RunRecorder:
         self._cancel_requests[run.id] = (at, reason)
         self._decided.setdefault(run.id, _CANCELLED)
         self._set_cancelled(run, at, reason)
+        signal = self._signals.get(run.id)
+        if signal is not None:
+            signal.set(reason)
 
     @staticmethod
     def _set_cancelled(run: Run, at: datetime, reason: str) -> None:
@@ -275,6 +288,7 @@ class RunRecorder:
         """Stop tracking a run that will not run again (cancelled while it waited for a retry)."""
         entry = self._active.pop((job_id, run_time), None)
         if entry is not None:
+            self._signals.pop(entry[0].id, None)
             self._forget(entry[0].id)
             self._changed(entry[0], entry[1])
 
@@ -285,6 +299,7 @@ class RunRecorder:
             entry = self._active.pop((job_id, run_time), None)
             if entry is not None:
                 run, alias, _ = entry
+                self._signals.pop(run.id, None)
                 self._forget(run.id)
                 run.status = RunStatus.SKIPPED
                 run.finished_at = now

@@ -28,6 +28,12 @@ class AsyncIOScheduler(BaseScheduler):
         super()._configure(config)
         self._eventloop = loop
 
+    @property
+    def event_loop(self) -> asyncio.AbstractEventLoop | None:
+        """The loop jobs are processed on (``None`` until :meth:`start` when none was given); the asyncio
+        executor runs coroutine jobs on it."""
+        return self._eventloop
+
     def start(self, paused: bool = False) -> None:
         if self._eventloop is None:
             self._eventloop = asyncio.get_running_loop()

@@ -56,6 +56,7 @@ from nbsched.job import Job
 from nbsched.runs import Run
 from nbsched.schedulers import _config
 from nbsched.schedulers._catchup import FirePlan, plan_fires
+from nbsched.schedulers._context import RunContextsAPI
 from nbsched.schedulers._faces import FacesAPI
 from nbsched.schedulers._history import RunsAPI
 from nbsched.schedulers._jobs import JobsAPI, undefined
@@ -84,7 +85,7 @@ STATE_PAUSED = 2
 _JOB_OPTIONS = ("misfire_grace_time", "coalesce", "max_instances")
 
 
-class BaseScheduler(FacesAPI, RunsAPI, JobsAPI, ABC):
+class BaseScheduler(FacesAPI, RunContextsAPI, RunsAPI, JobsAPI, ABC):
     """The scheduler API and its one processing loop.
 
     Options (keyword arguments, or ``gconfig`` with ``apscheduler.``/``nbsched.`` prefixed dotted keys):

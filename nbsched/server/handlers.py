@@ -20,6 +20,7 @@ from urllib.parse import quote
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
+from nbsched.abc import Task
 from nbsched.datetimes import timezone_name
 from nbsched.exceptions import InvalidArgumentError, JobLookupError
 from nbsched.job import is_task
@@ -429,7 +430,9 @@ def _keep_masked_secrets(job: Any, task: Any, tags: Any) -> Any:
     if MASK not in given.values():
         return task
     all_tags = {*job.tags, *(tags if isinstance(tags, list | tuple | set) else ())}
-    secret = secret_names(None, given, all_tags) | set(getattr(task, "secret_parameters", ()))
+    secret = secret_names(None, given, all_tags) | set(
+        task.summary().secret_parameters if isinstance(task, Task) else ()
+    )
     # Only a task of the same kind holds values for these names (a notebook's parameters, a function's kwargs).
     stored = job_parameters(job) if is_function == (not is_task(job.func)) else {}
     field = "task.kwargs" if is_function else "task.parameters"

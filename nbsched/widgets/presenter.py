@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from nbsched.abc import Task
 from nbsched.exceptions import JobLookupError
 from nbsched.runs import Run, RunStatus
 
@@ -172,8 +173,7 @@ def _time(value: datetime | None, tz: tzinfo) -> str:
 
 
 def _kind(job: Job) -> str:
-    task_type = getattr(job.func, "task_type", None)
-    return task_type if isinstance(task_type, str) else "function"
+    return job.func.summary().kind if isinstance(job.func, Task) else "function"
 
 
 def _trigger_text(job: Job) -> str:
