@@ -19,14 +19,13 @@ from uuid import uuid4
 from nbsched.abc import RunContext
 from nbsched.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
 from nbsched.outcome import CancelSignal, RunOutcome
+from nbsched.schedulers._core import SchedulerCore
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from nbsched.abc import Clock
     from nbsched.events import SchedulerEvent
     from nbsched.job import Job
-    from nbsched.schedulers._runs import RunRecorder
 
 __all__ = ["RunContextsAPI", "SchedulerRunContext"]
 
@@ -141,20 +140,9 @@ class SchedulerRunContext(RunContext):
         return self._scheduler.run_folder(self._job.id, self._run_id, self._jobstore)
 
 
-class RunContextsAPI:
-    """The public method executors get their run contexts from (a mixin of the scheduler).
-
-    What it needs from the scheduler it is mixed into:
-    """
-
-    _clock: Clock
-    _recorder: RunRecorder
-
-    if TYPE_CHECKING:  # only declared: the scheduler and RunsAPI define them
-
-        def _dispatch_event(self, event: SchedulerEvent) -> None: ...
-
-        def run_folder(self, job_id: str, run_id: str, jobstore: str | None) -> Path: ...
+class RunContextsAPI(SchedulerCore):
+    """The public method executors get their run contexts from (a piece of the scheduler, see
+    :mod:`nbsched.schedulers._core`)."""
 
     def run_contexts(
         self, job: Job, run_times: list[datetime], on_finished: OnFinished | None = None

@@ -20,50 +20,22 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from nbsched.liveness import RunNow, SchedulerInfo
+from nbsched.schedulers._core import STATE_RUNNING, SchedulerCore
 
 if TYPE_CHECKING:
-    import logging
-    import threading
-
-    from nbsched.abc import Clock, Executor, JobStore
-    from nbsched.events import SchedulerEvent
-    from nbsched.job import Job
+    from nbsched.abc import Executor
     from nbsched.runs import Run
 
 __all__ = ["FacesAPI"]
 
-#: ``state`` of a scheduler that processes jobs (as :data:`nbsched.schedulers.base.STATE_RUNNING`)
-_STATE_RUNNING = 1
 
+class FacesAPI(SchedulerCore):
+    """run_now, last_runs, live_schedulers, jobstore_aliases, get_executor, and the liveness rows behind them (a
+    piece of the scheduler, see :mod:`nbsched.schedulers._core`)."""
 
-class FacesAPI:
-    """run_now, last_runs, live_schedulers, jobstore_aliases, get_executor, and the liveness rows behind them.
-
-    What it needs from the scheduler it is mixed into:
-    """
-
-    state: int
-    lost_after: float
-    #: started only to manage jobs: no executor, run recorder, retention or liveness row (see the scheduler's doc)
-    manage_only: bool = False
     #: this scheduler's id in the stores' ``schedulers`` tables (new at each start; ``None`` while none is written)
     scheduler_id: str | None = None
     _started_at: datetime | None = None
-    _clock: Clock
-    _logger: logging.Logger
-    _jobstores: dict[str, JobStore]
-    _executors: dict[str, Executor]
-    _jobstores_lock: threading.RLock
-
-    if TYPE_CHECKING:  # only declared: the scheduler and JobsAPI define them
-
-        def _lookup_jobstore(self, alias: str) -> JobStore: ...
-
-        def _lookup_job(self, job_id: str, jobstore_alias: str | None) -> tuple[Job, str | None]: ...
-
-        def _dispatch_event(self, event: SchedulerEvent) -> None: ...
-
-        def wakeup(self) -> None: ...
 
     # ---------------------------------------------------------------------------------------------- run now
     def run_now(self, job_id: str, jobstore: str | None = None) -> RunNow:
@@ -96,7 +68,7 @@ class FacesAPI:
             if alias is not None:  # (None: a job added before start(); stored with this due time at start)
                 self._lookup_jobstore(alias).update_job(job)
         self._dispatch_event(JobEvent(EVENT_JOB_MODIFIED, job.id, alias))
-        if self.state == _STATE_RUNNING:
+        if self.state == STATE_RUNNING:
             self.wakeup()
         live = tuple(self.live_schedulers(alias)) if alias is not None else ()
         return RunNow(job_id=job.id, due=due, was_paused=was_paused, live=live)
@@ -148,7 +120,7 @@ class FacesAPI:
             pid=os.getpid(),
             started_at=self._started_at,
             heartbeat_at=now.astimezone(UTC),
-            runs_jobs=self.state == _STATE_RUNNING,
+            runs_jobs=self.state == STATE_RUNNING,
         )
 
     def _liveness_started(self) -> None:

@@ -17,50 +17,23 @@ from nbsched.datetimes import convert_to_datetime
 from nbsched.exceptions import JobLookupError, RunFinishedError, RunLookupError
 from nbsched.limits import retry_delay
 from nbsched.runs import Run, RunFilter, RunStatus, run_status
+from nbsched.schedulers._core import SchedulerCore
 from nbsched.schedulers._outputs import FolderSweeper, delete_run_folder, mark_run_folder
 
 if TYPE_CHECKING:
-    import logging
-    import threading
-    from datetime import tzinfo
     from pathlib import Path
 
-    from nbsched.abc import Clock, Executor, JobStore
     from nbsched.events import JobExecutionEvent, SchedulerEvent
     from nbsched.job import Job
-    from nbsched.schedulers._runs import RunRecorder
 
 __all__ = ["RunsAPI"]
 
 
-class RunsAPI:
-    """runs, cancel_run, and the retry and retention bookkeeping behind them.
+class RunsAPI(SchedulerCore):
+    """runs, cancel_run, and the retry and retention bookkeeping behind them (a piece of the scheduler, see
+    :mod:`nbsched.schedulers._core`)."""
 
-    What it needs from the scheduler it is mixed into:
-    """
-
-    timezone: tzinfo
-    keep_runs: int | None
-    keep_runs_for: float | None
-    _clock: Clock
-    _logger: logging.Logger
-    _recorder: RunRecorder
-    _jobstores: dict[str, JobStore]
-    _jobstores_lock: threading.RLock
-    _retry_queue: list[tuple[datetime, int, Job, str, datetime]]
-    _retry_seq: int
-    _last_prune: datetime | None
     _folder_sweeper: FolderSweeper | None = None  # made at the first pruning pass
-
-    if TYPE_CHECKING:  # only declared: the scheduler and JobsAPI (later in the MRO) define them
-
-        def _lookup_executor(self, alias: str) -> Executor: ...
-
-        def _submit(self, job: Job, alias: str, run_times: list[datetime], events: list[SchedulerEvent]) -> None: ...
-
-        def remove_job(self, job_id: str, jobstore: str | None = None) -> None: ...
-
-        def wakeup(self) -> None: ...
 
     def runs(
         self,

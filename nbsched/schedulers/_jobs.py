@@ -7,11 +7,8 @@ the stores; the processing loop that runs them lives in :mod:`nbsched.schedulers
 from __future__ import annotations
 
 import inspect
-import json
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import IO, TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from nbsched.abc import Trigger
 from nbsched.events import (
@@ -28,26 +25,17 @@ from nbsched.exceptions import (
     JobArgumentError,
     JobLookupError,
     PluginLookupError,
-    SchedulerNotStartedError,
-    SerializationError,
     UnknownTriggerError,
 )
 from nbsched.job import Job, is_task
 from nbsched.limits import check_fires
 from nbsched.plugins import load_plugin
+from nbsched.schedulers._core import JOB_OPTIONS, STATE_RUNNING, STATE_STOPPED, SchedulerCore
 
 if TYPE_CHECKING:
-    import logging
-    from datetime import tzinfo
-
-    from nbsched.abc import Clock, Executor, JobStore
-    from nbsched.schedulers._config import JobDefaults
+    from nbsched.abc import JobStore
 
 __all__ = ["JobsAPI", "undefined"]
-
-STATE_STOPPED = 0
-STATE_RUNNING = 1
-_JOB_OPTIONS = ("misfire_grace_time", "coalesce", "max_instances")
 
 
 _TAKES_TIMEZONE: dict[type, bool] = {}
@@ -73,33 +61,9 @@ class _Undefined:
 undefined: Any = _Undefined()
 
 
-class JobsAPI:
-    """add_job, scheduled_job, modify/reschedule/pause/resume/remove, get_jobs, print_jobs, export/import.
-
-    What it needs from the scheduler it is mixed into:
-    """
-
-    state: int
-    timezone: tzinfo
-    _clock: Clock
-    _logger: logging.Logger
-    _job_defaults: JobDefaults
-    _jobstores: dict[str, JobStore]
-    _jobstores_lock: Any
-    _executors: dict[str, Executor]
-    _AUTO_EXECUTORS: frozenset[str]
-    _pending_jobs: list[tuple[Job, str, bool]]
-    _listener_mask: int
-    manage_only: bool
-
-    def _dispatch_event(self, event: SchedulerEvent) -> None:
-        raise NotImplementedError
-
-    def _lookup_jobstore(self, alias: str) -> JobStore:
-        raise NotImplementedError
-
-    def _lookup_executor(self, alias: str) -> Executor:
-        raise NotImplementedError
+class JobsAPI(SchedulerCore):
+    """add_job, scheduled_job, modify/reschedule/pause/resume/remove, get_jobs (a piece of the scheduler, see
+    :mod:`nbsched.schedulers._core`)."""
 
     def _prepare_executor(self, job: Job) -> None:
         """Let the job's executor get ready for it ahead of its first run (a notebook executor starts a
@@ -114,9 +78,6 @@ class JobsAPI:
                 prepare(job)
             except Exception:
                 self._logger.exception('Could not prepare executor "%s" for job "%s"', job.executor, job)
-
-    def wakeup(self) -> None:
-        raise NotImplementedError
 
     def add_job(
         self,
@@ -358,61 +319,6 @@ class JobsAPI:
                         store.remove_all_jobs()
         self._dispatch_event(SchedulerEvent(EVENT_ALL_JOBS_REMOVED, jobstore))
 
-    def print_jobs(self, jobstore: str | None = None, out: IO[str] | None = None) -> None:
-        """Print the jobs, in APScheduler 3's layout, to ``out`` (default ``sys.stdout``)."""
-        out = out or sys.stdout
-        with self._jobstores_lock:
-            if self.state == STATE_STOPPED:
-                print("Pending jobs:", file=out)
-                pending = [job for job, alias, _ in self._pending_jobs if jobstore in (None, alias)]
-                for job in pending:
-                    print(f"    {job}", file=out)
-                if not pending:
-                    print("    No pending jobs", file=out)
-            else:
-                for alias, store in sorted(self._jobstores.items()):
-                    if jobstore in (None, alias):
-                        print(f"Jobstore {alias}:", file=out)
-                        jobs = store.get_all_jobs()
-                        for job in jobs:
-                            print(f"    {job}", file=out)
-                        broken = store.get_broken_jobs()
-                        for job_id, reason in broken:
-                            print(f"    {job_id} (cannot be loaded, kept in the store: {reason})", file=out)
-                        if not jobs and not broken:
-                            print("    No scheduled jobs", file=out)
-
-    def export_jobs(self, outfile: str | IO[str], jobstore: str | None = None) -> None:
-        """Write the jobs as JSON (``{"version": 1, "jobs": [...]}``; no pickle) to a path or text file.
-
-        :raises SchedulerNotStartedError: (a ``RuntimeError``) before :meth:`start`, as APScheduler
-        :raises TransientJobError: for a job whose callable has no textual reference
-        :raises SerializationError: for a job whose arguments are not JSON-serialisable
-        """
-        if self.state == STATE_STOPPED:
-            raise SchedulerNotStartedError("job export")
-        document = {"version": 1, "jobs": [job.to_dict() for job in self.get_jobs(jobstore)]}
-        with _open(outfile, "w") as handle:
-            json.dump(document, handle, indent=2)
-
-    def import_jobs(self, infile: str | IO[str], jobstore: str = "default") -> None:
-        """Add the jobs of an :meth:`export_jobs` document (replacing jobs with the same ids)."""
-        with _open(infile, "r") as handle:
-            try:
-                document = json.load(handle)
-            except json.JSONDecodeError as exc:
-                raise SerializationError("import_jobs", "infile", str(infile), f"is not JSON: {exc}") from None
-        if not isinstance(document, dict) or not isinstance(document.get("jobs"), list):
-            raise SerializationError("import_jobs", "infile", str(infile), 'has no "jobs" list')
-        jobs = [Job.from_dict(state, self) for state in document["jobs"]]
-        with self._jobstores_lock:
-            for job in jobs:
-                job._explicit = frozenset((*_JOB_OPTIONS, "next_run_time"))
-                if self.state == STATE_STOPPED:
-                    self._pending_jobs.append((job, jobstore, True))
-                else:
-                    self._real_add_job(job, jobstore, True, "import_jobs")
-
     # ------------------------------------------------------------------------------------------- internals
     def _lookup_job(self, job_id: str, jobstore_alias: str | None) -> tuple[Job, str | None]:
         if self.state == STATE_STOPPED:
@@ -556,7 +462,7 @@ class JobsAPI:
     def _complete(self, job: Job) -> None:
         """Fill in the job defaults and the first run time of a job about to be stored."""
         explicit = job._explicit
-        for key in _JOB_OPTIONS:
+        for key in JOB_OPTIONS:
             if key not in explicit:  # the defaults were checked by configure()
                 setattr(job, key, getattr(self._job_defaults, key))
         if "next_run_time" not in explicit:
@@ -581,12 +487,3 @@ class JobsAPI:
         self._logger.info('Added job "%s" to job store "%s"', job.name, jobstore_alias)
         if self.state == STATE_RUNNING:
             self.wakeup()
-
-
-@contextmanager
-def _open(target: str | IO[str], mode: str) -> Iterator[IO[str]]:
-    if isinstance(target, str):
-        with open(target, mode, encoding="utf-8") as handle:
-            yield handle
-    else:
-        yield target
