@@ -1,11 +1,12 @@
 """The one internal interface the scheduler's pieces share.
 
 :class:`~nbsched.schedulers.base.BaseScheduler` is put together from mixins, each a concept of its own module: the
-job half of the API (:mod:`._jobs`), jobs to and from files (:mod:`._jobfiles`), the run half (:mod:`._history`),
-what the faces share (:mod:`._faces`), the run contexts executors report through (:mod:`._context`), the
-executors, stores and listeners it holds (:mod:`._parts`) and the processing loop (:mod:`._loop`). Every one of
-them derives from :class:`SchedulerCore`, which declares the state they share and, as abstract methods, what one
-piece provides to the others; nothing else crosses between them. A piece that needs more adds it here first.
+job half of the API (:mod:`._jobs`), storing jobs (:mod:`._storing`), jobs to and from files (:mod:`._jobfiles`),
+the run half (:mod:`._history`), what the faces share (:mod:`._faces`), the run contexts executors report through
+(:mod:`._context`), the executors, stores and listeners it holds (:mod:`._parts`) and the processing loop
+(:mod:`._loop`). Every one of them derives from :class:`SchedulerCore`, which declares the state they share and, as
+abstract methods, what one piece provides to the others; nothing else crosses between them. A piece that needs more
+adds it here first.
 """
 
 from __future__ import annotations
@@ -119,6 +120,10 @@ class SchedulerCore(ABC):
     @abstractmethod
     def _add_pending_jobs(self) -> None:
         """Store the jobs added before the scheduler started (:mod:`._jobs`)."""
+
+    @abstractmethod
+    def _check_executor(self, alias: str, owner: str) -> None:
+        """Refuse an executor alias that is neither configured nor made on first use (:mod:`._storing`)."""
 
     @abstractmethod
     def _submit(

@@ -44,6 +44,7 @@ from nbsched.schedulers._jobs import JobsAPI, undefined
 from nbsched.schedulers._loop import CLAIM_BATCH, WAITING_RECHECK, FiringLoop
 from nbsched.schedulers._parts import PartsAPI
 from nbsched.schedulers._runs import RunRecorder
+from nbsched.schedulers._storing import JobStoringAPI
 from nbsched.schedulers._waiting import WaitingFires
 
 __all__ = [
@@ -57,7 +58,7 @@ __all__ = [
 ]
 
 
-class BaseScheduler(FiringLoop, PartsAPI, FacesAPI, RunContextsAPI, RunsAPI, JobFilesAPI, JobsAPI, ABC):
+class BaseScheduler(FiringLoop, PartsAPI, FacesAPI, RunContextsAPI, RunsAPI, JobFilesAPI, JobStoringAPI, JobsAPI, ABC):
     """The scheduler API and its one processing loop, put together from the pieces described in
     :mod:`nbsched.schedulers._core` (this module: configuration and the lifecycle).
 
