@@ -721,3 +721,7 @@ class Task(ABC):
     def kernel_for_warming(self) -> str | None:
         """The kernel name its runs will use, for an executor that starts one ahead (``None``: none)."""
         return None
+
+    def retries_timeouts(self) -> bool:
+        """Whether a timed-out run is retried like a failed one (when the job has ``retries``); default no."""
+        return False

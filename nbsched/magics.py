@@ -33,6 +33,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
+from nbsched.abc import Task
 from nbsched.exceptions import InvalidArgumentError, NbschedError
 from nbsched.kernel_session import KERNEL_STORE, SHARED_STORE, KernelSession
 from nbsched.triggers.typed import join_dashed_values
@@ -332,7 +333,7 @@ class SchedulerMagics(Magics):
         self, magic: str, task: Any, trigger: Any, job_id: str, name: str, kwargs: dict[str, Any], args: Any
     ) -> None:
         scheduler = self.scheduler
-        kernel_mode = getattr(task, "mode", None) == "kernel"
+        kernel_mode = isinstance(task, Task) and task.default_executor == "kernel"  # a Cell(mode="kernel")
         store, other = (KERNEL_STORE, SHARED_STORE) if kernel_mode else (SHARED_STORE, KERNEL_STORE)
         existed = scheduler.get_job(job_id) is not None
         if kernel_mode:

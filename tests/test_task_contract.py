@@ -11,7 +11,16 @@ NBSCHED = Path(__file__).resolve().parent.parent / "nbsched"
 #: where a task's own fields are read: the task classes
 TASK_MODULES = {NBSCHED / "tasks.py", *(NBSCHED / "notebooks").glob("*.py")}
 #: task fields that were read by duck typing (getattr/hasattr) before the Task contract
-TASK_FIELDS = {"task_type", "path", "parameters", "secret_parameters", "kernel_for_warming", "default_executor", "run"}
+TASK_FIELDS = {
+    "task_type",
+    "path",
+    "parameters",
+    "secret_parameters",
+    "kernel_for_warming",
+    "default_executor",
+    "run",
+    "retry_on_timeout",
+}
 
 
 def _duck_typing(path: Path) -> list[str]:

@@ -54,6 +54,10 @@ class NotebookTaskBase(Task):
     #: seconds between interrupting a timed-out kernel and killing it
     interrupt_grace: float = attrs.field(default=5.0, converter=_seconds, validator=_check_seconds())
 
+    def retries_timeouts(self) -> bool:
+        """:attr:`retry_on_timeout`."""
+        return self.retry_on_timeout
+
     def _root(self) -> Path:
         return Path(self.root).resolve()
 

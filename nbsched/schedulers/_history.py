@@ -125,7 +125,7 @@ class RunsAPI(SchedulerCore):
         """Retry a failed, timed-out or lost run where the job asks for it; else let a completed job go."""
         if run.status is RunStatus.SUCCEEDED and not job.completed:
             return  # the common case, decided without the checks below
-        retry_timeouts = bool(getattr(job.func, "retry_on_timeout", False))
+        retry_timeouts = job.task.retries_timeouts()
         retryable = run.status in (RunStatus.FAILED, RunStatus.LOST) or (
             run.status is RunStatus.TIMED_OUT and retry_timeouts
         )
