@@ -24,10 +24,12 @@ from nbsched.outcome import OutcomeStatus, RunOutcome
 from nbsched.refs import callable_name, check_callable_args, ref_problem, ref_to_obj
 
 if TYPE_CHECKING:
+    from types import TracebackType
+
     from nbsched.job import Job
     from nbsched.masking import Masker
 
-__all__ = ["FunctionTask", "call", "call_async", "log_job_exception"]
+__all__ = ["FunctionTask", "call", "call_async", "job_traceback", "log_job_exception"]
 
 _SUCCEEDED = OutcomeStatus.SUCCEEDED
 #: version of the JSON state written by :meth:`FunctionTask.to_dict`
@@ -50,13 +52,20 @@ def log_job_exception(logger: logging.Logger, job: Job, exc: BaseException) -> M
     return masker
 
 
-def _failed(context: RunContext, logger: logging.Logger) -> RunOutcome:
-    exc, tb = sys.exc_info()[1:]
-    assert exc is not None
-    masker = log_job_exception(logger, context.job, exc)
+def job_traceback(logger: logging.Logger, job: Job, exc: BaseException, tb: TracebackType | None) -> str:
+    """Log that ``job`` raised ``exc`` (:func:`log_job_exception`) and return the traceback text ``tb`` to record,
+    scrubbed of the job's secret parameter values."""
+    masker = log_job_exception(logger, job, exc)
     formatted = "".join(traceback.format_tb(tb))
     if masker:
         formatted = masker.text(formatted) or ""
+    return formatted
+
+
+def _failed(context: RunContext, logger: logging.Logger) -> RunOutcome:
+    exc, tb = sys.exc_info()[1:]
+    assert exc is not None
+    formatted = job_traceback(logger, context.job, exc, tb)
     traceback.clear_frames(tb)
     return RunOutcome.failed(exc, formatted)
 

@@ -6,15 +6,14 @@ import asyncio
 import inspect
 import logging
 import sys
-import traceback
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from nbsched.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from nbsched.exceptions import ConfigurationError
-from nbsched.executors.base import BaseExecutor, cancelled_event, execute, log_job_exception, missed_event
+from nbsched.executors.base import BaseExecutor, cancelled_event, execute, missed_event
 from nbsched.outcome import RunOutcome
-from nbsched.tasks import call_async
+from nbsched.tasks import call_async, job_traceback
 
 if TYPE_CHECKING:
     from nbsched.abc import ExecutorHost, RunContext
@@ -50,10 +49,7 @@ async def run_coroutine_job(
         except BaseException:
             exc, tb = sys.exc_info()[1:]
             assert exc is not None
-            masker = log_job_exception(logger, job, exc)
-            formatted = "".join(traceback.format_tb(tb))
-            if masker:
-                formatted = masker.text(formatted) or ""
+            formatted = job_traceback(logger, job, exc, tb)
             events.append(
                 JobExecutionEvent(EVENT_JOB_ERROR, job.id, jobstore_alias, run_time, exception=exc, traceback=formatted)
             )

@@ -25,7 +25,7 @@ from nbsched.events import (
 )
 from nbsched.exceptions import ExecutorNotRunningError, MaxInstancesReachedError
 from nbsched.outcome import RunOutcome
-from nbsched.tasks import call, log_job_exception
+from nbsched.tasks import call, job_traceback, log_job_exception
 
 if TYPE_CHECKING:
     from nbsched.abc import ExecutorHost
@@ -255,10 +255,7 @@ def run_job(
         except BaseException:
             exc, tb = sys.exc_info()[1:]
             assert exc is not None
-            masker = log_job_exception(logger, job, exc)
-            formatted = "".join(traceback.format_tb(tb))
-            if masker:
-                formatted = masker.text(formatted) or ""
+            formatted = job_traceback(logger, job, exc, tb)
             events.append(
                 JobExecutionEvent(EVENT_JOB_ERROR, job.id, jobstore_alias, run_time, exception=exc, traceback=formatted)
             )

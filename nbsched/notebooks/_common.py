@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import traceback
+from abc import abstractmethod
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +28,7 @@ from nbsched.notebooks.paths import resolve_within
 from nbsched.outcome import RunOutcome
 
 if TYPE_CHECKING:
-    from nbsched.notebooks.execute import CancelToken
+    pass
 
 __all__ = ["NotebookTaskBase"]
 
@@ -99,19 +100,52 @@ class NotebookTaskBase(Task):
                 owner, "id", job_id, f"{problem}: notebook and cell runs keep their outputs in a folder named so"
             )
 
-    def _run_under(self, context: RunContext, run_into: Callable[[Path, CancelToken], Any]) -> RunOutcome:
-        """Run with ``run_into(folder, cancel_token)`` into the context's output folder: progress goes to the
-        context, its cancellation interrupts the kernel; the result or failure becomes the outcome."""
+    @abstractmethod
+    def run_into(
+        self,
+        folder: Path,
+        *,
+        pool: Any = None,
+        on_progress: Callable[[str, dict[str, str]], None] | None = None,
+        on_started: Callable[[], None] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        cancel: Any = None,
+    ) -> Any:
+        """Run into ``folder``, blocking (the form before run contexts; see the subclass)."""
+
+    def _run_options(self, context: RunContext) -> dict[str, Any]:
+        """More keyword arguments of :meth:`run_into` for a run under ``context`` (none by default)."""
+        return {}
+
+    def run(self, context: RunContext | Path, **resources: Any) -> Any:
+        """Run once under a run context (the executors' entry, see :class:`~nbsched.abc.Task`) and return its
+        :class:`~nbsched.outcome.RunOutcome`: outputs in the context's folder, progress ("cell 7/23") and
+        cancellation through it. A ``Cell(mode="kernel")`` runs in its kernel, on the kernel executor, not here.
+
+        :param resources: ``pool``, the executor's warm :class:`~nbsched.notebooks.kernels.KernelPool`
+        Given a folder instead of a context, it is :meth:`run_into` (the form before run contexts).
+        """
+        if not isinstance(context, RunContext):
+            return self.run_into(context, **resources)
         from nbsched.masking import format_exception
         from nbsched.notebooks.execute import CancelToken, NotebookRunError
 
+        pool = resources.get("pool")
+        options = self._run_options(context)
         job, logger = context.job, context.logger
         token = CancelToken()
         # The run's own error says "cancelled"; the reason given is the run record's error message.
         context.cancelled.add_callback(lambda reason: token.cancel("cancelled"))
         logger.info('Running job "%s" (scheduled at %s)', job, context.run_time)
         try:
-            result = run_into(context.output_folder(), token)
+            result = self.run_into(
+                context.output_folder(),
+                pool=pool,
+                on_progress=context.progress,
+                metadata=context.metadata(),
+                cancel=token,
+                **options,
+            )
         except NotebookRunError as exc:
             # Its message and traceback were scrubbed of the task's secrets by the run; the job's name may hold
             # some too (one an older nbsched gave it).

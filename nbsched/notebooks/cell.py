@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from nbsched.abc import RunContext, TaskSummary
+from nbsched.abc import TaskSummary
 from nbsched.exceptions import InvalidArgumentError, JobArgumentError, NotInIPythonError
 from nbsched.notebooks._common import NotebookTaskBase, _common_kwargs
 from nbsched.notebooks._fields import _LOADING, STATE_VERSION, _check_version, _default_folder
@@ -103,24 +103,6 @@ class Cell(NotebookTaskBase):
         result = shell.run_cell(self.source, store_history=False, silent=True)
         result.raise_error()
         return result.result
-
-    def run(self, context: RunContext | Path, **resources: Any) -> Any:
-        """Run once under a run context (the executors' entry, see :class:`~nbsched.abc.Task`) and return its
-        :class:`~nbsched.outcome.RunOutcome`. Headless only: a ``mode="kernel"`` cell runs in its kernel, on the
-        kernel executor, which owns the shell.
-
-        :param resources: ``pool``, the executor's warm :class:`~nbsched.notebooks.kernels.KernelPool`
-        Given a folder instead of a context, it is :meth:`run_into` (the form before run contexts).
-        """
-        if not isinstance(context, RunContext):
-            return self.run_into(context, **resources)
-        pool = resources.get("pool")
-        return self._run_under(
-            context,
-            lambda folder, token: self.run_into(
-                folder, pool=pool, on_progress=context.progress, metadata=context.metadata(), cancel=token
-            ),
-        )
 
     def run_into(
         self,

@@ -193,32 +193,12 @@ class Notebook(NotebookTaskBase):
             raise NotebookRunError(type(exc).__name__, f"cannot read {self.path}: {exc}") from None
         return nb, content_hash(data), str(file)
 
-    def run(self, context: RunContext | Path, **resources: Any) -> Any:
-        """Run once under a run context (the executors' entry, see :class:`~nbsched.abc.Task`) and return its
-        :class:`~nbsched.outcome.RunOutcome`: outputs in the context's folder, progress ("cell 7/23") and
-        cancellation through it, parameters the job's ``secret:`` tags mark kept out of the outputs too.
-
-        :param resources: ``pool``, the executor's warm :class:`~nbsched.notebooks.kernels.KernelPool`
-        Given a folder instead of a context, it is :meth:`run_into` (the form before run contexts).
-        """
-        if not isinstance(context, RunContext):
-            return self.run_into(context, **resources)
+    def _run_options(self, context: RunContext) -> dict[str, Any]:
+        """The parameters the job's ``secret:`` tags mark are kept out of the outputs too."""
         from nbsched.masking import SECRET_TAG
 
-        pool = resources.get("pool")
         tagged = {tag[len(SECRET_TAG) :] for tag in context.job.tags if tag.startswith(SECRET_TAG)}
-        extra = sorted(tagged & set(self.parameters))
-        return self._run_under(
-            context,
-            lambda folder, token: self.run_into(
-                folder,
-                pool=pool,
-                on_progress=context.progress,
-                metadata=context.metadata(),
-                cancel=token,
-                secret_parameters=extra,
-            ),
-        )
+        return {"secret_parameters": sorted(tagged & set(self.parameters))}
 
     def run_into(
         self,
